@@ -1,0 +1,11 @@
+# One image for every service; the compose file picks the module to run.
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY libs ./libs
+COPY services ./services
+COPY receptionist ./receptionist
+RUN pip install --no-cache-dir .
+USER nobody
+CMD ["receptionist", "--help"]

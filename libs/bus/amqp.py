@@ -1,0 +1,197 @@
+"""RabbitMQ transport (aio-pika): topic exchange, quorum queues, TTL retry tiers, dead queues.
+
+Per consumer `c` it declares
+- `c`: quorum queue bound to the types `c` consumes; `x-delivery-limit` caps redeliveries of
+  a message that keeps killing its consumer, after which RabbitMQ moves it to `c.dead`;
+- `c.retry.N`: one queue per retry tier whose TTL is that tier's delay; an expired message
+  dead-letters back into `c` (through the default exchange, so only `c` sees it again);
+- `c.dead`: where messages end with `x-dead-reason` and `x-error` headers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import aio_pika
+from aio_pika.abc import (
+    AbstractChannel,
+    AbstractExchange,
+    AbstractIncomingMessage,
+    AbstractQueue,
+    AbstractRobustConnection,
+)
+
+from libs.bus.transport import (
+    ATTEMPT_HEADER,
+    DEAD_REASON_HEADER,
+    ERROR_HEADER,
+    ORIGINAL_KEY_HEADER,
+    DeliveryCallback,
+    PublishError,
+    Topology,
+)
+from libs.contracts.routing import SUBSCRIPTIONS
+
+log = logging.getLogger(__name__)
+
+PUBLISH_TIMEOUT_S = 5.0
+AUDIT_MAX_LENGTH = 100_000
+
+
+class AmqpDelivery:
+    def __init__(self, transport: AmqpTransport, consumer: str, message: AbstractIncomingMessage):
+        self._transport = transport
+        self._consumer = consumer
+        self._message = message
+        self.body = message.body
+        self.routing_key = str(message.headers.get(ORIGINAL_KEY_HEADER) or message.routing_key)
+        self.headers: dict[str, Any] = dict(message.headers or {})
+        self.redelivered = bool(message.redelivered)
+
+    @property
+    def attempt(self) -> int:
+        return int(self.headers.get(ATTEMPT_HEADER, 0) or 0)
+
+    async def ack(self) -> None:
+        await self._message.ack()
+
+    async def retry(self, tier: int, reason: str) -> None:
+        headers = {**self.headers, ATTEMPT_HEADER: self.attempt + 1, ERROR_HEADER: reason[:1000],
+                   ORIGINAL_KEY_HEADER: self.routing_key}
+        queue = self._transport.topology.retry_queue(self._consumer, tier)
+        await self._transport.publish_direct(queue, self.body, headers, self._message.message_id)
+        await self._message.ack()
+
+    async def dead(self, reason: str, error: str) -> None:
+        headers = {**self.headers, DEAD_REASON_HEADER: reason, ERROR_HEADER: error[:4000],
+                   ORIGINAL_KEY_HEADER: self.routing_key}
+        queue = self._transport.topology.dead_queue(self._consumer)
+        await self._transport.publish_direct(queue, self.body, headers, self._message.message_id)
+        await self._message.ack()
+
+    async def requeue(self) -> None:
+        await self._message.reject(requeue=True)
+
+
+class AmqpTransport:
+    def __init__(self, url: str, topology: Topology) -> None:
+        self.url = url
+        self.topology = topology
+        self._connection: AbstractRobustConnection | None = None
+        self._publish_channel: AbstractChannel | None = None
+        self._exchange: AbstractExchange | None = None
+        self._consumers: list[tuple[AbstractQueue, str]] = []
+        self._publish_lock = asyncio.Lock()
+
+    async def connect(self) -> None:
+        self._connection = await aio_pika.connect_robust(self.url, client_properties={
+            "connection_name": f"{self.topology.prefix}"})
+        self._publish_channel = await self._connection.channel(
+            publisher_confirms=True, on_return_raises=True)
+        self._exchange = await self._publish_channel.declare_exchange(
+            self.topology.exchange, aio_pika.ExchangeType.TOPIC, durable=True)
+
+    async def close(self) -> None:
+        await self.stop_consuming()
+        if self._connection is not None:
+            await self._connection.close()
+            self._connection = None
+
+    @property
+    def connection(self) -> AbstractRobustConnection:
+        if self._connection is None:
+            raise PublishError("not connected to RabbitMQ")
+        return self._connection
+
+    async def declare(self) -> None:
+        channel = await self.connection.channel()
+        try:
+            exchange = await channel.declare_exchange(
+                self.topology.exchange, aio_pika.ExchangeType.TOPIC, durable=True)
+            for consumer, types in SUBSCRIPTIONS.items():
+                await self._declare_consumer(channel, exchange, consumer, types)
+        finally:
+            await channel.close()
+
+    async def _declare_consumer(self, channel: AbstractChannel, exchange: AbstractExchange,
+                                consumer: str, types: tuple[str, ...]) -> None:
+        t = self.topology
+        dead = t.dead_queue(consumer)
+        await channel.declare_queue(dead, durable=True, arguments={"x-queue-type": "quorum"})
+        work_args: dict[str, Any] = {
+            "x-queue-type": "quorum",
+            "x-delivery-limit": t.delivery_limit,
+            "x-dead-letter-exchange": "",
+            "x-dead-letter-routing-key": dead,
+        }
+        if consumer == "audit":
+            work_args = {"x-queue-type": "quorum", "x-max-length": AUDIT_MAX_LENGTH,
+                         "x-overflow": "drop-head"}
+        queue = await channel.declare_queue(t.queue(consumer), durable=True, arguments=work_args)
+        for event_type in types:
+            await queue.bind(exchange, routing_key=event_type)
+        for tier, delay_ms in enumerate(t.retry_delays_ms):
+            await channel.declare_queue(t.retry_queue(consumer, tier), durable=True, arguments={
+                "x-queue-type": "quorum",
+                "x-message-ttl": delay_ms,
+                "x-dead-letter-exchange": "",
+                "x-dead-letter-routing-key": t.queue(consumer),
+            })
+
+    async def publish(self, body: bytes, routing_key: str, *, message_id: str) -> None:
+        if self._exchange is None:
+            raise PublishError("not connected to RabbitMQ")
+        message = aio_pika.Message(body, message_id=message_id, content_type="application/json",
+                                   delivery_mode=aio_pika.DeliveryMode.PERSISTENT, type=routing_key)
+        await self._confirmed(self._exchange, message, routing_key)
+
+    async def publish_direct(self, queue: str, body: bytes, headers: dict[str, Any],
+                             message_id: str | None) -> None:
+        """Publish straight into one queue through the default exchange (retries, dead)."""
+        if self._publish_channel is None:
+            raise PublishError("not connected to RabbitMQ")
+        message = aio_pika.Message(body, headers=headers, message_id=message_id,
+                                   content_type="application/json",
+                                   delivery_mode=aio_pika.DeliveryMode.PERSISTENT)
+        await self._confirmed(self._publish_channel.default_exchange, message, queue)
+
+    async def _confirmed(self, exchange: AbstractExchange, message: aio_pika.Message,
+                         routing_key: str) -> None:
+        try:
+            async with asyncio.timeout(PUBLISH_TIMEOUT_S):
+                await exchange.publish(message, routing_key=routing_key, mandatory=True)
+        except Exception as exc:  # any failure means the broker did not take it
+            raise PublishError(f"publish of {routing_key} not confirmed: {exc!r}") from exc
+
+    async def consume(self, consumer: str, callback: DeliveryCallback, *, prefetch: int) -> None:
+        channel = await self.connection.channel()
+        await channel.set_qos(prefetch_count=prefetch)
+        queue = await channel.get_queue(self.topology.queue(consumer), ensure=True)
+
+        async def on_message(message: AbstractIncomingMessage) -> None:
+            await callback(AmqpDelivery(self, consumer, message))
+
+        tag = await queue.consume(on_message, no_ack=False)
+        self._consumers.append((queue, tag))
+
+    async def stop_consuming(self) -> None:
+        for queue, tag in self._consumers:
+            try:
+                await queue.cancel(tag)
+                await queue.channel.close()
+            except Exception:  # the channel may already be gone with the connection
+                log.debug("consumer %s already closed", tag)
+        self._consumers.clear()
+
+    async def dead_letters(self, consumer: str) -> list[tuple[bytes, dict[str, Any]]]:
+        channel = await self.connection.channel()
+        try:
+            queue = await channel.get_queue(self.topology.dead_queue(consumer), ensure=True)
+            drained: list[tuple[bytes, dict[str, Any]]] = []
+            while (message := await queue.get(no_ack=True, fail=False)) is not None:
+                drained.append((message.body, dict(message.headers or {})))
+            return drained
+        finally:
+            await channel.close()

@@ -1,0 +1,104 @@
+"""One consumer loop for every service: validate, dedupe, handle in a transaction, settle.
+
+The order is what makes delivery safe: the inbox row, the handler's state change and the
+outgoing events commit together, and only then is the message acked. A crash anywhere
+before the ack redelivers the message; the inbox row turns the redelivery into a no-op.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from libs.bus.context import Handler, HandlerContext, PermanentError
+from libs.bus.models import InboxMessage
+from libs.bus.outbox import add_to_outbox
+from libs.bus.transport import Delivery, PublishError, Transport
+from libs.clock import Clock
+from libs.contracts.registry import ContractError, parse_envelope, parse_payload
+
+log = logging.getLogger(__name__)
+
+
+
+class Consumer:
+    def __init__(
+        self,
+        name: str,
+        handlers: Mapping[str, Handler],
+        *,
+        session_factory: async_sessionmaker[AsyncSession],
+        transport: Transport,
+        clock: Clock,
+        on_commit: Callable[[], None] | None = None,
+    ) -> None:
+        self.name = name
+        self.handlers = dict(handlers)
+        self._sessions = session_factory
+        self._transport = transport
+        self._clock = clock
+        self._on_commit = on_commit
+
+    async def start(self, *, prefetch: int) -> None:
+        await self._transport.consume(self.name, self.on_delivery, prefetch=prefetch)
+
+    async def on_delivery(self, delivery: Delivery) -> None:
+        try:
+            envelope = parse_envelope(delivery.body)
+            event = parse_payload(envelope)
+        except ContractError as exc:
+            log.error("%s: unreadable message on %s: %s", self.name, delivery.routing_key, exc)
+            await delivery.dead("invalid", str(exc))
+            return
+        handler = self.handlers.get(envelope.type)
+        if handler is None:
+            await delivery.dead("unhandled", f"{self.name} has no handler for {envelope.type}")
+            return
+
+        try:
+            async with self._sessions() as session, session.begin():
+                first_time = await session.scalar(
+                    pg_insert(InboxMessage)
+                    .values(consumer=self.name, event_id=envelope.event_id, type=envelope.type)
+                    .on_conflict_do_nothing()
+                    .returning(InboxMessage.event_id)
+                )
+                if first_time is None:
+                    log.info("%s: duplicate %s %s skipped", self.name, envelope.type,
+                             envelope.event_id)
+                    emitted = False
+                else:
+                    ctx = HandlerContext(envelope=envelope, session=session, clock=self._clock)
+                    await handler(ctx, event)
+                    add_to_outbox(session, ctx.emitted)
+                    emitted = bool(ctx.emitted)
+        except PermanentError as exc:
+            log.error("%s: %s %s failed permanently: %s", self.name, envelope.type,
+                      envelope.event_id, exc)
+            await delivery.dead("permanent", repr(exc))
+            return
+        except Exception as exc:
+            await self._retry_or_dead(delivery, envelope.type, exc)
+            return
+
+        await delivery.ack()
+        if emitted and self._on_commit is not None:
+            self._on_commit()
+
+    async def _retry_or_dead(self, delivery: Delivery, event_type: str, exc: Exception) -> None:
+        tiers = len(self._transport.topology.retry_delays_ms)
+        if delivery.attempt < tiers:
+            log.warning("%s: %s failed (attempt %d), retrying: %r", self.name, event_type,
+                        delivery.attempt + 1, exc)
+            try:
+                await delivery.retry(delivery.attempt, repr(exc))
+            except PublishError:
+                log.exception("%s: could not schedule a retry; requeueing", self.name)
+                await delivery.requeue()
+            return
+        log.error("%s: %s failed %d times, dead-lettered: %r", self.name, event_type,
+                  delivery.attempt + 1, exc)
+        await delivery.dead("retries_exhausted", repr(exc))

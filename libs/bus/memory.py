@@ -1,0 +1,176 @@
+"""The in-memory twin of the RabbitMQ transport, for the one-process demo and the scenarios.
+
+Same routing table, same headers, same retry tiers and dead queues; only the broker is a
+dict of asyncio queues. `wait_idle()` lets the scenario runner check once nothing is in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from libs.bus.transport import (
+    ATTEMPT_HEADER,
+    DEAD_REASON_HEADER,
+    ERROR_HEADER,
+    ORIGINAL_KEY_HEADER,
+    DeliveryCallback,
+    PublishError,
+    Topology,
+)
+from libs.contracts.routing import SUBSCRIPTIONS
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Message:
+    body: bytes
+    routing_key: str
+    headers: dict[str, Any]
+    message_id: str
+    redelivered: bool = False
+
+
+@dataclass
+class MemoryDelivery:
+    transport: MemoryTransport
+    consumer: str
+    message: _Message
+    settled: bool = field(default=False)
+
+    @property
+    def body(self) -> bytes:
+        return self.message.body
+
+    @property
+    def routing_key(self) -> str:
+        return self.message.routing_key
+
+    @property
+    def headers(self) -> dict[str, Any]:
+        return self.message.headers
+
+    @property
+    def redelivered(self) -> bool:
+        return self.message.redelivered
+
+    @property
+    def attempt(self) -> int:
+        return int(self.headers.get(ATTEMPT_HEADER, 0) or 0)
+
+    async def ack(self) -> None:
+        self.settled = True
+
+    async def retry(self, tier: int, reason: str) -> None:
+        headers = {**self.headers, ATTEMPT_HEADER: self.attempt + 1, ERROR_HEADER: reason[:1000],
+                   ORIGINAL_KEY_HEADER: self.routing_key}
+        delay_s = self.transport.topology.retry_delays_ms[tier] / 1000
+        retried = _Message(self.body, self.routing_key, headers, self.message.message_id)
+        self.transport._schedule(self.consumer, retried, delay_s)
+        self.settled = True
+
+    async def dead(self, reason: str, error: str) -> None:
+        headers = {**self.headers, DEAD_REASON_HEADER: reason, ERROR_HEADER: error[:4000],
+                   ORIGINAL_KEY_HEADER: self.routing_key}
+        self.transport._dead[self.consumer].append((self.body, headers))
+        self.settled = True
+
+    async def requeue(self) -> None:
+        self.message.redelivered = True
+        self.transport._queues[self.consumer].put_nowait(self.message)
+        self.settled = True
+
+
+class MemoryTransport:
+    def __init__(self, topology: Topology) -> None:
+        self.topology = topology
+        self._queues: dict[str, asyncio.Queue[_Message]] = {}
+        self._dead: dict[str, list[tuple[bytes, dict[str, Any]]]] = defaultdict(list)
+        self._workers: list[asyncio.Task[None]] = []
+        self._in_flight = 0
+        self._pending_retries: set[asyncio.Task[None]] = set()
+        self._connected = False
+        self.published: list[tuple[str, bytes]] = []
+
+    async def connect(self) -> None:
+        self._connected = True
+
+    async def close(self) -> None:
+        await self.stop_consuming()
+        for task in self._pending_retries:
+            task.cancel()
+        self._connected = False
+
+    async def declare(self) -> None:
+        for consumer in SUBSCRIPTIONS:
+            self._queues.setdefault(consumer, asyncio.Queue())
+
+    async def publish(self, body: bytes, routing_key: str, *, message_id: str) -> None:
+        if not self._connected:
+            raise PublishError("in-memory bus is not connected")
+        targets = [c for c, types in SUBSCRIPTIONS.items() if routing_key in types]
+        if not targets:
+            raise PublishError(f"publish of {routing_key} not confirmed: unroutable")
+        self.published.append((routing_key, body))
+        for consumer in targets:
+            self._queues.setdefault(consumer, asyncio.Queue()).put_nowait(
+                _Message(body, routing_key, {}, message_id))
+
+    def _schedule(self, consumer: str, message: _Message, delay_s: float) -> None:
+        async def later() -> None:
+            await asyncio.sleep(delay_s)
+            self._queues[consumer].put_nowait(message)
+
+        task = asyncio.get_running_loop().create_task(later())
+        self._pending_retries.add(task)
+        task.add_done_callback(self._pending_retries.discard)
+
+    async def consume(self, consumer: str, callback: DeliveryCallback, *, prefetch: int) -> None:
+        queue = self._queues.setdefault(consumer, asyncio.Queue())
+        slots = asyncio.Semaphore(prefetch)
+
+        async def handle(message: _Message) -> None:
+            delivery = MemoryDelivery(self, consumer, message)
+            try:
+                await callback(delivery)
+            finally:
+                if not delivery.settled:  # like a channel closing with the message unacked
+                    await delivery.requeue()
+                self._in_flight -= 1
+                slots.release()
+
+        async def work() -> None:
+            while True:
+                message = await queue.get()
+                await slots.acquire()
+                self._in_flight += 1
+                asyncio.get_running_loop().create_task(handle(message))
+
+        self._workers.append(asyncio.get_running_loop().create_task(work()))
+
+    async def stop_consuming(self) -> None:
+        for worker in self._workers:
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+        self._workers.clear()
+
+    def busy(self) -> bool:
+        return (self._in_flight > 0 or bool(self._pending_retries)
+                or any(not q.empty() for c, q in self._queues.items() if c != "audit"))
+
+    async def wait_idle(self, settle_rounds: int = 3) -> None:
+        """Return once no message is queued, in flight or waiting for a retry."""
+        quiet = 0
+        while quiet < settle_rounds:
+            await asyncio.sleep(0)
+            quiet = 0 if self.busy() else quiet + 1
+
+    async def dead_letters(self, consumer: str) -> list[tuple[bytes, dict[str, Any]]]:
+        drained, self._dead[consumer] = self._dead[consumer], []
+        return drained

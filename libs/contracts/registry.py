@@ -1,0 +1,69 @@
+"""Type name -> model, and the one way to build or read an envelope's payload."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import ValidationError
+
+from libs.contracts.envelope import Envelope
+from libs.contracts.events import ALL_EVENTS, Event
+
+EVENT_TYPES: dict[str, type[Event]] = {cls.TYPE: cls for cls in ALL_EVENTS}
+
+
+class ContractError(Exception):
+    """A message no consumer can read: it goes to the dead-letter queue, never retried."""
+
+
+class UnknownEventType(ContractError):
+    pass
+
+
+class InvalidEvent(ContractError):
+    pass
+
+
+def parse_envelope(body: bytes | str) -> Envelope:
+    try:
+        return Envelope.from_json(body)
+    except ValidationError as exc:
+        raise InvalidEvent(f"invalid envelope: {exc}") from exc
+
+
+def parse_payload(envelope: Envelope) -> Event:
+    model = EVENT_TYPES.get(envelope.type)
+    if model is None:
+        raise UnknownEventType(f"unknown event type {envelope.type!r}")
+    try:
+        return model.model_validate_json(_json(envelope.payload))
+    except (ValidationError, TypeError, ValueError) as exc:
+        raise InvalidEvent(f"invalid {envelope.type} payload: {exc}") from exc
+
+
+def make_envelope(
+    event: Event,
+    *,
+    business_id: str,
+    occurred_at: datetime,
+    correlation_id: uuid.UUID | None = None,
+    causation_id: uuid.UUID | None = None,
+    event_id: uuid.UUID | None = None,
+) -> Envelope:
+    """Wrap a payload; a new turn starts a new correlation id unless one is carried on."""
+    return Envelope(
+        event_id=event_id or uuid.uuid4(),
+        type=event.TYPE,
+        occurred_at=occurred_at,
+        business_id=business_id,
+        correlation_id=correlation_id or uuid.uuid4(),
+        causation_id=causation_id,
+        payload=event.model_dump(mode="json"),
+    )
+
+
+def _json(payload: object) -> str:
+    import json
+
+    return json.dumps(payload)

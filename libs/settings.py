@@ -1,0 +1,37 @@
+"""Configuration from the environment only (`.env` is read when present); no default secrets."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default="postgresql+psycopg://postgres@127.0.0.1:5432/receptionist",
+        description="PostgreSQL; any postgresql:// URL is used through psycopg 3",
+    )
+    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    bus_prefix: str = Field(default="receptionist", description="exchange and queue name prefix")
+    bus_prefetch: int = Field(default=200, ge=1, le=1000)
+    bus_retry_delays_ms: tuple[int, ...] = (1_000, 10_000, 60_000)
+    bus_delivery_limit: int = 10
+    outbox_poll_ms: int = 250
+
+    public_base_url: str = Field(
+        default="http://localhost:8000",
+        description="the URL providers call; Twilio signs the public URL, not the internal one",
+    )
+    twilio_auth_token: str | None = None
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    log_level: str = "INFO"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,83 @@
+"""The composition root: every service's handlers wired to real or offline adapters.
+
+Production runs each service as its own process (`python -m services.<name>`, which uses
+`libs.runtime`); the demo, the scenario runner and the integration tests compose them all
+here in one process, each service still its own consumer on the bus.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from libs.bus.consumer import Consumer
+from libs.bus.context import Handler
+from libs.bus.outbox import OutboxRelay
+from libs.bus.transport import Transport
+from libs.clock import Clock
+from services.fsm.handlers import build_handlers as fsm_handlers
+from services.ingress.app import IngressDeps, create_app
+from services.nlu.handlers import build_handlers as nlu_handlers
+from services.notifier.adapters.base import OutboundChannel
+from services.notifier.handlers import build_handlers as notifier_handlers
+
+
+@dataclass
+class System:
+    transport: Transport
+    session_factory: async_sessionmaker[AsyncSession]
+    clock: Clock
+    relay: OutboxRelay
+    consumers: list[Consumer]
+    ingress: FastAPI
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def start(self, *, prefetch: int = 50) -> None:
+        for consumer in self.consumers:
+            await consumer.start(prefetch=prefetch)
+        self._tasks.append(asyncio.get_running_loop().create_task(self.relay.run()))
+
+    async def stop(self) -> None:
+        await self.transport.stop_consuming()
+        self.relay.stop()
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+
+
+def service_handlers(channel: OutboundChannel) -> dict[str, Mapping[str, Handler]]:
+    return {
+        "nlu": nlu_handlers(),
+        "fsm": fsm_handlers(),
+        "notifier": notifier_handlers(channel),
+    }
+
+
+def build_system(
+    *,
+    transport: Transport,
+    session_factory: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    channel: OutboundChannel,
+    public_base_url: str = "http://testserver",
+    twilio_auth_token: str | None = None,
+    outbox_poll_s: float = 0.25,
+) -> System:
+    relay = OutboxRelay(session_factory, transport, clock, poll_interval_s=outbox_poll_s)
+    consumers = [
+        Consumer(name, handlers, session_factory=session_factory, transport=transport,
+                 clock=clock, on_commit=relay.nudge)
+        for name, handlers in service_handlers(channel).items()
+    ]
+    ingress = create_app(IngressDeps(transport=transport, session_factory=session_factory,
+                                     clock=clock, public_base_url=public_base_url,
+                                     twilio_auth_token=twilio_auth_token))
+    return System(transport=transport, session_factory=session_factory, clock=clock,
+                  relay=relay, consumers=consumers, ingress=ingress)

@@ -1,0 +1,111 @@
+"""fsm's tables: customers, conversations and bookings. Only fsm writes them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID, ExcludeConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from libs.db.base import Base
+
+LIVE_BOOKING_STATUSES = ("held", "confirmed")
+
+
+class Customer(Base):
+    """A customer as known to one business (the same phone at two businesses is two rows)."""
+
+    __tablename__ = "customers"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True,
+                                          default=uuid.uuid4)
+    business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id", ondelete="CASCADE"))
+    address: Mapped[str] = mapped_column(Text, comment="E.164 phone or web:<session>")
+    opted_out: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                 server_default=func.now())
+
+    __table_args__ = (UniqueConstraint("business_id", "address"),)
+
+
+class Conversation(Base):
+    """The state machine's state for one customer; locked per turn (SELECT ... FOR UPDATE)."""
+
+    __tablename__ = "conversations"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True,
+                                          default=uuid.uuid4)
+    customer_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), unique=True)
+    business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(32), server_default="IDLE")
+    context: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    last_customer_message_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                 server_default=func.now())
+
+
+class Booking(Base):
+    """An appointment holding one resource over [starts_at, ends_at).
+
+    The exclusion constraint is the final guard against double booking: two live bookings
+    on one resource of one business can never overlap, whatever races above it.
+    """
+
+    __tablename__ = "bookings"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True,
+                                          default=uuid.uuid4)
+    reference: Mapped[str] = mapped_column(String(16), unique=True)
+    business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id", ondelete="CASCADE"))
+    customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    service: Mapped[str] = mapped_column(Text)
+    resource: Mapped[int] = mapped_column(Integer)
+    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(16))
+    deposit_status: Mapped[str] = mapped_column(String(16), server_default="none")
+    deposit_amount: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    deposit_paid_amount: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    hold_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    attendance_confirmed: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    no_show_risk: Mapped[str | None] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                 server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                 server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint("ends_at > starts_at", name="positive_duration"),
+        CheckConstraint(
+            "status IN ('held','confirmed','cancelled','expired','completed','no_show')",
+            name="status"),
+        CheckConstraint(
+            "deposit_status IN ('none','pending','paid','refunded','forfeited','expired')",
+            name="deposit_status"),
+        ExcludeConstraint(
+            ("business_id", "="),
+            ("resource", "="),
+            (func.tstzrange(text("starts_at"), text("ends_at"), "[)"), "&&"),
+            name="no_overlapping_live_bookings",
+            using="gist",
+            where=text("status IN ('held', 'confirmed')"),
+        ),
+    )

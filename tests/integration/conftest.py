@@ -1,0 +1,94 @@
+"""Shared fixtures: a freshly migrated PostgreSQL database and an isolated RabbitMQ topology."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import aio_pika
+import psycopg
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from libs.bus.amqp import AmqpTransport
+from libs.bus.transport import Topology
+from libs.contracts.routing import SUBSCRIPTIONS
+from libs.db.session import async_url, make_engine, make_session_factory
+from receptionist import migrate
+from receptionist.schema import metadata
+from tests.servers import postgres_url, rabbitmq_url
+
+TEST_RETRY_DELAYS_MS = (200, 400)
+
+
+@pytest.fixture(scope="session")
+def server_database_url() -> Iterator[str]:
+    with postgres_url() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def database_url(server_database_url: str) -> Iterator[str]:
+    """A database of its own for this test session, migrated to head, dropped afterwards."""
+    name = f"receptionist_test_{uuid.uuid4().hex[:8]}"
+    admin = make_url(async_url(server_database_url)).set(drivername="postgresql")
+    admin_dsn = admin.render_as_string(hide_password=False)
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+    url = admin.set(database=name).render_as_string(hide_password=False)
+    migrate.upgrade_sync(url)
+    try:
+        yield url
+    finally:
+        with psycopg.connect(admin_dsn, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def session_factory(engine: AsyncEngine) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Every test starts from empty tables."""
+    tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+    async with engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    yield make_session_factory(engine)
+
+
+@pytest.fixture(scope="session")
+def amqp_url() -> Iterator[str]:
+    with rabbitmq_url() as url:
+        yield url
+
+
+@pytest.fixture
+async def topology(amqp_url: str) -> AsyncIterator[Topology]:
+    """A prefix of its own per test, and every queue it made deleted afterwards."""
+    topo = Topology(prefix=f"t{uuid.uuid4().hex[:10]}", retry_delays_ms=TEST_RETRY_DELAYS_MS,
+                    delivery_limit=3)
+    yield topo
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        for consumer in SUBSCRIPTIONS:
+            names = [topo.queue(consumer), topo.dead_queue(consumer)] + [
+                topo.retry_queue(consumer, i) for i in range(len(topo.retry_delays_ms))]
+            for name in names:
+                await channel.queue_delete(name)
+        await channel.exchange_delete(topo.exchange)
+
+
+@pytest.fixture
+async def amqp_transport(amqp_url: str, topology: Topology) -> AsyncIterator[AmqpTransport]:
+    transport = AmqpTransport(amqp_url, topology)
+    await transport.connect()
+    await transport.declare()
+    yield transport
+    await transport.close()

@@ -1,0 +1,254 @@
+"""The delivery guarantees of DESIGN.md, over real RabbitMQ and PostgreSQL, and the same
+checks over the in-memory twin so the demo and scenarios behave like production."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aio_pika
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from libs.bus.amqp import AmqpTransport
+from libs.bus.consumer import Consumer
+from libs.bus.context import HandlerContext, PermanentError
+from libs.bus.memory import MemoryTransport
+from libs.bus.models import InboxMessage, OutboxMessage
+from libs.bus.transport import DEAD_REASON_HEADER, ERROR_HEADER, Delivery, Topology, Transport
+from libs.clock import SystemClock
+from libs.contracts.events import CalendarSynced, ReplyRequested
+from tests.helpers import eventually, reply_envelope
+
+pytestmark = pytest.mark.integration
+
+CONSUMER = "notifier"  # any consumer bound to reply.requested.v1 serves for these tests
+
+
+class Recorder:
+    """A handler whose effect is an outbox row, committed with the inbox row."""
+
+    def __init__(self, fail_times: int = 0, *, permanent: bool = False) -> None:
+        self.fail_times = fail_times
+        self.permanent = permanent
+        self.calls: list[str] = []
+
+    async def __call__(self, ctx: HandlerContext, event: ReplyRequested) -> None:
+        self.calls.append(event.text)
+        if event.text.startswith("always-fail") or len(self.calls) <= self.fail_times:
+            if self.permanent:
+                raise PermanentError("this cannot work")
+            raise ConnectionError(f"transient failure #{len(self.calls)}")
+        ctx.emit(CalendarSynced(booking_id=ctx.envelope.event_id, calendar_event_id=event.text,
+                                action="inserted", synced_at=ctx.clock.now()))
+
+
+@pytest.fixture(params=["amqp", "memory"])
+async def transport(request: pytest.FixtureRequest, topology: Topology,
+                    amqp_url: str) -> AsyncIterator[Transport]:
+    t: Transport
+    t = AmqpTransport(amqp_url, topology) if request.param == "amqp" else MemoryTransport(topology)
+    await t.connect()
+    await t.declare()
+    yield t
+    await t.close()
+
+
+def consumer_for(handler: Recorder, transport: Transport,
+                 sessions: async_sessionmaker[AsyncSession]) -> Consumer:
+    return Consumer(CONSUMER, {ReplyRequested.TYPE: handler}, session_factory=sessions,
+                    transport=transport, clock=SystemClock())
+
+
+async def effects(sessions: async_sessionmaker[AsyncSession], text: str | None = None) -> int:
+    async with sessions() as s:
+        q = select(func.count()).select_from(OutboxMessage)
+        if text is not None:
+            q = q.where(OutboxMessage.envelope["payload"]["calendar_event_id"].astext == text)
+        return int(await s.scalar(q) or 0)
+
+
+async def publish(transport: Transport, text: str) -> None:
+    env = reply_envelope(text)
+    await transport.publish(env.to_json(), env.type, message_id=str(env.event_id))
+
+
+async def test_handled_once_and_effect_committed_with_inbox(
+        transport: Transport, session_factory: async_sessionmaker[AsyncSession]) -> None:
+    handler = Recorder()
+    await consumer_for(handler, transport, session_factory).start(prefetch=10)
+    env = reply_envelope("once")
+    for _ in range(2):  # the same event delivered twice
+        await transport.publish(env.to_json(), env.type, message_id=str(env.event_id))
+    await publish(transport, "after")
+    await eventually(lambda: _has(session_factory, "after"), what="the later message")
+    assert handler.calls.count("once") == 1
+    assert await effects(session_factory, "once") == 1
+    async with session_factory() as s:
+        inbox = await s.scalar(select(func.count()).select_from(InboxMessage)
+                               .where(InboxMessage.event_id == env.event_id))
+    assert inbox == 1
+
+
+async def test_transient_failure_is_retried_then_succeeds(
+        transport: Transport, session_factory: async_sessionmaker[AsyncSession]) -> None:
+    handler = Recorder(fail_times=2)
+    await consumer_for(handler, transport, session_factory).start(prefetch=10)
+    await publish(transport, "flaky")
+    await eventually(lambda: _has(session_factory, "flaky"), what="the retried message")
+    assert handler.calls == ["flaky", "flaky", "flaky"]
+    assert await effects(session_factory, "flaky") == 1
+    assert await transport.dead_letters(CONSUMER) == []
+
+
+async def test_always_failing_message_is_dead_lettered_and_queue_keeps_flowing(
+        transport: Transport, session_factory: async_sessionmaker[AsyncSession]) -> None:
+    handler = Recorder()
+    await consumer_for(handler, transport, session_factory).start(prefetch=10)
+    await publish(transport, "always-fail")
+    await publish(transport, "healthy")
+    await eventually(lambda: _has(session_factory, "healthy"), what="the healthy message")
+    dead = await _wait_dead(transport, 1)
+    body, headers = dead[0]
+    assert json.loads(body)["payload"]["text"] == "always-fail"
+    assert headers[DEAD_REASON_HEADER] == "retries_exhausted"
+    assert "ConnectionError" in headers[ERROR_HEADER]
+    tiers = len(transport.topology.retry_delays_ms)
+    assert handler.calls.count("always-fail") == tiers + 1
+    assert await effects(session_factory, "always-fail") == 0
+
+
+async def test_permanent_failure_goes_straight_to_dead(
+        transport: Transport, session_factory: async_sessionmaker[AsyncSession]) -> None:
+    handler = Recorder(fail_times=1, permanent=True)
+    await consumer_for(handler, transport, session_factory).start(prefetch=10)
+    await publish(transport, "doomed")
+    dead = await _wait_dead(transport, 1)
+    assert dead[0][1][DEAD_REASON_HEADER] == "permanent"
+    assert handler.calls == ["doomed"]
+
+
+@pytest.mark.parametrize("body", [
+    b"not json at all",
+    b'{"event_id": "nope"}',
+    "unknown-version",
+    "invalid-payload",
+])
+async def test_unreadable_message_goes_to_dead_and_consumer_keeps_running(
+        transport: Transport, session_factory: async_sessionmaker[AsyncSession],
+        body: bytes | str) -> None:
+    handler = Recorder()
+    await consumer_for(handler, transport, session_factory).start(prefetch=10)
+    raw: bytes
+    if body == "unknown-version":
+        env = json.loads(reply_envelope("v9").to_json())
+        env["type"] = "reply.requested.v9"
+        raw = json.dumps(env).encode()
+    elif body == "invalid-payload":
+        env = json.loads(reply_envelope("bad").to_json())
+        env["payload"]["channel"] = "carrier-pigeon"
+        raw = json.dumps(env).encode()
+    else:
+        assert isinstance(body, bytes)
+        raw = body
+    # Publish with a routing key the consumer is bound to, whatever the body says.
+    await transport.publish(raw, ReplyRequested.TYPE, message_id="garbage")
+    await publish(transport, "still-alive")
+    await eventually(lambda: _has(session_factory, "still-alive"), what="the next message")
+    dead = await _wait_dead(transport, 1)
+    assert dead[0][0] == raw
+    assert dead[0][1][DEAD_REASON_HEADER] == "invalid"
+    assert handler.calls == ["still-alive"]
+
+
+async def test_consumer_dying_after_commit_before_ack_is_redelivered_and_handled_once(
+        amqp_url: str, topology: Topology,
+        session_factory: async_sessionmaker[AsyncSession]) -> None:
+    first = AmqpTransport(amqp_url, topology)
+    await first.connect()
+    await first.declare()
+    handler_a = Recorder()
+    consumer_a = consumer_for(handler_a, first, session_factory)
+    crashes: list[asyncio.Task[None]] = []
+
+    async def die_before_ack(delivery: Delivery) -> None:
+        async def crash() -> None:  # the process is gone: its connection drops unacked
+            crashes.append(asyncio.create_task(first.connection.close()))
+
+        delivery.ack = crash  # type: ignore[method-assign]
+        await consumer_a.on_delivery(delivery)
+
+    await first.consume(CONSUMER, die_before_ack, prefetch=1)
+    await publish(first, "crashy")
+
+    async def crashed() -> bool:
+        return bool(crashes) and crashes[0].done()
+
+    await eventually(crashed, what="the first consumer to die")
+    assert await effects(session_factory, "crashy") == 1  # committed before the crash
+
+    second = AmqpTransport(amqp_url, topology)
+    await second.connect()
+    handler_b = Recorder()
+    await consumer_for(handler_b, second, session_factory).start(prefetch=1)
+    await publish(second, "next")
+    await eventually(lambda: _has(session_factory, "next"), what="the consumer to resume")
+    await eventually(lambda: _queue_empty(amqp_url, topology.queue(CONSUMER)),
+                     what="the redelivered message to be acked")
+    assert handler_b.calls == ["next"]  # the redelivery was recognised by the inbox
+    assert await effects(session_factory, "crashy") == 1
+    await second.close()
+
+
+async def test_consumer_dying_before_commit_is_redelivered_and_handled_once(
+        amqp_url: str, topology: Topology,
+        session_factory: async_sessionmaker[AsyncSession]) -> None:
+    first = AmqpTransport(amqp_url, topology)
+    await first.connect()
+    await first.declare()
+    started = asyncio.Event()
+
+    async def hang(delivery: Delivery) -> None:
+        started.set()
+        await asyncio.sleep(3600)  # mid-handler when the process dies
+
+    await first.consume(CONSUMER, hang, prefetch=1)
+    await publish(first, "interrupted")
+    await asyncio.wait_for(started.wait(), timeout=15)
+    await first.connection.close()
+
+    second = AmqpTransport(amqp_url, topology)
+    await second.connect()
+    handler = Recorder()
+    await consumer_for(handler, second, session_factory).start(prefetch=1)
+    await eventually(lambda: _has(session_factory, "interrupted"), what="the redelivery")
+    assert handler.calls == ["interrupted"]
+    assert await effects(session_factory, "interrupted") == 1
+    await second.close()
+
+
+async def _has(sessions: async_sessionmaker[AsyncSession], text: str) -> bool:
+    return await effects(sessions, text) > 0
+
+
+async def _wait_dead(transport: Transport, n: int) -> list[tuple[bytes, dict[str, Any]]]:
+    seen: list[tuple[bytes, dict[str, Any]]] = []
+
+    async def enough() -> bool:
+        seen.extend(await transport.dead_letters(CONSUMER))
+        return len(seen) >= n
+
+    await eventually(enough, what=f"{n} dead-lettered message(s)")
+    return seen
+
+
+async def _queue_empty(amqp_url: str, queue: str) -> bool:
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        declared = await channel.declare_queue(queue, passive=True)
+        result = declared.declaration_result
+        return bool(result.message_count == 0 and result.consumer_count >= 1)

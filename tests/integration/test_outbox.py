@@ -1,0 +1,109 @@
+"""The outbox relay publishes exactly the committed rows, once each, even with two relays."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import Counter
+
+import aio_pika
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from libs.bus.amqp import AmqpTransport
+from libs.bus.models import OutboxMessage
+from libs.bus.outbox import OutboxRelay, add_to_outbox
+from libs.bus.transport import Topology
+from libs.clock import SystemClock
+from tests.helpers import eventually, reply_envelope
+
+pytestmark = pytest.mark.integration
+
+
+async def _received(amqp_url: str, queue: str) -> list[str]:
+    """Drain a queue, returning the message ids in arrival order."""
+    ids: list[str] = []
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        q = await channel.get_queue(queue)
+        while (message := await q.get(no_ack=True, fail=False)) is not None:
+            ids.append(str(message.message_id))
+    return ids
+
+
+async def test_relay_publishes_exactly_the_committed_rows(
+        amqp_transport: AmqpTransport, amqp_url: str, topology: Topology,
+        session_factory: async_sessionmaker[AsyncSession]) -> None:
+    committed = [reply_envelope(f"c{i}") for i in range(5)]
+    async with session_factory() as s, s.begin():
+        add_to_outbox(s, committed)
+    rolled_back = reply_envelope("rolled back")
+    async with session_factory() as s, s.begin():
+        add_to_outbox(s, [rolled_back])
+        await s.flush()
+        await s.rollback()
+
+    pending = reply_envelope("not yet committed")
+    async with session_factory() as open_tx:
+        await open_tx.begin()
+        add_to_outbox(open_tx, [pending])
+        await open_tx.flush()  # written but not committed while the relay runs
+
+        relay = OutboxRelay(session_factory, amqp_transport, SystemClock())
+        assert await relay.drain() == 5
+        await open_tx.rollback()
+
+    ids = await _received(amqp_url, topology.queue("notifier"))
+    assert ids == [str(e.event_id) for e in committed]  # in commit order, nothing else
+    async with session_factory() as s:
+        unpublished = await s.scalar(select(func.count()).select_from(OutboxMessage)
+                                     .where(OutboxMessage.published_at.is_(None)))
+    assert unpublished == 0
+
+
+async def test_two_relays_publish_each_row_once(
+        amqp_transport: AmqpTransport, amqp_url: str, topology: Topology,
+        session_factory: async_sessionmaker[AsyncSession]) -> None:
+    envelopes = [reply_envelope(f"m{i}", event_id=uuid.uuid4()) for i in range(300)]
+    async with session_factory() as s, s.begin():
+        add_to_outbox(s, envelopes)
+
+    second = AmqpTransport(amqp_url, topology)
+    await second.connect()
+    relays = [OutboxRelay(session_factory, t, SystemClock(), batch_size=20, poll_interval_s=0.05)
+              for t in (amqp_transport, second)]
+    tasks = [asyncio.create_task(r.run()) for r in relays]
+
+    async def all_published() -> bool:
+        async with session_factory() as s:
+            left = await s.scalar(select(func.count()).select_from(OutboxMessage)
+                                  .where(OutboxMessage.published_at.is_(None)))
+        return left == 0
+
+    await eventually(all_published, what="every outbox row to be published")
+    for r in relays:
+        r.stop()
+    await asyncio.gather(*tasks)
+    await second.close()
+
+    counts = Counter(await _received(amqp_url, topology.queue("notifier")))
+    assert set(counts) == {str(e.event_id) for e in envelopes}
+    assert max(counts.values()) == 1
+
+
+async def test_unconfirmed_publish_keeps_the_row_for_later(
+        topology: Topology, amqp_url: str,
+        session_factory: async_sessionmaker[AsyncSession]) -> None:
+    envelope = reply_envelope("broker down")
+    async with session_factory() as s, s.begin():
+        add_to_outbox(s, [envelope])
+    disconnected = AmqpTransport(amqp_url, topology)  # never connected: every publish fails
+    relay = OutboxRelay(session_factory, disconnected, SystemClock())
+    assert await relay.publish_pending() == 0
+    async with session_factory() as s:
+        row = (await s.scalars(select(OutboxMessage))).one()
+    assert row.published_at is None
+    assert row.attempts == 1
+    assert row.last_error is not None and "not connected" in row.last_error

@@ -1,0 +1,129 @@
+"""One customer message the whole way: a signed Twilio webhook -> ingress -> nlu -> fsm ->
+notifier's recording channel, every service its own consumer, over RabbitMQ and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from twilio.request_validator import RequestValidator
+
+from libs.bus.amqp import AmqpTransport
+from libs.bus.models import InboxMessage
+from libs.business.profile import load_profile
+from libs.business.service import import_profile
+from libs.clock import SystemClock
+from receptionist.bootstrap import System, build_system
+from services.notifier.adapters.recording import RecordingChannel
+from services.notifier.models import MessageLog
+from tests.helpers import FIXTURE_BUSINESSES, eventually
+
+pytestmark = pytest.mark.integration
+
+PUBLIC_URL = "https://receptionist.example.com"
+TOKEN = "twilio-test-auth-token"
+SALON_SMS = "+12125550100"
+CUSTOMER = "+15555550101"
+
+
+@pytest.fixture
+async def system(amqp_transport: AmqpTransport,
+                 session_factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[
+                     tuple[System, RecordingChannel]]:
+    async with session_factory() as s, s.begin():
+        await import_profile(s, load_profile(FIXTURE_BUSINESSES / "salon.yaml"))
+    channel = RecordingChannel()
+    system = build_system(transport=amqp_transport, session_factory=session_factory,
+                          clock=SystemClock(), channel=channel, public_base_url=PUBLIC_URL,
+                          twilio_auth_token=TOKEN, outbox_poll_s=0.05)
+    await system.start(prefetch=1)  # one at a time per queue: FIFO, so order is observable
+    yield system, channel
+    await system.stop()
+
+
+def signed(form: dict[str, str], token: str = TOKEN) -> dict[str, str]:
+    url = PUBLIC_URL + "/webhooks/twilio/sms"
+    return {"X-Twilio-Signature": RequestValidator(token).compute_signature(url, form)}
+
+
+def sms(sid: str, body: str, to: str = SALON_SMS) -> dict[str, str]:
+    return {"MessageSid": sid, "AccountSid": "AC123", "From": CUSTOMER, "To": to, "Body": body,
+            "NumMedia": "0"}
+
+
+async def post(app: object, form: dict[str, str], headers: dict[str, str]) -> httpx.Response:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),  # type: ignore[arg-type]
+                                 base_url="http://ingress.internal") as client:
+        return await client.post("/webhooks/twilio/sms", data=form, headers=headers)
+
+
+async def test_signed_sms_gets_one_reply_even_when_delivered_twice(
+        system: tuple[System, RecordingChannel],
+        session_factory: async_sessionmaker[AsyncSession]) -> None:
+    sys_, channel = system
+    first = sms("SM0001", "hi can i get a haircut tomorrow at 3pm")
+    for _ in range(2):  # Twilio retries the same webhook
+        response = await post(sys_.ingress, first, signed(first))
+        assert response.status_code == 200
+        assert "<Response>" in response.text
+
+    async def replied() -> bool:
+        return len(channel.to(CUSTOMER)) >= 1
+
+    await eventually(replied, what="the reply to reach the recording channel")
+    later = sms("SM0002", "thanks!")
+    assert (await post(sys_.ingress, later, signed(later))).status_code == 200
+
+    async def second_reply() -> bool:
+        return len(channel.to(CUSTOMER)) >= 2
+
+    await eventually(second_reply, what="the second reply")
+    replies = channel.to(CUSTOMER)
+    assert len(replies) == 2  # the duplicate, handled before SM0002 (FIFO), changed nothing
+    assert replies[0].channel == "sms" and replies[0].business_id == "salon"
+    assert "book" in replies[0].text
+    async with session_factory() as s:
+        logged = await s.scalar(select(func.count()).select_from(MessageLog))
+        handled = {c: n for c, n in (await s.execute(
+            select(InboxMessage.consumer, func.count()).group_by(InboxMessage.consumer))).all()}
+    assert logged == 2
+    assert handled == {"nlu": 2, "fsm": 2, "notifier": 2}
+
+
+async def test_forged_signature_is_refused_and_nothing_published(
+        system: tuple[System, RecordingChannel],
+        session_factory: async_sessionmaker[AsyncSession]) -> None:
+    sys_, channel = system
+    form = sms("SM0100", "book me in")
+    forged = await post(sys_.ingress, form, signed(form, token="not-the-real-token"))
+    assert forged.status_code == 403
+    tampered = dict(form, Body="cancel everything")
+    assert (await post(sys_.ingress, tampered, signed(form))).status_code == 403
+    assert (await post(sys_.ingress, form, {})).status_code == 403
+    unknown = sms("SM0101", "hello", to="+19995550000")
+    assert (await post(sys_.ingress, unknown, signed(unknown))).status_code == 404
+    # A good message afterwards is the only one that arrives anywhere.
+    good = sms("SM0102", "hello")
+    assert (await post(sys_.ingress, good, signed(good))).status_code == 200
+
+    async def replied() -> bool:
+        return len(channel.sent) >= 1
+
+    await eventually(replied, what="the good message's reply")
+    async with session_factory() as s:
+        nlu_seen = await s.scalar(select(func.count()).select_from(InboxMessage)
+                                  .where(InboxMessage.consumer == "nlu"))
+    assert nlu_seen == 1
+    assert len(channel.sent) == 1
+
+
+async def test_broker_unavailable_answers_503_so_twilio_retries(
+        system: tuple[System, RecordingChannel], amqp_transport: AmqpTransport) -> None:
+    sys_, _ = system
+    await amqp_transport.connection.close()
+    form = sms("SM0200", "hello")
+    response = await post(sys_.ingress, form, signed(form))
+    assert response.status_code == 503
