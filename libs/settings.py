@@ -27,6 +27,8 @@ class Settings(BaseSettings):
         description="the URL providers call; Twilio signs the public URL, not the internal one",
     )
     twilio_auth_token: str | None = None
+    whatsapp_app_secret: str | None = None
+    whatsapp_verify_token: str | None = None
     http_host: str = "127.0.0.1"
     http_port: int = 8000
     log_level: str = "INFO"

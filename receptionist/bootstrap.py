@@ -20,7 +20,9 @@ from libs.bus.context import Handler
 from libs.bus.outbox import OutboxRelay
 from libs.bus.transport import Transport
 from libs.clock import Clock
+from libs.timers.ticker import TimerHandler, tick
 from services.fsm.handlers import build_handlers as fsm_handlers
+from services.fsm.handlers import on_timer as fsm_on_timer
 from services.ingress.app import IngressDeps, create_app
 from services.nlu.handlers import build_handlers as nlu_handlers
 from services.notifier.adapters.base import OutboundChannel
@@ -35,12 +37,21 @@ class System:
     relay: OutboxRelay
     consumers: list[Consumer]
     ingress: FastAPI
+    timer_handlers: dict[str, TimerHandler]
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start(self, *, prefetch: int = 50) -> None:
         for consumer in self.consumers:
             await consumer.start(prefetch=prefetch)
         self._tasks.append(asyncio.get_running_loop().create_task(self.relay.run()))
+
+    async def tick(self) -> int:
+        """Fire every timer due now, for every service that owns timers."""
+        fired = 0
+        for owner, handler in self.timer_handlers.items():
+            fired += await tick(self.session_factory, self.clock, owner=owner, handler=handler,
+                                on_commit=self.relay.nudge)
+        return fired
 
     async def stop(self) -> None:
         await self.transport.stop_consuming()
@@ -68,6 +79,8 @@ def build_system(
     channel: OutboundChannel,
     public_base_url: str = "http://testserver",
     twilio_auth_token: str | None = None,
+    whatsapp_app_secret: str | None = None,
+    whatsapp_verify_token: str | None = None,
     outbox_poll_s: float = 0.25,
 ) -> System:
     relay = OutboxRelay(session_factory, transport, clock, poll_interval_s=outbox_poll_s)
@@ -78,6 +91,9 @@ def build_system(
     ]
     ingress = create_app(IngressDeps(transport=transport, session_factory=session_factory,
                                      clock=clock, public_base_url=public_base_url,
-                                     twilio_auth_token=twilio_auth_token))
+                                     twilio_auth_token=twilio_auth_token,
+                                     whatsapp_app_secret=whatsapp_app_secret,
+                                     whatsapp_verify_token=whatsapp_verify_token))
     return System(transport=transport, session_factory=session_factory, clock=clock,
-                  relay=relay, consumers=consumers, ingress=ingress)
+                  relay=relay, consumers=consumers, ingress=ingress,
+                  timer_handlers={"fsm": fsm_on_timer})

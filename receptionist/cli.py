@@ -55,6 +55,32 @@ def _nlu_eval(args: argparse.Namespace) -> int:
                     Path(args.predictions) if args.predictions else None)
 
 
+def _scenario_run(args: argparse.Namespace) -> int:
+    from receptionist.scenarios import runner
+    from receptionist.scenarios.driver import DriverFactory
+    from receptionist.scenarios.system import driver_factory
+
+    databases = []
+
+    def build(parsed: argparse.Namespace) -> DriverFactory:
+        factory, dbs = driver_factory(amqp_url=parsed.amqp)
+        databases.append(dbs)
+        return factory
+
+    try:
+        return runner.main(args, build)
+    finally:
+        for dbs in databases:
+            asyncio.run(dbs.close())
+
+
+def _fsm_diagram(args: argparse.Namespace) -> int:
+    from services.fsm.machine import diagram
+
+    print(diagram())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="receptionist", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -79,6 +105,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--businesses", help="folder of business profiles")
     p.add_argument("--predictions", help="also write one prediction per input row here")
     p.set_defaults(run=_nlu_eval)
+
+    scenario = commands.add_parser("scenario", help="conversation scenarios").add_subparsers(
+        dest="scenario_command", required=True)
+    p = scenario.add_parser("run", help="play scenario files against the whole system")
+    from receptionist.scenarios.runner import add_arguments
+
+    add_arguments(p)
+    p.set_defaults(run=_scenario_run)
+
+    fsm = commands.add_parser("fsm", help="the conversation state machine").add_subparsers(
+        dest="fsm_command", required=True)
+    p = fsm.add_parser("diagram", help="print the transition table as a Mermaid diagram")
+    p.set_defaults(run=_fsm_diagram)
     return parser
 
 

@@ -41,11 +41,19 @@ class Consumer:
         self._transport = transport
         self._clock = clock
         self._on_commit = on_commit
+        self.in_flight = 0  # messages being handled now (the scenario runner waits for 0)
 
     async def start(self, *, prefetch: int) -> None:
         await self._transport.consume(self.name, self.on_delivery, prefetch=prefetch)
 
     async def on_delivery(self, delivery: Delivery) -> None:
+        self.in_flight += 1
+        try:
+            await self._handle(delivery)
+        finally:
+            self.in_flight -= 1
+
+    async def _handle(self, delivery: Delivery) -> None:
         try:
             envelope = parse_envelope(delivery.body)
             event = parse_payload(envelope)
@@ -71,7 +79,7 @@ class Consumer:
                              envelope.event_id)
                     emitted = False
                 else:
-                    ctx = HandlerContext(envelope=envelope, session=session, clock=self._clock)
+                    ctx = HandlerContext.for_event(envelope, session, self._clock)
                     await handler(ctx, event)
                     add_to_outbox(session, ctx.emitted)
                     emitted = bool(ctx.emitted)

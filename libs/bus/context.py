@@ -18,14 +18,24 @@ from libs.contracts.registry import make_envelope
 
 @dataclass
 class HandlerContext:
-    envelope: Envelope
+    """`envelope` is the event being handled; a timer firing has none and starts a new
+    correlation of its own."""
+
+    envelope: Envelope | None
     session: AsyncSession
     clock: Clock
+    business_id: str
+    correlation_id: uuid.UUID = field(default_factory=uuid.uuid4)
     emitted: list[Envelope] = field(default_factory=list)
 
-    @property
-    def business_id(self) -> str:
-        return self.envelope.business_id
+    @classmethod
+    def for_event(cls, envelope: Envelope, session: AsyncSession, clock: Clock) -> HandlerContext:
+        return cls(envelope=envelope, session=session, clock=clock,
+                   business_id=envelope.business_id, correlation_id=envelope.correlation_id)
+
+    @classmethod
+    def for_timer(cls, business_id: str, session: AsyncSession, clock: Clock) -> HandlerContext:
+        return cls(envelope=None, session=session, clock=clock, business_id=business_id)
 
     def emit(
         self,
@@ -38,10 +48,10 @@ class HandlerContext:
         handler's transaction, so it is published if and only if the handler commits."""
         out = make_envelope(
             event,
-            business_id=business_id or self.envelope.business_id,
+            business_id=business_id or self.business_id,
             occurred_at=self.clock.now(),
-            correlation_id=self.envelope.correlation_id,
-            causation_id=self.envelope.event_id,
+            correlation_id=self.correlation_id,
+            causation_id=self.envelope.event_id if self.envelope else None,
             event_id=event_id,
         )
         self.emitted.append(out)

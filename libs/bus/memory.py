@@ -95,6 +95,7 @@ class MemoryTransport:
         self._in_flight = 0
         self._pending_retries: set[asyncio.Task[None]] = set()
         self._connected = False
+        self._consumed: set[str] = set()
         self.published: list[tuple[str, bytes]] = []
 
     async def connect(self) -> None:
@@ -132,6 +133,7 @@ class MemoryTransport:
 
     async def consume(self, consumer: str, callback: DeliveryCallback, *, prefetch: int) -> None:
         queue = self._queues.setdefault(consumer, asyncio.Queue())
+        self._consumed.add(consumer)
         slots = asyncio.Semaphore(prefetch)
 
         async def handle(message: _Message) -> None:
@@ -154,6 +156,7 @@ class MemoryTransport:
         self._workers.append(asyncio.get_running_loop().create_task(work()))
 
     async def stop_consuming(self) -> None:
+        self._consumed.clear()
         for worker in self._workers:
             worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -161,8 +164,10 @@ class MemoryTransport:
         self._workers.clear()
 
     def busy(self) -> bool:
+        """Work is queued or running for a consumer that is running here. Messages for a
+        service not composed in this process wait in its queue, as in a durable queue."""
         return (self._in_flight > 0 or bool(self._pending_retries)
-                or any(not q.empty() for c, q in self._queues.items() if c != "audit"))
+                or any(not self._queues[c].empty() for c in self._consumed))
 
     async def wait_idle(self, settle_rounds: int = 3) -> None:
         """Return once no message is queued, in flight or waiting for a retry."""

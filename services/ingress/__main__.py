@@ -21,7 +21,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         inner = create_app(IngressDeps(
             transport=rt.transport, session_factory=rt.session_factory, clock=rt.clock,
             public_base_url=settings.public_base_url,
-            twilio_auth_token=settings.twilio_auth_token))
+            twilio_auth_token=settings.twilio_auth_token,
+            whatsapp_app_secret=settings.whatsapp_app_secret,
+            whatsapp_verify_token=settings.whatsapp_verify_token))
         app.mount("/", inner)
         yield
 

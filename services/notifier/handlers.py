@@ -17,15 +17,17 @@ log = logging.getLogger(__name__)
 
 def build_handlers(channel: OutboundChannel) -> dict[str, Handler]:
     async def on_reply_requested(ctx: HandlerContext, event: ReplyRequested) -> None:
+        assert ctx.envelope is not None
+        event_id = ctx.envelope.event_id
         already = await ctx.session.scalar(
-            select(MessageLog.id).where(MessageLog.event_id == ctx.envelope.event_id))
+            select(MessageLog.id).where(MessageLog.event_id == event_id))
         if already is not None:  # sent by an attempt whose inbox row did not commit
             return
         message = OutboundMessage(business_id=ctx.business_id, channel=event.channel,
                                   to=event.to, text=event.text, audience=event.audience)
         provider_id = await channel.send(message)
         ctx.session.add(MessageLog(
-            event_id=ctx.envelope.event_id, business_id=ctx.business_id, channel=event.channel,
+            event_id=event_id, business_id=ctx.business_id, channel=event.channel,
             audience=event.audience, to=event.to, body=event.text,
             provider_message_id=provider_id, status="sent"))
         log.info("sent %s message to %s", event.channel, mask_phone(event.to))

@@ -42,6 +42,7 @@ class Recorder:
             if self.permanent:
                 raise PermanentError("this cannot work")
             raise ConnectionError(f"transient failure #{len(self.calls)}")
+        assert ctx.envelope is not None
         ctx.emit(CalendarSynced(booking_id=ctx.envelope.event_id, calendar_event_id=event.text,
                                 action="inserted", synced_at=ctx.clock.now()))
 

@@ -1,0 +1,291 @@
+"""The real scenario driver: every service composed in one process on a simulated clock.
+
+Each scenario file gets a database of its own (cloned from a migrated template, so it costs
+a `CREATE DATABASE`), the in-memory bus (or RabbitMQ with `--amqp`), and webhooks signed the
+way each provider signs them, entering through the real ingress app.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import secrets
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import psycopg
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+from twilio.request_validator import RequestValidator
+
+from libs.bus.amqp import AmqpTransport
+from libs.bus.memory import MemoryTransport
+from libs.bus.models import OutboxMessage
+from libs.bus.transport import Topology, Transport
+from libs.business.profile import BusinessProfile, load_profile
+from libs.business.service import import_profile
+from libs.clock import SimulatedClock
+from libs.db.session import async_url, make_engine, make_session_factory
+from libs.settings import get_settings
+from libs.timers.service import next_due_at
+from receptionist import migrate
+from receptionist.bootstrap import System, build_system
+from receptionist.scenarios.driver import DriverFactory, SentMessage
+from receptionist.scenarios.model import Scenario
+from services.fsm.models import Booking, Conversation, Customer
+from services.ingress import whatsapp
+from services.notifier.adapters.recording import RecordingChannel
+
+PUBLIC_URL = "https://receptionist.test"
+RETRY_DELAYS_MS = (20, 50, 100)
+IDLE_ROUNDS = 3
+
+
+@dataclass
+class _Databases:
+    """A migrated template database per run; each scenario clones it."""
+
+    server_url: str
+    template: str | None = None
+    created: list[str] = field(default_factory=list)
+
+    def _admin(self) -> str:
+        url = make_url(async_url(self.server_url)).set(drivername="postgresql")
+        return url.render_as_string(hide_password=False)
+
+    def _url_of(self, name: str) -> str:
+        url = make_url(async_url(self.server_url)).set(database=name)
+        return url.render_as_string(hide_password=False)
+
+    async def fresh(self) -> tuple[str, str]:
+        if self.template is None:
+            name = f"scenario_template_{uuid.uuid4().hex[:8]}"
+            await self._execute(f'CREATE DATABASE "{name}"')
+            self.template = name
+            await migrate.upgrade(self._url_of(name))
+        name = f"scenario_{uuid.uuid4().hex[:10]}"
+        await self._execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+        return name, self._url_of(name)
+
+    async def drop(self, name: str) -> None:
+        await self._execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    async def close(self) -> None:
+        if self.template is not None:
+            await self.drop(self.template)
+            self.template = None
+
+    async def _execute(self, sql: str) -> None:
+        async with await psycopg.AsyncConnection.connect(self._admin(), autocommit=True) as c:
+            await c.execute(sql)  # type: ignore[arg-type]
+
+
+class SimulatedSystem:
+    """A `ScenarioDriver` over the composed system (see receptionist/scenarios/driver.py)."""
+
+    def __init__(self, system: System, channel: RecordingChannel, clock: SimulatedClock,
+                 profiles: dict[str, BusinessProfile], scenario: Scenario, *,
+                 twilio_token: str, whatsapp_secret: str) -> None:
+        self.system = system
+        self.channel = channel
+        self.clock = clock
+        self.profiles = profiles
+        self.scenario = scenario
+        self.tz: ZoneInfo = profiles[scenario.business].tz
+        self._twilio_token = twilio_token
+        self._whatsapp_secret = whatsapp_secret
+        self._client = httpx.AsyncClient(transport=httpx.ASGITransport(app=system.ingress),
+                                         base_url=PUBLIC_URL)
+        self._last_request: tuple[str, dict[str, Any]] | None = None
+        self._ids = itertools.count(1)
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+    # --- actions ---------------------------------------------------------------------------
+
+    async def say(self, *, text: str, customer: str, channel: str, business_id: str) -> None:
+        profile = self.profiles[business_id]
+        n = next(self._ids)
+        if channel == "sms":
+            form = {"MessageSid": f"SM{uuid.uuid4().hex}", "AccountSid": "ACscenario",
+                    "From": customer, "To": profile.channels.sms or "", "Body": text,
+                    "NumMedia": "0"}
+            signature = RequestValidator(self._twilio_token).compute_signature(
+                PUBLIC_URL + "/webhooks/twilio/sms", form)
+            request = ("/webhooks/twilio/sms",
+                       {"data": form, "headers": {"X-Twilio-Signature": signature}})
+        elif channel == "whatsapp":
+            body = json.dumps(whatsapp.message_payload(
+                phone_number_id=profile.channels.whatsapp_phone_number_id or "",
+                message_id=f"wamid.{uuid.uuid4().hex}", sender=customer, text=text,
+                timestamp=int(self.clock.now().timestamp()))).encode()
+            request = ("/webhooks/whatsapp", {"content": body, "headers": {
+                "Content-Type": "application/json",
+                "X-Hub-Signature-256": whatsapp.sign(self._whatsapp_secret, body)}})
+        else:
+            session = customer.removeprefix("web:")
+            request = (f"/webchat/{business_id}/messages",
+                       {"json": {"session_id": session, "text": text, "message_id": f"w{n}"}})
+        self._last_request = request
+        await self._send(request)
+
+    async def resend(self) -> None:
+        if self._last_request is None:
+            raise RuntimeError("resend before any say")
+        await self._send(self._last_request)
+
+    async def _send(self, request: tuple[str, dict[str, Any]]) -> None:
+        path, kwargs = request
+        response = await self._client.post(path, **kwargs)
+        if response.status_code >= 300:
+            raise RuntimeError(f"ingress answered {response.status_code}: {response.text}")
+
+    async def wait(self, delta: timedelta) -> None:
+        await self._advance_to(self.clock.now() + delta)
+
+    async def wait_until(self, local: datetime) -> None:
+        await self._advance_to(local.replace(tzinfo=self.tz))
+
+    async def _advance_to(self, target: datetime) -> None:
+        """Fire every timer due up to `target` in time order, letting the system settle
+        after each, so a reminder sent at 10:00 is seen before one at 10:05 is computed."""
+        while True:
+            async with self.system.session_factory() as session:
+                due = await next_due_at(session)
+            if due is None or due > target:
+                break
+            if due > self.clock.now():
+                self.clock.set(due)
+            await self.system.tick()
+            await self.idle()
+        if target > self.clock.now():
+            self.clock.set(target)
+        await self.system.tick()
+        await self.idle()
+
+    async def pay(self, *, customer: str, business_id: str, times: int) -> None:
+        raise NotImplementedError("deposits are not built yet: payments has no gateway")
+
+    async def idle(self) -> None:
+        quiet = 0
+        while quiet < IDLE_ROUNDS:
+            published = await self.system.relay.drain()
+            transport = self.system.transport
+            if isinstance(transport, MemoryTransport):
+                await transport.wait_idle()
+                busy = transport.busy()
+            else:
+                busy = await self._amqp_busy(transport)
+            pending = await self._outbox_pending()
+            quiet = 0 if (published or busy or pending) else quiet + 1
+
+    async def _outbox_pending(self) -> int:
+        async with self.system.session_factory() as session:
+            n = await session.scalar(select(func.count()).select_from(OutboxMessage)
+                                     .where(OutboxMessage.published_at.is_(None)))
+        return int(n or 0)
+
+    async def _amqp_busy(self, transport: Transport) -> bool:
+        import asyncio
+
+        await asyncio.sleep(0.02)
+        if any(c.in_flight for c in self.system.consumers):
+            return True
+        assert isinstance(transport, AmqpTransport)
+        channel = await transport.connection.channel()
+        try:
+            for consumer in self.system.consumers:
+                queue = await channel.declare_queue(transport.topology.queue(consumer.name),
+                                                    passive=True)
+                if queue.declaration_result.message_count:
+                    return True
+        finally:
+            await channel.close()
+        return False
+
+    # --- observations ----------------------------------------------------------------------
+
+    def mark(self) -> int:
+        return len(self.channel.sent)
+
+    def messages_since(self, mark: int) -> list[SentMessage]:
+        return [SentMessage(business_id=m.business_id, to=m.to, text=m.text,
+                            audience="staff" if m.audience == "staff" else "customer")
+                for m in self.channel.sent[mark:]]
+
+    async def state(self, *, customer: str, business_id: str) -> str:
+        async with self.system.session_factory() as session:
+            state = await session.scalar(
+                select(Conversation.state).join(Customer, Customer.id == Conversation.customer_id)
+                .where(Customer.business_id == business_id, Customer.address == customer))
+        return state or "IDLE"
+
+    async def bookings(self, *, customer: str, business_id: str) -> list[dict[str, object]]:
+        tz = self.profiles[business_id].tz
+        async with self.system.session_factory() as session:
+            rows = (await session.scalars(
+                select(Booking).join(Customer, Customer.id == Booking.customer_id)
+                .where(Customer.business_id == business_id, Customer.address == customer)
+                .order_by(Booking.created_at, Booking.id))).all()
+        return [{
+            "service": b.service,
+            "start": b.starts_at.astimezone(tz).strftime("%Y-%m-%dT%H:%M"),
+            "status": b.status,
+            "deposit": b.deposit_status,
+            "deposit_amount": f"{b.deposit_amount:.2f}" if b.deposit_amount is not None
+            else None,
+            "attendance_confirmed": b.attendance_confirmed,
+            "no_show_risk": b.no_show_risk,
+        } for b in rows]
+
+
+def driver_factory(*, database_url: str | None = None, amqp_url: str | None = None
+                   ) -> tuple[DriverFactory, _Databases]:
+    """A factory for `runner.run_files`, and the databases to close when the run ends."""
+    databases = _Databases(database_url or get_settings().database_url)
+
+    @contextlib.asynccontextmanager
+    async def factory(scenario: Scenario, businesses_dir: Path) -> AsyncIterator[SimulatedSystem]:
+        name, url = await databases.fresh()
+        engine = make_engine(url, pool_size=5)
+        sessions = make_session_factory(engine)
+        profiles = {b: load_profile(businesses_dir / f"{b}.yaml")
+                    for b in scenario.business_ids}
+        async with sessions() as session, session.begin():
+            for profile in profiles.values():
+                await import_profile(session, profile)
+        tz = profiles[scenario.business].tz
+        clock = SimulatedClock(scenario.start.replace(tzinfo=tz))
+        topology = Topology(prefix=f"scenario{uuid.uuid4().hex[:8]}",
+                            retry_delays_ms=RETRY_DELAYS_MS, delivery_limit=5)
+        transport: Transport = (AmqpTransport(amqp_url, topology) if amqp_url
+                                else MemoryTransport(topology))
+        await transport.connect()
+        await transport.declare()
+        channel = RecordingChannel()
+        twilio_token, whatsapp_secret = secrets.token_hex(16), secrets.token_hex(16)
+        system = build_system(transport=transport, session_factory=sessions, clock=clock,
+                              channel=channel, public_base_url=PUBLIC_URL,
+                              twilio_auth_token=twilio_token,
+                              whatsapp_app_secret=whatsapp_secret, outbox_poll_s=0.05)
+        await system.start(prefetch=1 if amqp_url is None else 10)
+        driver = SimulatedSystem(system, channel, clock, profiles, scenario,
+                                 twilio_token=twilio_token, whatsapp_secret=whatsapp_secret)
+        try:
+            yield driver
+        finally:
+            await driver.close()
+            await system.stop()
+            await transport.close()
+            await engine.dispose()
+            await databases.drop(name)
+
+    return factory, databases

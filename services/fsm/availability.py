@@ -1,0 +1,529 @@
+"""Availability: may this service start at this time, and if not, why and what else is free.
+
+Pure: no I/O and no clock reads (`now` is a parameter), so the state machine, the scenario
+runner and the benchmark all get the same answer for the same inputs.
+
+Time (DESIGN.md "Time"): instants are compared as UTC; the business zone is used only to read
+wall-clock rules (hours, grid, cutoff, dates) and what the customer meant. Durations and the
+minimum notice are real elapsed time, so DST days behave like every other day:
+
+- a local wall time that does not exist (spring-forward gap) is not bookable (`no_such_time`);
+- a naive ambiguous wall time (fall-back) means what its `fold` says, and `fold=0` (the
+  default: the first occurrence) unless the caller chose otherwise. Opening hours and the
+  cutoff read an ambiguous boundary as its first occurrence too, and a boundary that falls in
+  a gap as the moment the clocks jump (the wall clock passes it there);
+- an appointment ends `duration` of real time after it starts (60 min from 1:30 AM EDT on
+  fall-back day ends at 1:30 AM EST) and must end by the real instant of closing;
+- the slot grid is wall-clock minutes from local midnight; on fall-back day both occurrences
+  of a grid time are real, distinct starts and both are offered.
+
+Reason precedence (`check` reports the first that applies): the instant, then the date, then
+the time of day, then the calendar of bookings:
+
+    in_the_past > too_far > closed_day > past_cutoff
+    > no_such_time > outside_hours > too_soon > off_grid > fully_booked
+
+so a customer hears the most fundamental problem first ("we are closed that day" beats "that
+time is off our 15-minute grid"), and a date-level reason tells the caller to drop the date
+(`Refusal.about_date`). An off-grid start is refused, never snapped: the system does not
+silently change what the customer asked for; `nearest_free_starts` offers the grid times
+around it instead.
+
+Capacity N is resources 1..N (DESIGN.md); a booking holds one resource. Busy bookings are
+indexed once per call (`BusyIndex`: per resource, sorted starts and running maximum of ends)
+so each candidate costs O(capacity * log n) instead of a scan of every booking.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal, TypeAlias
+from zoneinfo import ZoneInfo
+
+from libs.business.profile import BusinessProfile, Service
+
+__all__ = [
+    "DATE_REASONS",
+    "PARTS_OF_DAY",
+    "REASON_PRECEDENCE",
+    "Bookable",
+    "Busy",
+    "BusyIndex",
+    "PartOfDay",
+    "Reason",
+    "Refusal",
+    "Verdict",
+    "Window",
+    "check",
+    "free_resource",
+    "free_starts",
+    "free_starts_in_window",
+    "free_starts_on_day",
+    "nearest_free_starts",
+]
+
+Reason = Literal["in_the_past", "too_far", "closed_day", "past_cutoff", "no_such_time",
+                 "outside_hours", "too_soon", "off_grid", "fully_booked"]
+
+REASON_PRECEDENCE: tuple[Reason, ...] = (
+    "in_the_past", "too_far", "closed_day", "past_cutoff",
+    "no_such_time", "outside_hours", "too_soon", "off_grid", "fully_booked",
+)
+"""The order in which `check` looks for a reason; the first that applies is reported."""
+
+DATE_REASONS: frozenset[Reason] = frozenset({"too_far", "closed_day", "past_cutoff"})
+"""Refusals about the date itself: the caller drops the date, not only the time."""
+
+PartOfDay = Literal["morning", "afternoon", "evening"]
+
+PARTS_OF_DAY: dict[PartOfDay, tuple[time, time | None]] = {
+    "morning": (time(0, 0), time(12, 0)),
+    "afternoon": (time(12, 0), time(17, 0)),
+    "evening": (time(17, 0), None),
+}
+"""Local start-time windows `[start, end)` for vague requests; `None` is the end of the day."""
+
+Window: TypeAlias = PartOfDay | tuple[time, time | None]
+"""A part of the day or a local `[start, end)` window on the *start* time (end None: midnight)."""
+
+Busy: TypeAlias = tuple[int, datetime, datetime]
+"""A live (held or confirmed) booking: `(resource, start, end)`, aware datetimes."""
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_US = timedelta(microseconds=1)
+_SECOND_US = 1_000_000
+_MINUTE_US = 60 * _SECOND_US
+_DAY_US = 24 * 60 * _MINUTE_US
+_DAY_MINUTES = 24 * 60
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+# --------------------------------------------------------------------------- verdicts
+
+
+@dataclass(frozen=True, slots=True)
+class Bookable:
+    """The start is bookable: hold `resource` over `[start, end)` (local aware datetimes)."""
+
+    start: datetime
+    end: datetime
+    resource: int
+
+    @property
+    def ok(self) -> Literal[True]:
+        return True
+
+    @property
+    def start_utc(self) -> datetime:
+        """What to store (`timestamptz`)."""
+        return self.start.astimezone(UTC)
+
+    @property
+    def end_utc(self) -> datetime:
+        return self.end.astimezone(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """The start is refused for `reason`.
+
+    `start` is the request read in the business zone (aware). For a wall time that does not
+    exist it is the instant the clock shows after the jump (02:30 -> 03:30), which is what the
+    request's distance to other times is measured from. `today` is the business-local date
+    of `now`, kept so `about_date` needs no clock.
+    """
+
+    reason: Reason
+    start: datetime
+    today: date
+
+    @property
+    def ok(self) -> Literal[False]:
+        return False
+
+    @property
+    def about_date(self) -> bool:
+        """True when the date itself cannot be booked (the caller forgets the date too)."""
+        return self.reason in DATE_REASONS or (
+            self.reason == "in_the_past" and self.start.date() < self.today)
+
+
+Verdict: TypeAlias = Bookable | Refusal
+
+# --------------------------------------------------------------------------- busy index
+
+
+def _us(value: datetime) -> int:
+    """Microseconds since the epoch, exact (no float rounding) for an aware datetime."""
+    if value.tzinfo is None:  # (a tzinfo answering None fails the subtraction: TypeError)
+        raise ValueError(f"expected an aware datetime, got naive {value.isoformat()}")
+    return (value - _EPOCH) // _US
+
+
+def _from_us(us: int, tz: ZoneInfo) -> datetime:
+    """The instant as a local aware datetime (fold set right on fall-back day)."""
+    return (_EPOCH + timedelta(microseconds=us)).astimezone(tz)
+
+
+class BusyIndex:
+    """Live bookings prepared for O(log n) overlap queries.
+
+    Per resource 1..capacity: starts sorted, and the running maximum of ends in that order,
+    so "does anything on r overlap [a, b)" is one bisect (the bookings starting before b
+    overlap iff the latest end among them is after a) and stays right even if a resource's
+    bookings overlap each other. Bookings on a resource outside 1..capacity (capacity was
+    lowered after they were made) still take a place: at most `capacity` appointments overlap,
+    so each one overlapping a candidate uses up one free resource.
+    """
+
+    __slots__ = ("_orphan_ends", "_orphan_starts", "_resources", "capacity")
+
+    def __init__(self, busy: Iterable[Busy], capacity: int) -> None:
+        if capacity < 1:
+            raise ValueError(f"capacity must be at least 1, got {capacity}")
+        self.capacity = capacity
+        per: list[list[tuple[int, int]]] = [[] for _ in range(capacity)]
+        orphans: list[tuple[int, int]] = []
+        for resource, start, end in busy:
+            s, e = _us(start), _us(end)
+            if e <= s:
+                continue  # an empty range holds nothing
+            if 1 <= resource <= capacity:
+                per[resource - 1].append((s, e))
+            else:
+                orphans.append((s, e))
+        resources: list[tuple[int, list[int], list[int]]] = []
+        for number, items in enumerate(per, start=1):
+            items.sort()
+            starts: list[int] = []
+            max_ends: list[int] = []
+            latest = -(1 << 62)
+            for s, e in items:
+                starts.append(s)
+                latest = max(latest, e)
+                max_ends.append(latest)
+            resources.append((number, starts, max_ends))
+        self._resources = tuple(resources)
+        self._orphan_starts = sorted(s for s, _ in orphans)
+        self._orphan_ends = sorted(e for _, e in orphans)
+
+    def free_resource_us(self, start_us: int, end_us: int) -> int | None:
+        """Lowest resource (1-based) free over `[start_us, end_us)`, or None when full."""
+        if self._orphan_starts:
+            return self._free_resource_with_orphans(start_us, end_us)
+        for number, starts, max_ends in self._resources:
+            i = bisect_left(starts, end_us)
+            if not i or max_ends[i - 1] <= start_us:
+                return number
+        return None
+
+    def _free_resource_with_orphans(self, start_us: int, end_us: int) -> int | None:
+        # Orphans overlapping [a, b): those starting before b minus those ending by a.
+        taken = (bisect_left(self._orphan_starts, end_us)
+                 - bisect_right(self._orphan_ends, start_us))
+        free = [number for number, starts, max_ends in self._resources
+                if not (i := bisect_left(starts, end_us)) or max_ends[i - 1] <= start_us]
+        return free[0] if len(free) > taken else None
+
+
+def _index(busy: Iterable[Busy] | BusyIndex, capacity: int) -> BusyIndex:
+    if isinstance(busy, BusyIndex):
+        if busy.capacity != capacity:
+            raise ValueError(f"BusyIndex was built for capacity {busy.capacity}, "
+                             f"the profile has {capacity}")
+        return busy
+    return BusyIndex(busy, capacity)
+
+
+# --------------------------------------------------------------------------- wall clock
+
+
+def _resolve(wall: datetime, tz: ZoneInfo) -> tuple[int, bool]:
+    """A naive local wall time (its `fold` respected) -> (instant in us, whether it exists).
+
+    A wall time in a spring-forward gap does not exist; zoneinfo then reads it with the
+    offset before the jump (fold=0), i.e. as the time the clock shows after the jump.
+    """
+    us = _us(wall.replace(tzinfo=tz))
+    back = _from_us(us, tz).replace(tzinfo=None)
+    return us, back == wall  # naive equality ignores fold
+
+
+def _offset_us(us: int, tz: ZoneInfo) -> int:
+    offset = _from_us(us, tz).utcoffset()
+    assert offset is not None  # a ZoneInfo always has one
+    return offset // _US
+
+
+def _boundary_us(day: date, at: time, tz: ZoneInfo) -> int:
+    """The instant of a local opening/closing time: first occurrence if ambiguous; the moment
+    of the jump if it falls in a gap (the wall clock passes it there)."""
+    wall = datetime.combine(day, at)
+    us, exists = _resolve(wall, tz)
+    if exists:
+        return us
+    # fold=1 reads the gap time with the offset after the jump: an instant before the jump.
+    lo = _us(wall.replace(tzinfo=tz, fold=1))
+    hi = us
+    after = _offset_us(hi, tz)
+    while hi - lo > _SECOND_US:
+        mid = (lo + hi) // 2
+        if _offset_us(mid, tz) == after:
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def _wall_minute(local: datetime) -> int:
+    return local.hour * 60 + local.minute
+
+
+def _window_minutes(window: Window | None) -> tuple[int, int]:
+    """A window as wall minutes `[lo, hi)` of the start time."""
+    if window is None:
+        return 0, _DAY_MINUTES
+    if isinstance(window, str):
+        if window not in PARTS_OF_DAY:
+            raise ValueError(f"unknown part of day {window!r}")
+        start, end = PARTS_OF_DAY[window]
+    else:
+        start, end = window
+
+    def ceil_minutes(t: time) -> int:
+        seconds = t.hour * 3600 + t.minute * 60 + t.second + (1 if t.microsecond else 0)
+        return -(-seconds // 60)
+
+    hi = _DAY_MINUTES if end is None else ceil_minutes(end)
+    return ceil_minutes(start), hi
+
+
+# --------------------------------------------------------------------------- rules
+
+
+@dataclass(frozen=True, slots=True)
+class _Rules:
+    """Everything a decision needs, computed once per call."""
+
+    profile: BusinessProfile
+    tz: ZoneInfo
+    slot: int
+    duration_us: int
+    now_us: int
+    earliest_us: int
+    today: date
+    last_day: date
+    cutoff_passed: bool
+    busy: BusyIndex
+
+    def date_reason(self, day: date) -> Reason | None:
+        """Why no start on `day` can be booked, whatever the time (None: the day is open)."""
+        if day > self.last_day:
+            return "too_far"
+        if self.profile.is_closed(day):
+            return "closed_day"
+        if day == self.today and self.cutoff_passed:
+            return "past_cutoff"
+        return None
+
+    def intervals_us(self, day: date) -> list[tuple[int, int]]:
+        return [(_boundary_us(day, open_, self.tz), _boundary_us(day, close, self.tz))
+                for open_, close in self.profile.intervals_on(day.weekday())]
+
+    def free_on(self, day: date, lo_min: int = 0, hi_min: int = _DAY_MINUTES) -> list[int]:
+        """Bookable free starts (UTC us, chronological) on `day` whose wall start minute is in
+        `[lo_min, hi_min)`."""
+        if day < self.today or self.date_reason(day) is not None:
+            return []
+        out: list[int] = []
+        slow: list[tuple[int, int]] = []
+        dur, slot, earliest, free = (self.duration_us, self.slot, self.earliest_us,
+                                     self.busy.free_resource_us)
+        for open_us, close_us in self.intervals_us(day):
+            offset = _offset_us(open_us, self.tz)
+            if offset != _offset_us(close_us, self.tz):
+                slow.append((open_us, close_us))  # a DST transition inside: see below
+                continue
+            # One offset all along: wall minute m is the instant base + m minutes.
+            base = (day.toordinal() - _EPOCH_ORDINAL) * _DAY_US - offset
+            first = max(open_us, earliest) - base
+            last = close_us - dur - base
+            m = max(lo_min, -(-first // _MINUTE_US))
+            m = -(-m // slot) * slot
+            stop = min(hi_min - 1, last // _MINUTE_US)
+            while m <= stop:
+                s = base + m * _MINUTE_US
+                if free(s, s + dur) is not None:
+                    out.append(s)
+                m += slot
+        if slow:
+            for s in self._grid_instants(day, lo_min, hi_min):
+                if s < earliest:
+                    continue
+                for open_us, close_us in slow:
+                    if open_us <= s and s + dur <= close_us and free(s, s + dur) is not None:
+                        out.append(s)
+                        break
+            out.sort()
+        return out
+
+    def _grid_instants(self, day: date, lo_min: int, hi_min: int) -> list[int]:
+        """Every real instant whose wall time on `day` is a grid time in the window: none for
+        a time in a gap, two for a repeated one (slow; only on a DST transition day)."""
+        midnight = datetime.combine(day, time(0))
+        instants: list[int] = []
+        m = -(-lo_min // self.slot) * self.slot
+        while m < min(hi_min, _DAY_MINUTES):
+            wall = midnight + timedelta(minutes=m)
+            first, exists = _resolve(wall, self.tz)
+            if exists:
+                instants.append(first)
+                second, _ = _resolve(wall.replace(fold=1), self.tz)
+                if second != first:
+                    instants.append(second)
+            m += self.slot
+        return instants
+
+
+def _rules(profile: BusinessProfile, service: Service, now: datetime,
+           busy: Iterable[Busy] | BusyIndex) -> _Rules:
+    tz = profile.tz
+    now_us = _us(now)
+    local_now = _from_us(now_us, tz)
+    rules = profile.booking
+    cutoff = rules.same_day_cutoff
+    return _Rules(
+        profile=profile, tz=tz, slot=rules.slot_minutes,
+        duration_us=service.duration_minutes * _MINUTE_US,
+        now_us=now_us, earliest_us=now_us + rules.min_notice_minutes * _MINUTE_US,
+        today=local_now.date(), last_day=local_now.date() + timedelta(days=rules.max_days_ahead),
+        cutoff_passed=cutoff is not None and local_now.time() >= cutoff,
+        busy=_index(busy, rules.capacity),
+    )
+
+
+def _read_request(requested: datetime, tz: ZoneInfo) -> tuple[int, date, datetime, bool]:
+    """-> (instant us, local date asked for, local aware reading, whether the wall time exists).
+
+    A naive value is a business-local wall time; an aware one is an exact instant."""
+    if requested.tzinfo is None:
+        us, exists = _resolve(requested, tz)
+        return us, requested.date(), _from_us(us, tz), exists
+    us = _us(requested)
+    local = _from_us(us, tz)
+    return us, local.date(), local, True
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def check(profile: BusinessProfile, service: Service, requested_local_start: datetime,
+          now: datetime, busy: Iterable[Busy] | BusyIndex) -> Verdict:
+    """Can `service` start at `requested_local_start`? Bookable with the lowest free resource,
+    or the first reason in `REASON_PRECEDENCE` that applies.
+
+    `requested_local_start`: naive = wall time in the business zone (fold respected, default
+    the first occurrence), aware = that instant. `now`: aware. `busy`: live bookings only
+    (leave out the booking being rescheduled).
+    """
+    r = _rules(profile, service, now, busy)
+    start_us, day, local, exists = _read_request(requested_local_start, r.tz)
+
+    def refuse(reason: Reason) -> Refusal:
+        return Refusal(reason=reason, start=local, today=r.today)
+
+    if start_us < r.now_us:
+        return refuse("in_the_past")
+    date_reason = r.date_reason(day)
+    if date_reason is not None:
+        return refuse(date_reason)
+    if not exists:
+        return refuse("no_such_time")
+    end_us = start_us + r.duration_us
+    if not any(open_us <= start_us and end_us <= close_us
+               for open_us, close_us in r.intervals_us(day)):
+        return refuse("outside_hours")
+    if start_us < r.earliest_us:
+        return refuse("too_soon")
+    if local.second or local.microsecond or _wall_minute(local) % r.slot:
+        return refuse("off_grid")
+    resource = r.busy.free_resource_us(start_us, end_us)
+    if resource is None:
+        return refuse("fully_booked")
+    return Bookable(start=local, end=_from_us(end_us, r.tz), resource=resource)
+
+
+def nearest_free_starts(profile: BusinessProfile, service: Service,
+                        requested_local_start: datetime, now: datetime,
+                        busy: Iterable[Busy] | BusyIndex, limit: int = 3) -> list[datetime]:
+    """Up to `limit` bookable free starts nearest to the request, chronological (local aware).
+
+    The requested day first, looking earlier and later by real elapsed distance, a tie going
+    to the later start (spec: refusals). When that day has none: the earliest starts of the
+    following days up to `max_days_ahead` (forward, the nearest in time); when the request
+    lies beyond the horizon, the latest starts before it instead.
+    """
+    if limit <= 0:
+        return []
+    r = _rules(profile, service, now, busy)
+    req_us, day, _, _ = _read_request(requested_local_start, r.tz)
+    same_day = r.free_on(day)
+    if same_day:
+        picked = sorted(same_day, key=lambda s: (abs(s - req_us), req_us - s))[:limit]
+        return [_from_us(s, r.tz) for s in sorted(picked)]
+    found: list[int] = []
+    if day > r.last_day:
+        cursor = r.last_day
+        while cursor >= r.today and len(found) < limit:
+            found = r.free_on(cursor)[-(limit - len(found)):] + found
+            cursor -= timedelta(days=1)
+    else:
+        cursor = max(day + timedelta(days=1), r.today)
+        while cursor <= r.last_day and len(found) < limit:
+            found += r.free_on(cursor)[:limit - len(found)]
+            cursor += timedelta(days=1)
+    return [_from_us(s, r.tz) for s in found]
+
+
+def free_starts(profile: BusinessProfile, service: Service, first_day: date, last_day: date,
+                now: datetime, busy: Iterable[Busy] | BusyIndex, *,
+                window: Window | None = None, limit: int | None = None) -> list[datetime]:
+    """Every bookable free start from `first_day` to `last_day` (local dates, inclusive),
+    chronological, optionally only those starting in `window` each day; at most `limit`."""
+    r = _rules(profile, service, now, busy)
+    lo, hi = _window_minutes(window)
+    found: list[int] = []
+    cursor = max(first_day, r.today)
+    end = min(last_day, r.last_day)
+    while cursor <= end and (limit is None or len(found) < limit):
+        found += r.free_on(cursor, lo, hi)
+        cursor += timedelta(days=1)
+    if limit is not None:
+        found = found[:max(limit, 0)]
+    return [_from_us(s, r.tz) for s in found]
+
+
+def free_starts_in_window(profile: BusinessProfile, service: Service, local_date: date,
+                          window: Window, now: datetime, busy: Iterable[Busy] | BusyIndex,
+                          limit: int | None = None) -> list[datetime]:
+    """Free starts on one day within a part of the day or a `(start, end)` local window, for
+    vague requests ("tomorrow afternoon"): the customer is offered times, never a fixed hour
+    picked for them. The window bounds the start time; the appointment may run past it."""
+    return free_starts(profile, service, local_date, local_date, now, busy,
+                       window=window, limit=limit)
+
+
+def free_starts_on_day(profile: BusinessProfile, service: Service, local_date: date,
+                       now: datetime, busy: Iterable[Busy] | BusyIndex,
+                       limit: int | None = None) -> list[datetime]:
+    """Free starts on a day named without a time ("sometime Saturday")."""
+    return free_starts(profile, service, local_date, local_date, now, busy, limit=limit)
+
+
+def free_resource(profile: BusinessProfile, start: datetime, end: datetime,
+                  busy: Iterable[Busy] | BusyIndex) -> int | None:
+    """Lowest resource 1..capacity free over `[start, end)` (aware), or None when all are
+    taken. Only capacity: the booking rules are `check`'s job."""
+    return _index(busy, profile.booking.capacity).free_resource_us(_us(start), _us(end))
