@@ -1,0 +1,113 @@
+"""No double booking under a real race: three fsm consumers over RabbitMQ, 50 customers
+accepting the same slot at capacity 2. Exactly 2 bookings; 48 customers hear "just taken"
+with other times; no handler error reaches a dead-letter queue."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from libs.bus.amqp import AmqpTransport
+from libs.bus.consumer import Consumer
+from libs.bus.outbox import OutboxRelay
+from libs.bus.transport import Topology
+from libs.business.profile import load_profile
+from libs.business.service import import_profile
+from libs.clock import SimulatedClock
+from libs.contracts.events import MessageUnderstood, Slots
+from libs.contracts.registry import make_envelope
+from services.fsm.handlers import build_handlers as fsm_handlers
+from services.fsm.models import Booking, Conversation
+from services.notifier.adapters.recording import RecordingChannel
+from services.notifier.handlers import build_handlers as notifier_handlers
+from tests.helpers import FIXTURE_BUSINESSES, eventually
+
+pytestmark = pytest.mark.integration
+
+NY = ZoneInfo("America/New_York")
+CUSTOMERS = [f"+1555556{i:04d}" for i in range(50)]
+FSM_REPLICAS = 3
+
+
+@pytest.fixture
+async def replicas(amqp_url: str, topology: Topology,
+                   session_factory: async_sessionmaker[AsyncSession]
+                   ) -> AsyncIterator[tuple[AmqpTransport, RecordingChannel, SimulatedClock]]:
+    async with session_factory() as s, s.begin():
+        await import_profile(s, load_profile(FIXTURE_BUSINESSES / "salon.yaml"))
+    clock = SimulatedClock(datetime(2026, 12, 1, 9, 0, tzinfo=NY))
+    channel = RecordingChannel()
+    transports: list[AmqpTransport] = []
+    relays: list[OutboxRelay] = []
+    tasks: list[asyncio.Task[None]] = []
+    for i in range(FSM_REPLICAS + 1):  # three fsm processes and one notifier
+        t = AmqpTransport(amqp_url, topology)
+        await t.connect()
+        await t.declare()
+        relay = OutboxRelay(session_factory, t, clock, poll_interval_s=0.05)
+        name, handlers = (("fsm", fsm_handlers()) if i < FSM_REPLICAS
+                          else ("notifier", notifier_handlers(channel)))
+        await Consumer(name, handlers, session_factory=session_factory, transport=t,
+                       clock=clock, on_commit=relay.nudge).start(prefetch=20)
+        tasks.append(asyncio.create_task(relay.run()))
+        transports.append(t)
+        relays.append(relay)
+    yield transports[0], channel, clock
+    for relay in relays:
+        relay.stop()
+    await asyncio.gather(*tasks)
+    for t in transports:
+        await t.close()
+
+
+async def say(transport: AmqpTransport, customer: str, intent: str, **slots: object) -> None:
+    event = MessageUnderstood(
+        channel="sms", provider_message_id=uuid.uuid4().hex, customer=customer,
+        text=intent, received_at=datetime(2026, 12, 1, 14, 0, tzinfo=UTC), intent=intent,  # type: ignore[arg-type]
+        slots=Slots.model_validate(slots), confidence=1.0, extractor="test")
+    envelope = make_envelope(event, business_id="salon", occurred_at=event.received_at)
+    await transport.publish(envelope.to_json(), envelope.type, message_id=str(envelope.event_id))
+
+
+async def test_fifty_customers_one_slot_capacity_two(
+        replicas: tuple[AmqpTransport, RecordingChannel, SimulatedClock],
+        session_factory: async_sessionmaker[AsyncSession]) -> None:
+    transport, channel, _ = replicas
+    await asyncio.gather(*(say(transport, c, "book", service="Haircut", date=date(2026, 12, 2),
+                               time=time(15)) for c in CUSTOMERS))
+
+    async def all_proposed() -> bool:
+        return len(channel.sent) >= len(CUSTOMERS)
+
+    await eventually(all_proposed, within_s=60, what="50 proposals")
+    assert all("3:00 PM" in msg.text for msg in channel.sent)
+
+    await asyncio.gather(*(say(transport, c, "affirm") for c in CUSTOMERS))
+
+    async def all_answered() -> bool:
+        return len(channel.sent) >= 2 * len(CUSTOMERS)
+
+    await eventually(all_answered, within_s=60, what="50 answers to yes")
+    answers = channel.sent[len(CUSTOMERS):]
+    assert sorted({m.to for m in answers}) == sorted(CUSTOMERS)  # one answer each
+    confirmed = [m for m in answers if "confirmed" in m.text]
+    taken = [m for m in answers if "just taken" in m.text]
+    assert len(confirmed) == 2
+    assert len(taken) == 48
+    assert all("2:15 PM" in m.text and "3:45 PM" in m.text for m in taken)
+
+    async with session_factory() as s:
+        bookings = (await s.scalars(select(Booking))).all()
+        collecting = await s.scalar(select(func.count()).select_from(Conversation)
+                                    .where(Conversation.state == "COLLECTING"))
+    assert len(bookings) == 2
+    assert {b.resource for b in bookings} == {1, 2}
+    assert collecting == 48
+    assert await transport.dead_letters("fsm") == []
