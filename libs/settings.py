@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     twilio_auth_token: str | None = None
     whatsapp_app_secret: str | None = None
     whatsapp_verify_token: str | None = None
+    stripe_api_key: str | None = None
+    stripe_webhook_secret: str | None = None
+    payments_gateway: str = Field(default="stripe", pattern="^(stripe|offline)$",
+                                  description="offline: the local checkout page, no Stripe")
     http_host: str = "127.0.0.1"
     http_port: int = 8000
     log_level: str = "INFO"

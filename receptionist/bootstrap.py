@@ -27,6 +27,27 @@ from services.ingress.app import IngressDeps, create_app
 from services.nlu.handlers import build_handlers as nlu_handlers
 from services.notifier.adapters.base import OutboundChannel
 from services.notifier.handlers import build_handlers as notifier_handlers
+from services.payments.adapters.base import PaymentGateway
+from services.payments.handlers import Payments
+
+
+@dataclass(frozen=True)
+class Adapters:
+    """The outside world, real or offline, as one bundle."""
+
+    channel: OutboundChannel
+    gateway: PaymentGateway
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """What ingress verifies webhooks with (made up per run by the scenario runner)."""
+
+    public_base_url: str = "http://testserver"
+    twilio_auth_token: str | None = None
+    whatsapp_app_secret: str | None = None
+    whatsapp_verify_token: str | None = None
+    stripe_webhook_secret: str | None = None
 
 
 @dataclass
@@ -63,37 +84,35 @@ class System:
         self._tasks.clear()
 
 
-def service_handlers(channel: OutboundChannel) -> dict[str, Mapping[str, Handler]]:
-    return {
-        "nlu": nlu_handlers(),
-        "fsm": fsm_handlers(),
-        "notifier": notifier_handlers(channel),
-    }
-
-
 def build_system(
     *,
     transport: Transport,
     session_factory: async_sessionmaker[AsyncSession],
     clock: Clock,
-    channel: OutboundChannel,
-    public_base_url: str = "http://testserver",
-    twilio_auth_token: str | None = None,
-    whatsapp_app_secret: str | None = None,
-    whatsapp_verify_token: str | None = None,
+    adapters: Adapters,
+    secrets: Secrets,
     outbox_poll_s: float = 0.25,
 ) -> System:
     relay = OutboxRelay(session_factory, transport, clock, poll_interval_s=outbox_poll_s)
+    payments = Payments(adapters.gateway)
+    handlers: dict[str, Mapping[str, Handler]] = {
+        "nlu": nlu_handlers(),
+        "fsm": fsm_handlers(),
+        "payments": payments.handlers(),
+        "notifier": notifier_handlers(adapters.channel),
+    }
     consumers = [
-        Consumer(name, handlers, session_factory=session_factory, transport=transport,
+        Consumer(name, service, session_factory=session_factory, transport=transport,
                  clock=clock, on_commit=relay.nudge)
-        for name, handlers in service_handlers(channel).items()
+        for name, service in handlers.items()
     ]
-    ingress = create_app(IngressDeps(transport=transport, session_factory=session_factory,
-                                     clock=clock, public_base_url=public_base_url,
-                                     twilio_auth_token=twilio_auth_token,
-                                     whatsapp_app_secret=whatsapp_app_secret,
-                                     whatsapp_verify_token=whatsapp_verify_token))
+    ingress = create_app(IngressDeps(
+        transport=transport, session_factory=session_factory, clock=clock,
+        public_base_url=secrets.public_base_url, twilio_auth_token=secrets.twilio_auth_token,
+        whatsapp_app_secret=secrets.whatsapp_app_secret,
+        whatsapp_verify_token=secrets.whatsapp_verify_token,
+        stripe_webhook_secret=secrets.stripe_webhook_secret))
     return System(transport=transport, session_factory=session_factory, clock=clock,
                   relay=relay, consumers=consumers, ingress=ingress,
-                  timer_handlers={"fsm": fsm_on_timer})
+                  timer_handlers={"fsm": fsm_on_timer,
+                                  "payments": payments.on_hold_expired})

@@ -197,6 +197,16 @@ class PaymentRefunded(Event):
     reason: Literal["cancelled", "late_payment_slot_taken", "staff"]
 
 
+class RefundRequested(Event):
+    """fsm asks payments to give a deposit back that it cannot honour (a late payment for a
+    slot taken meanwhile). Cancellation refunds ride on `booking.cancelled.v1` instead."""
+
+    TYPE: ClassVar[str] = "refund.requested.v1"
+    booking_id: uuid.UUID
+    amount: Money
+    reason: Literal["late_payment_slot_taken"]
+
+
 class StripeEventReceived(Event):
     """A Stripe webhook whose signature ingress verified; payments interprets it."""
 
@@ -237,5 +247,5 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     BookingHeld, BookingConfirmed, BookingRescheduled, BookingCancelled, BookingExpired,
     BookingCompleted, BookingNoShow,
     DepositRequested, CheckoutCreated, PaymentSucceeded, PaymentExpired, PaymentRefunded,
-    StripeEventReceived, ReminderDue, CalendarSynced,
+    RefundRequested, StripeEventReceived, ReminderDue, CalendarSynced,
 )

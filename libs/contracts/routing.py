@@ -31,7 +31,7 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "payments": (
         ev.DepositRequested.TYPE,
         ev.StripeEventReceived.TYPE,
-        ev.BookingConfirmed.TYPE,
+        ev.RefundRequested.TYPE,
         ev.BookingCancelled.TYPE,
         ev.BookingExpired.TYPE,
     ),

@@ -213,11 +213,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="compare, do not write")
     parser.add_argument("--dir", type=Path, default=SCHEMA_DIR, help="schema directory")
     args = parser.parse_args(argv)
+    problems = check(args.dir)
     if not args.check:
+        # New types and additive changes are written; an incompatible change never
+        # overwrites what was released (it must become a new .vN).
+        incompatible = [p for p in problems if "no committed schema" not in p]
+        if incompatible:
+            for problem in incompatible:
+                print(problem, file=sys.stderr)
+            print("refusing to overwrite released schemas: publish a new .vN instead",
+                  file=sys.stderr)
+            return 1
         for path in write_schemas(args.dir):
             print(path)
         return 0
-    problems = check(args.dir)
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:

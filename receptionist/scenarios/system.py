@@ -10,12 +10,12 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
-import secrets
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from secrets import token_hex
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -36,12 +36,14 @@ from libs.db.session import async_url, make_engine, make_session_factory
 from libs.settings import get_settings
 from libs.timers.service import next_due_at
 from receptionist import migrate
-from receptionist.bootstrap import System, build_system
+from receptionist.bootstrap import Adapters, Secrets, System, build_system
 from receptionist.scenarios.driver import DriverFactory, SentMessage
 from receptionist.scenarios.model import Scenario
 from services.fsm.models import Booking, Conversation, Customer
 from services.ingress import whatsapp
 from services.notifier.adapters.recording import RecordingChannel
+from services.payments.adapters import offline
+from services.payments.models import Deposit
 
 PUBLIC_URL = "https://receptionist.test"
 RETRY_DELAYS_MS = (20, 50, 100)
@@ -84,23 +86,27 @@ class _Databases:
 
     async def _execute(self, sql: str) -> None:
         async with await psycopg.AsyncConnection.connect(self._admin(), autocommit=True) as c:
-            await c.execute(sql)  # type: ignore[arg-type]
+            await c.execute(sql.encode())
 
 
 class SimulatedSystem:
     """A `ScenarioDriver` over the composed system (see receptionist/scenarios/driver.py)."""
 
-    def __init__(self, system: System, channel: RecordingChannel, clock: SimulatedClock,
-                 profiles: dict[str, BusinessProfile], scenario: Scenario, *,
-                 twilio_token: str, whatsapp_secret: str) -> None:
+    def __init__(self, system: System, adapters: Adapters, secrets: Secrets,
+                 clock: SimulatedClock, profiles: dict[str, BusinessProfile],
+                 scenario: Scenario) -> None:
         self.system = system
-        self.channel = channel
+        assert isinstance(adapters.channel, RecordingChannel)
+        assert isinstance(adapters.gateway, offline.OfflineGateway)
+        self.channel = adapters.channel
+        self.gateway = adapters.gateway
         self.clock = clock
         self.profiles = profiles
         self.scenario = scenario
         self.tz: ZoneInfo = profiles[scenario.business].tz
-        self._twilio_token = twilio_token
-        self._whatsapp_secret = whatsapp_secret
+        self._twilio_token = secrets.twilio_auth_token or ""
+        self._whatsapp_secret = secrets.whatsapp_app_secret or ""
+        self._stripe_secret = secrets.stripe_webhook_secret or ""
         self._client = httpx.AsyncClient(transport=httpx.ASGITransport(app=system.ingress),
                                          base_url=PUBLIC_URL)
         self._last_request: tuple[str, dict[str, Any]] | None = None
@@ -114,6 +120,7 @@ class SimulatedSystem:
     async def say(self, *, text: str, customer: str, channel: str, business_id: str) -> None:
         profile = self.profiles[business_id]
         n = next(self._ids)
+        request: tuple[str, dict[str, Any]]
         if channel == "sms":
             form = {"MessageSid": f"SM{uuid.uuid4().hex}", "AccountSid": "ACscenario",
                     "From": customer, "To": profile.channels.sms or "", "Body": text,
@@ -172,7 +179,25 @@ class SimulatedSystem:
         await self.idle()
 
     async def pay(self, *, customer: str, business_id: str, times: int) -> None:
-        raise NotImplementedError("deposits are not built yet: payments has no gateway")
+        """Post Stripe's signed `checkout.session.completed` for the customer's newest
+        checkout, `times` times (the same event id: a redelivery)."""
+        async with self.system.session_factory() as session:
+            session_id = await session.scalar(
+                select(Deposit.checkout_session_id)
+                .join(Booking, Booking.id == Deposit.booking_id)
+                .join(Customer, Customer.id == Booking.customer_id)
+                .where(Customer.business_id == business_id, Customer.address == customer)
+                .order_by(Deposit.created_at.desc(), Deposit.attempt.desc()).limit(1))
+        if session_id is None or session_id not in self.gateway.sessions:
+            raise RuntimeError(f"no checkout to pay for {customer} at {business_id}")
+        found = self.gateway.sessions[session_id]
+        body = json.dumps(offline.completed_event(session_id, found.request,
+                                                  found.payment_intent)).encode()
+        for _ in range(times):
+            await self._send(("/webhooks/stripe", {"content": body, "headers": {
+                "Content-Type": "application/json",
+                "Stripe-Signature": offline.stripe_signature(self._stripe_secret, body)}}))
+            await self.idle()
 
     async def idle(self) -> None:
         quiet = 0
@@ -270,15 +295,15 @@ def driver_factory(*, database_url: str | None = None, amqp_url: str | None = No
                                 else MemoryTransport(topology))
         await transport.connect()
         await transport.declare()
-        channel = RecordingChannel()
-        twilio_token, whatsapp_secret = secrets.token_hex(16), secrets.token_hex(16)
+        adapters = Adapters(channel=RecordingChannel(),
+                            gateway=offline.OfflineGateway(PUBLIC_URL))
+        made_up = Secrets(public_base_url=PUBLIC_URL, twilio_auth_token=token_hex(16),
+                          whatsapp_app_secret=token_hex(16),
+                          stripe_webhook_secret=f"whsec_{token_hex(16)}")
         system = build_system(transport=transport, session_factory=sessions, clock=clock,
-                              channel=channel, public_base_url=PUBLIC_URL,
-                              twilio_auth_token=twilio_token,
-                              whatsapp_app_secret=whatsapp_secret, outbox_poll_s=0.05)
+                              adapters=adapters, secrets=made_up, outbox_poll_s=0.05)
         await system.start(prefetch=1 if amqp_url is None else 10)
-        driver = SimulatedSystem(system, channel, clock, profiles, scenario,
-                                 twilio_token=twilio_token, whatsapp_secret=whatsapp_secret)
+        driver = SimulatedSystem(system, adapters, made_up, clock, profiles, scenario)
         try:
             yield driver
         finally:

@@ -166,9 +166,11 @@ async def apply(ctx: HandlerContext, turn: Turn, outcome: m.Outcome) -> None:
                 booking.status, booking.deposit_status, booking.updated_at = \
                     "expired", "expired", now
                 pending.append(booking_event(ev.BookingExpired, booking, customer, channel))
-            case m.RefundLatePayment(booking_id=booking_id):
+            case m.RefundLatePayment(booking_id=booking_id, amount=amount):
                 booking = await _locked(session, booking_id)
                 booking.deposit_status, booking.updated_at = "refunded", now
+                pending.append(ev.RefundRequested(booking_id=booking.id, amount=amount,
+                                                  reason="late_payment_slot_taken"))
             case m.RescheduleBooking():
                 booking = await _locked(session, effect.booking_id)
                 previous = (booking.starts_at, booking.ends_at)

@@ -23,7 +23,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             public_base_url=settings.public_base_url,
             twilio_auth_token=settings.twilio_auth_token,
             whatsapp_app_secret=settings.whatsapp_app_secret,
-            whatsapp_verify_token=settings.whatsapp_verify_token))
+            whatsapp_verify_token=settings.whatsapp_verify_token,
+            stripe_webhook_secret=settings.stripe_webhook_secret))
         app.mount("/", inner)
         yield
 

@@ -11,6 +11,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 
+import stripe
 from fastapi import FastAPI, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -21,7 +22,12 @@ from libs.business.models import Business
 from libs.business.service import find_business_id_by_channel
 from libs.clock import Clock
 from libs.contracts.envelope import deterministic_event_id
-from libs.contracts.events import DeliveryStatus, Event, InboundMessageReceived
+from libs.contracts.events import (
+    DeliveryStatus,
+    Event,
+    InboundMessageReceived,
+    StripeEventReceived,
+)
 from libs.contracts.registry import make_envelope
 from libs.logs import mask_phone
 from services.ingress import whatsapp
@@ -31,6 +37,8 @@ log = logging.getLogger(__name__)
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 MAX_BODY_BYTES = 64 * 1024
 WHATSAPP_STATUSES = {"sent", "delivered", "read", "failed"}
+STRIPE_TOLERANCE_S = 300
+UNKNOWN_BUSINESS = "_unknown"  # an event without our metadata: payments logs and ignores it
 
 
 @dataclass
@@ -42,6 +50,7 @@ class IngressDeps:
     twilio_auth_token: str | None
     whatsapp_app_secret: str | None = None
     whatsapp_verify_token: str | None = None
+    stripe_webhook_secret: str | None = None
 
 
 class WebChatMessage(BaseModel):
@@ -152,6 +161,36 @@ def create_app(deps: IngressDeps) -> FastAPI:
             if not await publish(status, owners[st.phone_number_id] or "", "whatsapp-status",
                                  st.message_id, st.status):
                 return unavailable()
+        return Response(status_code=200)
+
+    # --- Stripe ----------------------------------------------------------------------------
+
+    @app.post("/webhooks/stripe")
+    async def stripe_webhook(request: Request) -> Response:
+        if deps.stripe_webhook_secret is None:
+            return Response("Stripe is not configured", status_code=503)
+        raw = await too_large(request)
+        if raw is None:
+            return Response("payload too large", status_code=413)
+        try:  # the signature is over the raw body; a stale timestamp is refused too
+            event = stripe.Webhook.construct_event(
+                raw, request.headers.get("Stripe-Signature", ""), deps.stripe_webhook_secret,
+                tolerance=STRIPE_TOLERANCE_S)
+        except stripe.SignatureVerificationError:
+            log.warning("rejected Stripe webhook with a bad or stale signature")
+            return Response("invalid signature", status_code=400)
+        except ValueError as exc:
+            return Response(f"malformed body: {exc}", status_code=400)
+        data = json.loads(raw)
+        obj = (data.get("data") or {}).get("object") or {}
+        if not str(data.get("id", "")).startswith("evt_") or not isinstance(obj, dict):
+            return Response("not a Stripe event", status_code=400)
+        business_id = str((obj.get("metadata") or {}).get("business_id") or UNKNOWN_BUSINESS)
+        received = StripeEventReceived(
+            stripe_event_id=event.id, stripe_type=event.type, created=int(event.created),
+            livemode=bool(event.livemode), data_object=obj)
+        if not await publish(received, business_id, "stripe", event.id):
+            return unavailable()
         return Response(status_code=200)
 
     # --- web chat --------------------------------------------------------------------------

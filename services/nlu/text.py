@@ -16,7 +16,7 @@ _EMOJI_WORDS = {
     "🙏": " thanks ", "👎": " no ", "❌": " no ", "👋": " hi ",
 }
 _APOS = re.compile(r"[\u2018\u2019\u02bc`´]")
-_MERIDIEM = re.compile(r"\b([ap])\.\s?m\b\.?")
+_MERIDIEM = re.compile(r"(?:(?<=\d)|\b)([ap])\.\s?m\.?(?![a-z])")
 _INNER_APOS = re.compile(r"(?<=[a-z])'(?=[a-z])")
 _DOT_TIME = re.compile(r"\b(\d{1,2})\.(\d{2})(?=\s*(?:[ap]m?\b|$|\s))")
 _NON_WORD = re.compile(r"[^a-z0-9:/@$+&?!\s]+")
@@ -34,15 +34,13 @@ SHORTHAND: dict[str, str] = {
     "mon": "monday", "tue": "tuesday", "tues": "tuesday", "wed": "wednesday",
     "weds": "wednesday", "thu": "thursday", "thur": "thursday", "thurs": "thursday",
     "thr": "thursday", "fri": "friday", "sat": "saturday", "sun": "sunday",
-    "mons": "mondays", "tues's": "tuesdays", "weds's": "wednesdays", "thurss": "thursdays",
-    "fris": "fridays", "sats": "saturdays", "suns": "sundays",
     "appt": "appointment", "appts": "appointments", "apt": "appointment",
     "apts": "appointments", "appnt": "appointment", "appmt": "appointment",
-    "u": "you", "ya": "you", "ur": "your", "r": "are", "pls": "please", "plz": "please",
+    "u": "you", "ur": "your", "r": "are", "pls": "please", "plz": "please",
     "plez": "please", "pleas": "please", "thx": "thanks", "thnx": "thanks", "thanx": "thanks",
     "thks": "thanks", "tx": "thanks", "ty": "thank you", "tysm": "thank you", "tyvm": "thank you",
     "k": "ok", "kk": "ok", "okk": "ok", "okok": "ok", "okey": "ok", "okie": "ok", "okay": "ok",
-    "ok.": "ok", "oky": "ok", "yess": "yes", "yesss": "yes", "yas": "yes", "ye": "yes",
+    "oky": "ok", "yess": "yes", "yesss": "yes", "yas": "yes", "ye": "yes",
     "yea": "yeah", "yeh": "yeah", "yah": "yeah", "yh": "yeah", "ys": "yes",
     "noo": "no", "nooo": "no", "naw": "nah", "nahh": "nah",
     "wanna": "want to", "gonna": "going to", "gotta": "got to", "hafta": "have to",
@@ -52,48 +50,19 @@ SHORTHAND: dict[str, str] = {
     "wheres": "where is", "whens": "when is", "hows": "how is", "thats": "that is",
     "theres": "there is", "its": "it is", "lets": "let us", "yall": "you all",
     "nxt": "next", "b4": "before", "w/": "with", "abt": "about", "bc": "because",
-    "rn": "right now", "asap": "as soon as possible", "pm'": "pm", "hr": "hour", "hrs": "hours",
+    "rn": "right now", "asap": "as soon as possible", "hr": "hour", "hrs": "hours",
     "mins": "minutes", "min": "minutes", "thru": "through", "tho": "though", "nvm": "never mind",
     "resched": "reschedule", "reschdule": "reschedule", "rescedule": "reschedule",
     "cancl": "cancel", "canx": "cancel", "cxl": "cancel", "addy": "address", "loc": "location",
-    "hrs?": "hours", "srv": "service", "svc": "service", "ppl": "people", "pic": "picture",
-    "aftn": "afternoon", "arvo": "afternoon", "eve": "evening", "nite": "night", "mornin": "morning",
+    "srv": "service", "svc": "service", "ppl": "people", "pic": "picture",
+    "aftn": "afternoon", "arvo": "afternoon", "nite": "night", "mornin": "morning",
     "mrng": "morning", "morn": "morning", "avail": "available", "rdy": "ready",
 }
 
 # The words the intent and date patterns key on: a typo of one of these is read as it.
-VOCAB: frozenset[str] = frozenset("""
-appointment appointments booking bookings schedule reschedule cancel cancelled cancelling
-cancellation tomorrow today tonight monday tuesday wednesday thursday friday saturday sunday
-mondays tuesdays wednesdays thursdays fridays saturdays sundays morning afternoon evening
-january february march april june july august september october november december
-available availability opening openings please thanks thank location located address
-directions parking price prices pricing much cost deposit hours open close closing
-services service offer someone somebody person human manager receptionist representative
-reserve postpone unsubscribe texting messaging confirm confirmed perfect sounds great
-appreciate anything something another different weekend instead actually possible
-afternoon noon midnight o'clock tomorrow's
-""".split())
+VOCAB: frozenset[str] = frozenset(["appointment", "appointments", "booking", "bookings", "schedule", "reschedule", "cancel", "cancelled", "cancelling", "cancellation", "tomorrow", "today", "tonight", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "mondays", "tuesdays", "wednesdays", "thursdays", "fridays", "saturdays", "sundays", "morning", "afternoon", "evening", "january", "february", "march", "april", "june", "july", "august", "september", "october", "november", "december", "available", "availability", "opening", "openings", "please", "thanks", "thank", "location", "located", "address", "directions", "parking", "price", "prices", "pricing", "much", "cost", "deposit", "hours", "open", "close", "closing", "services", "service", "offer", "someone", "somebody", "person", "human", "manager", "receptionist", "representative", "reserve", "postpone", "unsubscribe", "texting", "messaging", "confirm", "confirmed", "perfect", "sounds", "great", "appreciate", "anything", "something", "another", "different", "weekend", "instead", "actually", "possible", "afternoon", "noon", "midnight", "oclock", "book", "booked"])
 
-COMMON: frozenset[str] = frozenset("""
-a about above after again against all also am an and any anyone are around as at away
-back be because been before being below best better between both but by call called came
-can cannot car card cash change chose come coming could day days did do does doing done
-down each early else even ever every few find fine first for free from get gets getting
-give go going good got great had has have having he hello help her here hey hi him his
-home how i if in into is it just keep kid kids know last late later leave left let like
-little long look looking lot make many may maybe me mean mine more most my need never
-new next nice night no not now of off oh ok on once one only or other our out over own
-people place please put quick rather really right same say see seen she should show since
-so some soon sorry still such sure take tell than that the their them then there these
-they thing think this those though through time times to too try two under until up upon
-us use very wait want was way we week weeks well went were what when where which while
-who why will wish with work works would yeah year yes yet you your yours actually
-coming home house hour hours hair shop store here cute cuts face fade made make mode more
-shave share shape shade trim time tim tie bread heard beard beards close clause chose
-those these there where were wear ware hear hearing sure sore store star start stop
-stops story open oven even eve over offer often after tonight tonite
-""".split())
+COMMON: frozenset[str] = frozenset(["a", "about", "above", "after", "again", "against", "all", "also", "am", "an", "and", "any", "anyone", "are", "around", "as", "at", "away", "back", "be", "because", "been", "before", "being", "below", "best", "better", "between", "both", "but", "by", "call", "called", "came", "can", "cannot", "car", "card", "cash", "change", "chose", "come", "coming", "could", "day", "days", "did", "do", "does", "doing", "done", "down", "each", "early", "else", "even", "ever", "every", "few", "find", "fine", "first", "for", "free", "from", "get", "gets", "getting", "give", "go", "going", "good", "got", "great", "had", "has", "have", "having", "he", "hello", "help", "her", "here", "hey", "hi", "him", "his", "home", "how", "i", "if", "in", "into", "is", "it", "just", "keep", "kid", "kids", "know", "last", "late", "later", "leave", "left", "let", "like", "little", "long", "look", "looking", "lot", "make", "many", "may", "maybe", "me", "mean", "mine", "more", "most", "my", "need", "never", "new", "next", "nice", "night", "no", "not", "now", "of", "off", "oh", "ok", "on", "once", "one", "only", "or", "other", "our", "out", "over", "own", "people", "place", "please", "put", "quick", "rather", "really", "right", "same", "say", "see", "seen", "she", "should", "show", "since", "so", "some", "soon", "sorry", "still", "such", "sure", "take", "tell", "than", "that", "the", "their", "them", "then", "there", "these", "they", "thing", "think", "this", "those", "though", "through", "time", "times", "to", "too", "try", "two", "under", "until", "up", "upon", "us", "use", "very", "wait", "want", "was", "way", "we", "week", "weeks", "well", "went", "were", "what", "when", "where", "which", "while", "who", "why", "will", "wish", "with", "work", "works", "would", "yeah", "year", "yes", "yet", "you", "your", "yours", "actually", "coming", "home", "house", "hour", "hours", "hair", "shop", "store", "here", "cute", "cuts", "face", "fade", "made", "make", "mode", "more", "shave", "share", "shape", "shade", "trim", "time", "tim", "tie", "bread", "heard", "beard", "beards", "close", "clause", "chose", "those", "these", "there", "where", "were", "wear", "ware", "hear", "hearing", "sure", "sore", "store", "star", "start", "stop", "stops", "story", "open", "oven", "even", "eve", "over", "offer", "often", "after", "tonight", "tonite"])
 
 
 def _dl_distance(a: str, b: str, limit: int) -> int:
@@ -137,16 +106,16 @@ def correct_word(word: str) -> str:
     """A typo of a key word, read as that word; any other word unchanged."""
     if word in VOCAB or word in COMMON or not word.isalpha():
         return word
-    limit = allowed_typos(word)
-    if limit == 0:
+    if allowed_typos(word) == 0:
         return word
     best = word
-    best_d = limit + 1
+    best_d = 3
     for cand in VOCAB:
-        if cand[0] != word[0] and not (len(word) > 1 and cand[:2] == word[1::-1]):
+        if cand[0] != word[0] and cand[:2] != word[1::-1]:
             continue
-        d = _dl_distance(word, cand, min(limit, allowed_typos(cand)))
-        if d < best_d:
+        limit = allowed_typos(cand if len(cand) > len(word) else word)
+        d = _dl_distance(word, cand, limit)
+        if d <= limit and d < best_d:
             best, best_d = cand, d
     return best
 
@@ -162,7 +131,7 @@ def normalize(text: str) -> str:
     t = _MERIDIEM.sub(r"\1m", t)
     t = _INNER_APOS.sub("", t)
     t = _DOT_TIME.sub(r"\1:\2", t)
-    t = t.replace("o'clock", " oclock").replace("'", " ")
+    t = t.replace("'", " ")
     t = _NON_WORD.sub(" ", t)
     t = _SPLIT_PUNCT.sub(r" \1 ", t)
     return _SPACES.sub(" ", t).strip()

@@ -27,6 +27,7 @@ class Deposit(Base):
     amount: Mapped[Decimal] = mapped_column(Numeric(10, 2))
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[str] = mapped_column(String(16), comment="open|paid|expired|refunded")
+    payment_intent: Mapped[str | None] = mapped_column(Text, index=True)
     checkout_session_id: Mapped[str | None] = mapped_column(Text, unique=True)
     checkout_url: Mapped[str | None] = mapped_column(Text)
     hold_expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

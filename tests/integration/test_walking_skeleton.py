@@ -16,9 +16,10 @@ from libs.bus.models import InboxMessage
 from libs.business.profile import load_profile
 from libs.business.service import import_profile
 from libs.clock import SystemClock
-from receptionist.bootstrap import System, build_system
+from receptionist.bootstrap import Adapters, Secrets, System, build_system
 from services.notifier.adapters.recording import RecordingChannel
 from services.notifier.models import MessageLog
+from services.payments.adapters.offline import OfflineGateway
 from tests.helpers import FIXTURE_BUSINESSES, eventually
 
 pytestmark = pytest.mark.integration
@@ -37,8 +38,10 @@ async def system(amqp_transport: AmqpTransport,
         await import_profile(s, load_profile(FIXTURE_BUSINESSES / "salon.yaml"))
     channel = RecordingChannel()
     system = build_system(transport=amqp_transport, session_factory=session_factory,
-                          clock=SystemClock(), channel=channel, public_base_url=PUBLIC_URL,
-                          twilio_auth_token=TOKEN, outbox_poll_s=0.05)
+                          clock=SystemClock(),
+                          adapters=Adapters(channel=channel, gateway=OfflineGateway(PUBLIC_URL)),
+                          secrets=Secrets(public_base_url=PUBLIC_URL, twilio_auth_token=TOKEN),
+                          outbox_poll_s=0.05)
     await system.start(prefetch=1)  # one at a time per queue: FIFO, so order is observable
     yield system, channel
     await system.stop()

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 06:48:52.993322
+Create Date: 2026-11-27 07:09:29.486212
 """
 
 from __future__ import annotations
@@ -77,6 +77,7 @@ def upgrade() -> None:
         sa.Column(
             "status", sa.String(length=16), nullable=False, comment="open|paid|expired|refunded"
         ),
+        sa.Column("payment_intent", sa.Text(), nullable=True),
         sa.Column("checkout_session_id", sa.Text(), nullable=True),
         sa.Column("checkout_url", sa.Text(), nullable=True),
         sa.Column("hold_expires_at", sa.DateTime(timezone=True), nullable=False),
@@ -93,6 +94,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("checkout_session_id", name=op.f("uq_deposits_checkout_session_id")),
     )
     op.create_index(op.f("ix_deposits_booking_id"), "deposits", ["booking_id"], unique=False)
+    op.create_index(
+        op.f("ix_deposits_payment_intent"), "deposits", ["payment_intent"], unique=False
+    )
     op.create_table(
         "inbox",
         sa.Column("consumer", sa.String(length=60), nullable=False),
@@ -389,6 +393,7 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_message_log_business_id"), table_name="message_log")
     op.drop_table("message_log")
     op.drop_table("inbox")
+    op.drop_index(op.f("ix_deposits_payment_intent"), table_name="deposits")
     op.drop_index(op.f("ix_deposits_booking_id"), table_name="deposits")
     op.drop_table("deposits")
     op.drop_table("businesses")

@@ -1,0 +1,214 @@
+"""payments over real PostgreSQL: checkout per deposit request, hold expiry through the
+gateway, Stripe events applied once and in any order, refunds with idempotency keys."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from libs.bus.context import HandlerContext, PermanentError
+from libs.clock import SimulatedClock
+from libs.contracts import events as ev
+from libs.contracts.registry import EVENT_TYPES, make_envelope
+from libs.timers.models import Timer
+from services.payments.adapters.base import CheckoutRequest, GatewayError, RefundRequest
+from services.payments.adapters.offline import OfflineGateway, completed_event
+from services.payments.handlers import Payments
+from services.payments.models import Deposit, StripeWebhookEvent
+
+pytestmark = pytest.mark.integration
+
+NOW = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
+BOOKING = uuid.UUID("00000000-0000-0000-0000-00000000b001")
+
+
+class Harness:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+        self.clock = SimulatedClock(NOW)
+        self.gateway = OfflineGateway("https://pay.test")
+        self.payments = Payments(self.gateway)
+        self.emitted: list[ev.Event] = []
+
+    async def run(self, handler: Any, event: ev.Event) -> list[ev.Event]:
+        """Handle one event in a transaction, as the consumer would; returns what it emitted."""
+        envelope = make_envelope(event, business_id="salon", occurred_at=self.clock.now())
+        async with self.sessions() as session, session.begin():
+            ctx = HandlerContext.for_event(envelope, session, self.clock)
+            await handler(ctx, event)
+        out = [_payload(e.type, e.payload) for e in ctx.emitted]
+        self.emitted += out
+        return out
+
+    async def fire_hold(self) -> list[ev.Event]:
+        async with self.sessions() as session, session.begin():
+            timer = (await session.scalars(select(Timer))).one()
+            ctx = HandlerContext.for_timer("salon", session, self.clock)
+            await self.payments.on_hold_expired(ctx, timer)
+        return [_payload(e.type, e.payload) for e in ctx.emitted]
+
+    def stripe(self, kind: str, session_id: str, *, event_id: str | None = None,
+               payment_intent: str = "pi_1") -> ev.StripeEventReceived:
+        return ev.StripeEventReceived(
+            stripe_event_id=event_id or f"evt_{uuid.uuid4().hex}", stripe_type=kind,
+            created=int(NOW.timestamp()), livemode=False,
+            data_object={"id": session_id, "object": "checkout.session",
+                         "payment_status": "paid", "payment_intent": payment_intent,
+                         "metadata": {"business_id": "salon", "booking_id": str(BOOKING)}})
+
+
+def _payload(kind: str, payload: dict[str, Any]) -> ev.Event:
+    return EVENT_TYPES[kind].model_validate_json(json.dumps(payload))
+
+
+@pytest.fixture
+async def harness(session_factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[Harness]:
+    yield Harness(session_factory)
+
+
+def deposit_requested(amount: str = "20.00") -> ev.DepositRequested:
+    return ev.DepositRequested(
+        booking_id=BOOKING, reference="ABC123", customer="+15555550101", channel="sms",
+        amount=Decimal(amount), currency="usd", attempt=1,
+        hold_expires_at=NOW + timedelta(minutes=15), description="Deposit for Facial")
+
+
+async def checkout(h: Harness) -> str:
+    (created,) = await h.run(h.payments.on_deposit_requested, deposit_requested())
+    assert isinstance(created, ev.CheckoutCreated)
+    return created.checkout_session_id
+
+
+async def test_deposit_request_creates_one_checkout_and_a_hold_timer(h: Harness) -> None:
+    (created,) = await h.run(h.payments.on_deposit_requested, deposit_requested())
+    assert isinstance(created, ev.CheckoutCreated)
+    assert created.url.startswith("https://pay.test/checkout/cs_offline_")
+    assert created.amount == Decimal("20.00")
+    # Stripe's minimum is 30 minutes; our 15-minute hold is a timer of our own.
+    assert created.expires_at == NOW + timedelta(minutes=30)
+    session = h.gateway.sessions[created.checkout_session_id]
+    assert session.request.idempotency_key == f"checkout-{BOOKING}-1"
+    assert await h.run(h.payments.on_deposit_requested, deposit_requested()) == []
+    async with h.sessions() as s:
+        timer = (await s.scalars(select(Timer))).one()
+    assert timer.due_at == NOW + timedelta(minutes=15) and timer.owner == "payments"
+
+
+@pytest.fixture
+def h(harness: Harness) -> Harness:
+    return harness
+
+
+async def test_payment_is_applied_once_however_often_delivered(h: Harness) -> None:
+    session_id = await checkout(h)
+    paid = h.stripe("checkout.session.completed", session_id, event_id="evt_paid")
+    (succeeded,) = await h.run(h.payments.on_stripe_event, paid)
+    assert isinstance(succeeded, ev.PaymentSucceeded) and succeeded.booking_id == BOOKING
+    assert await h.run(h.payments.on_stripe_event, paid) == []  # same evt_ id
+    other_copy = h.stripe("checkout.session.async_payment_succeeded", session_id)
+    assert await h.run(h.payments.on_stripe_event, other_copy) == []  # already paid
+    async with h.sessions() as s:
+        deposit = (await s.scalars(select(Deposit))).one()
+        timers_left = await s.scalar(select(func.count()).select_from(Timer))
+    assert deposit.status == "paid" and deposit.payment_intent == "pi_1"
+    assert timers_left == 0  # the hold timer is gone once paid
+
+
+async def test_events_in_any_order(h: Harness) -> None:
+    session_id = await checkout(h)
+    await h.run(h.payments.on_stripe_event, h.stripe("checkout.session.completed", session_id))
+    late_expiry = h.stripe("checkout.session.expired", session_id)
+    assert await h.run(h.payments.on_stripe_event, late_expiry) == []
+    async with h.sessions() as s:
+        assert (await s.scalars(select(Deposit))).one().status == "paid"
+
+
+async def test_hold_lapse_expires_the_session_then_a_late_payment_is_reported(
+        h: Harness) -> None:
+    session_id = await checkout(h)
+    h.clock.advance(timedelta(minutes=16))
+    (expired,) = await h.fire_hold()
+    assert isinstance(expired, ev.PaymentExpired)
+    assert h.gateway.sessions[session_id].status == "expired"  # can no longer be paid
+    late = await h.run(h.payments.on_stripe_event,
+                       h.stripe("checkout.session.completed", session_id))
+    assert [type(e) for e in late] == [ev.PaymentSucceeded]  # fsm decides: confirm or refund
+
+
+async def test_unknown_session_and_other_types_are_recorded_and_ignored(h: Harness) -> None:
+    assert await h.run(h.payments.on_stripe_event,
+                       h.stripe("checkout.session.completed", "cs_nobody")) == []
+    other = ev.StripeEventReceived(stripe_event_id="evt_other", stripe_type="customer.created",
+                                   created=0, livemode=False, data_object={"id": "cus_1"})
+    assert await h.run(h.payments.on_stripe_event, other) == []
+    async with h.sessions() as s:
+        assert await s.scalar(select(func.count()).select_from(StripeWebhookEvent)) == 2
+
+
+async def test_refund_on_cancellation_uses_an_idempotency_key(h: Harness) -> None:
+    session_id = await checkout(h)
+    await h.run(h.payments.on_stripe_event, h.stripe("checkout.session.completed", session_id))
+    cancelled = ev.BookingCancelled(
+        booking_id=BOOKING, reference="ABC123", customer="+15555550101", channel="sms",
+        service="Facial", starts_at=NOW + timedelta(days=2),
+        ends_at=NOW + timedelta(days=2, hours=1),
+        resource=1, status="cancelled", deposit_status="refunded",
+        deposit_amount=Decimal("20.00"), cancelled_by="customer")
+    (refunded,) = await h.run(h.payments.on_booking_cancelled, cancelled)
+    assert isinstance(refunded, ev.PaymentRefunded) and refunded.amount == Decimal("20.00")
+    assert list(h.gateway.refunds) == [f"refund-{BOOKING}-pi_1"]
+    assert await h.run(h.payments.on_booking_cancelled, cancelled) == []  # nothing left to refund
+
+
+async def test_forfeited_cancellation_refunds_nothing(h: Harness) -> None:
+    session_id = await checkout(h)
+    await h.run(h.payments.on_stripe_event, h.stripe("checkout.session.completed", session_id))
+    forfeited = ev.BookingCancelled(
+        booking_id=BOOKING, reference="ABC123", customer="+15555550101", channel="sms",
+        service="Facial", starts_at=NOW + timedelta(hours=3), ends_at=NOW + timedelta(hours=4),
+        resource=1, status="cancelled", deposit_status="forfeited",
+        deposit_amount=Decimal("20.00"), cancelled_by="customer")
+    assert await h.run(h.payments.on_booking_cancelled, forfeited) == []
+    assert h.gateway.refunds == {}
+
+
+async def test_a_gateway_refusal_is_permanent_and_an_outage_is_retried(h: Harness) -> None:
+    class Refusing(OfflineGateway):
+        def __init__(self, retryable: bool) -> None:
+            super().__init__("https://pay.test")
+            self.retryable = retryable
+
+        async def refund(self, request: RefundRequest) -> str:
+            raise GatewayError("no", retryable=self.retryable)
+
+    session_id = await checkout(h)
+    await h.run(h.payments.on_stripe_event, h.stripe("checkout.session.completed", session_id))
+    request = ev.RefundRequested(booking_id=BOOKING, amount=Decimal("20.00"),
+                                 reason="late_payment_slot_taken")
+    h.payments.gateway = Refusing(retryable=False)
+    with pytest.raises(PermanentError):
+        await h.run(h.payments.on_refund_requested, request)
+    h.payments.gateway = Refusing(retryable=True)
+    with pytest.raises(GatewayError):
+        await h.run(h.payments.on_refund_requested, request)
+    async with h.sessions() as s:
+        assert (await s.scalars(select(Deposit))).one().status == "paid"  # nothing half-done
+
+
+def test_offline_completed_event_names_the_booking() -> None:
+    gateway = OfflineGateway("https://pay.test")
+    request = CheckoutRequest(business_id="salon", booking_id=str(BOOKING), reference="R",
+                              attempt=1, amount=Decimal("40.00"), currency="usd",
+                              description="d", expires_at=NOW, customer="+1")
+    event = completed_event("cs_x", request, "pi_x", created=1)
+    assert event["data"]["object"]["amount_total"] == 4000
+    assert event["data"]["object"]["metadata"]["business_id"] == "salon"
+    assert gateway.sessions == {}
