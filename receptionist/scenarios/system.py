@@ -59,7 +59,9 @@ class _Databases:
     created: list[str] = field(default_factory=list)
 
     def _admin(self) -> str:
-        url = make_url(async_url(self.server_url)).set(drivername="postgresql")
+        """The server's maintenance database: databases are created from there."""
+        url = make_url(async_url(self.server_url)).set(drivername="postgresql",
+                                                       database="postgres")
         return url.render_as_string(hide_password=False)
 
     def _url_of(self, name: str) -> str:
