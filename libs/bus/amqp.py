@@ -11,6 +11,7 @@ Per consumer `c` it declares
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Any
 
@@ -37,6 +38,7 @@ from libs.contracts.routing import SUBSCRIPTIONS
 log = logging.getLogger(__name__)
 
 PUBLISH_TIMEOUT_S = 5.0
+CLOSE_TIMEOUT_S = 5.0
 AUDIT_MAX_LENGTH = 100_000
 
 
@@ -95,9 +97,11 @@ class AmqpTransport:
 
     async def close(self) -> None:
         await self.stop_consuming()
-        if self._connection is not None:
-            await self._connection.close()
-            self._connection = None
+        connection, self._connection = self._connection, None
+        if connection is not None and not connection.is_closed:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(CLOSE_TIMEOUT_S):
+                    await connection.close()
 
     @property
     def connection(self) -> AbstractRobustConnection:
@@ -177,13 +181,16 @@ class AmqpTransport:
         self._consumers.append((queue, tag))
 
     async def stop_consuming(self) -> None:
-        for queue, tag in self._consumers:
+        consumers, self._consumers = self._consumers, []
+        for queue, tag in consumers:
+            if queue.channel.is_closed:
+                continue  # gone with the connection: nothing to cancel
             try:
-                await queue.cancel(tag)
-                await queue.channel.close()
+                async with asyncio.timeout(CLOSE_TIMEOUT_S):
+                    await queue.cancel(tag)
+                    await queue.channel.close()
             except Exception:  # the channel may already be gone with the connection
                 log.debug("consumer %s already closed", tag)
-        self._consumers.clear()
 
     async def dead_letters(self, consumer: str) -> list[tuple[bytes, dict[str, Any]]]:
         channel = await self.connection.channel()

@@ -4,7 +4,7 @@ built once per catalog, never per message."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -37,6 +37,20 @@ def phrase_tokens(text: str) -> tuple[str, ...]:
     return tuple(stem(w) for w in words if w not in {"?", "!", "@", "$"})
 
 
+def _inflection_bases(word: str) -> list[str]:
+    """"colored" → color, "trimmed" → trim, "shaving" → shave: verbs of a catalog noun."""
+    if len(word) < 5 or not word.isalpha():
+        return []
+    out: list[str] = []
+    for suffix in ("ing", "ed", "er"):
+        if word.endswith(suffix):
+            base = word[: -len(suffix)]
+            out += [base, base + "e"]
+            if len(base) > 2 and base[-1] == base[-2]:
+                out.append(base[:-1])
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class ServiceMatch:
     service: str
@@ -66,12 +80,20 @@ class ServiceMatcher:
         for entries in self._phrases.values():
             entries.sort(key=lambda e: -len(e[0]))
         self._vocab = frozenset(vocab)
+        words: dict[str, set[str]] = {}
+        for name, aliases in services:
+            for phrase in (name, *aliases):
+                words.setdefault(name, set()).update(phrase_tokens(phrase))
+        self.words_of: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in words.items()}
         self._fuzzy_cache: dict[str, str | None] = {}
 
     def _canon(self, word: str) -> tuple[str, bool] | None:
         """The catalog word `word` stands for, and whether it took a typo to get there."""
         if word in self._vocab:
             return word, False
+        for base in _inflection_bases(word):
+            if base in self._vocab:
+                return base, False
         if word in self._fuzzy_cache:
             hit = self._fuzzy_cache[word]
             return None if hit is None else (hit, True)
@@ -132,9 +154,12 @@ class ServiceMatcher:
         return matches
 
 
-def choose_service(matches: Sequence[ServiceMatch], tokens: Sequence[str]) -> ServiceMatch | None:
+def choose_service(matches: Sequence[ServiceMatch], tokens: Sequence[str],
+                   vocab: Mapping[str, frozenset[str]] | None = None) -> ServiceMatch | None:
     """One service for the message: the one a correction points at ("to", "instead"),
-    else the longest mention, else the first."""
+    else the one whose own words explain most of what was mentioned ("my kid needs a
+    haircut": Kids Cut, whose alias "kids haircut" covers both), else the longest mention,
+    else the first."""
     if not matches:
         return None
     names = {m.service for m in matches}
@@ -143,9 +168,15 @@ def choose_service(matches: Sequence[ServiceMatch], tokens: Sequence[str]) -> Se
     for m in reversed(matches):
         before = tokens[max(0, m.start - 3):m.start]
         after = tokens[m.end:m.end + 1]
-        if "to" in before or "instead" in after or "for" in before:
+        if "to" in before or "instead" in after:
             return m
-    return max(matches, key=lambda m: (m.end - m.start, -m.start))
+    mentioned = [t for m in matches for t in tokens[m.start:m.end] if t not in _STOP_MATCH]
+
+    def coverage(m: ServiceMatch) -> int:
+        words = vocab.get(m.service, frozenset()) if vocab else frozenset()
+        return sum(1 for t in mentioned if t in words)
+
+    return max(matches, key=lambda m: (coverage(m), m.end - m.start, -m.start))
 
 
 @dataclass(frozen=True)

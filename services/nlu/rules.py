@@ -24,7 +24,7 @@ from typing import Final
 from libs.contracts.events import Intent, Slots
 from services.nlu.catalog import Catalog, choose_service, stem
 from services.nlu.extractor import Understanding
-from services.nlu.text import expand, normalize
+from services.nlu.text import expand, foreign_script, normalize, words
 from services.nlu.timeparse import DUCKLING, When, parse_when
 
 log = logging.getLogger(__name__)
@@ -62,6 +62,7 @@ OPT_IN = _re(
 )
 HUMAN = _re(
     r"\b(?:(?:talk|speak|chat|text)(?:ing)? (?:to|with) (?:a |an |the |some |your |someone )?"
+    r"(?:[a-z]+ ){0,2}?"
     r"(?:someone|somebody|anyone|anybody|person|human|real|live|actual|manager|owner|staff|"
     r"receptionist|front desk|therapist|barber|stylist|agent|representative|rep|doctor|boss|"
     r"people|employee|you guys|physio|provider|practitioner)"
@@ -74,7 +75,7 @@ HUMAN = _re(
 RESCHEDULE = _re(
     r"\b(?:reschedule|rescheduling|rescheduled|re schedule|rebook|re book|postpone|"
     r"push (?:back|it|my|me|that|the|our|this)|bump (?:it|my|me|that)|"
-    r"move (?:my|it|me|the|our|this|that|us)|moving (?:my|it|the)|"
+    r"move (?:my|it|me|the|our|this|that|us|to)|moving (?:my|it|the)|"
     r"(?:change|switch) (?:my|our) (?:appointment|booking|reservation|time|date|day|SVC)|"
     rf"(?:change|switch) (?:the )?(?:date|day|time) (?:of|on|for) my {_APPT}|"
     r"(?:different|another|new|later|earlier) (?:day|time|date|slot) for (?:my|our)|"
@@ -89,6 +90,8 @@ CANCEL = _re(
     r"(?:will not|not) be able to (?:make|come|attend|go)|"
     rf"(?:drop|scrap|scratch|delete|remove|forget) (?:my|the|our) {_APPT}|"
     rf"(?:no longer|not|do not) (?:need|want) (?:my|the|an|a|that|this) {_APPT}|"
+    r"(?:do not|no longer) need (?:it|the appointment|my appointment|that) anymore|"
+    r"(?:not|will not be|wont be|am not) coming (?:in|anymore|DATE)|"
     r"cancellation of my)\b"
 )
 STATUS = _re(
@@ -101,6 +104,8 @@ STATUS = _re(
     r"SVC|appointments|bookings)"
     rf"|(?:is|was) (?:my|our) {_APPT} (?:still|confirmed|on|booked|set|DATE|at|for)"
     rf"|(?:check|confirm|verify|look up|remind me (?:of|about|when)) (?:on )?(?:my|our) {_APPT}"
+    rf"|(?:time|date|day|details) (?:of|for) (?:my|our) {_APPT}"
+    rf"|(?:when|what time|what day|what date) (?:my|our) (?:next |upcoming )?{_APPT}"
     rf"|(?:my|our) {_APPT} (?:details|info|information|time|status)"
     rf"|did (?:my|the) {_APPT} go through"
     r"|what (?:time |day )?did i book|what am i booked for|"
@@ -108,12 +113,17 @@ STATUS = _re(
 )
 BOOK_AVAIL = _re(
     r"\b(?:(?:anything|something|any ?thing|any (?:time|times|slot|slots|spot|spots)) "
-    r"(?:open|available|free|left)|availability|available|openings?|"
-    r"(?:any|have|got) (?:spots?|slots?|space|room|times?|appointments?|availability)|"
+    r"(?:open|available|free|left)|availability|available|openings|"
+    r"(?:anything|any ?thing|something) (?:DATE|TIME|POD|on|for|at|in the|around|this|next)|"
+    r"opening(?! (?:hours?|times?|days?))|"
+    r"any (?:(?:DATE|POD|TIME|more|other|later|earlier) )?(?:spots?|slots?|space|room|"
+    r"appointments?|availability|openings?)|"
+    r"(?:have|got) (?:any )?(?:spots?|slots?|space|room|time|times|appointments?|availability)|"
     r"(?:have|got) (?:anything|something)|earliest|next available|soonest)\b"
 )
 FAQ_HOURS = _re(
-    rf"\b(?:hours|opening times|business hours|"
+    rf"\b(?:(?<!\d )(?<!\ban )(?<!\bfew )(?<!\bof )(?<!\bmany )hours(?! (?:ago|later|from))|"
+    rf"opening times|business hours|"
     rf"(?:what time|when|till when|until when) (?:do|does|are|r|will) {_YOU}? ?(?:open|close|"
     rf"closing|opening|shut)|"
     rf"when (?:are|is) {_YOU} (?:open|closed|closing)|"
@@ -121,7 +131,7 @@ FAQ_HOURS = _re(
     rf"{_YOU} open\b(?! (?:slot|spot|appointment|time))|"
     rf"(?:is|are) (?:the |your )?{_PLACE} (?:open|closed)|"
     rf"open (?:on|this|today|tomorrow|DATE|late|early|DAYS|weekends|on weekends|holidays|"
-    rf"till|until|at|over)|"
+    rf"till|until|at|over|now|right now)|"
     rf"how late|how early|closing time|opening time|close (?:today|DATE|at)|"
     rf"what days (?:are|do) {_YOU}|when do {_YOU} (?:work|open)|do {_YOU} work (?:DAYS|DATE)|"
     rf"(?:are|r) {_YOU} closed)\b"
@@ -147,7 +157,10 @@ FAQ_SERVICES = _re(
     rf"specialize in|take care of|handle|deal with)(?: any| a| an)? (?:SVC|services|treatments)|"
     rf"(?:can|could) {_YOU} (?:do|guys do) (?:a |an )?SVC|"
     rf"do {_YOU} (?:do|offer|provide)(?! (?:DATE|DAYS|TIME|POD|weekends|walk|appointments))|"
-    rf"menu|service list|list of services|offer SVC|is SVC something {_YOU})\b"
+    rf"menu|service list|list of services|offer SVC|is SVC something {_YOU}|"
+    rf"{_YOU} (?:guys )?(?:do|offer|provide|have)(?: any| a| an)? SVC|"
+    rf"do {_YOU} (?:[a-z]+ ){{1,2}}SVC|(?:do|can) {_YOU} (?:guys |all )?SVC|"
+    rf"how long (?:does|do|will|is|would) (?:a |an |the |my )?SVC)\b"
 )
 AFFIRM_BOOK = _re(
     r"^(?:(?:yes|yeah|yep|yup|ok|sure|great|perfect|please|go ahead|and|then|alright|cool|"
@@ -157,25 +170,39 @@ AFFIRM_BOOK = _re(
     r"(?:\s(?:please|for me|in|then|now|thanks|thank you|!|\?))*$"
 )
 BOOK_STRONG = _re(
-    r"\b(?:book|booking|schedule|scheduling|reserve|reservation|appointment|"
+    r"\b(?:book|booking|schedule|scheduling|reserve|reservation|appointments?|"
     r"sign me up|squeeze me in|squeeze in|fit me in|get me in|slide in|pencil me in|"
     r"put me down|sign up for|make an appt)\b"
 )
 BOOK_WEAK = _re(
-    r"\b(?:come in|stop by|drop in|walk in|get in|"
-    r"(?:i|we) (?:would like|want|need|wanted|would love|am looking|was wondering|"
+    r"\b(?:come in|stop by|drop in|drop by|walk in|get in|pop in|swing by|come through|"
+    r"come thru|slide (?:in|thru|through|by)|"
+    r"(?<!do )(?<!did )(?:i|we) (?:would like|want|need|wanted|would love|am looking|"
+    r"was wondering|"
     r"was hoping|hope|would want|got to get|have to get|gotta get)|"
     r"(?:can|could|may|might) (?:i|we) (?:get|have|grab|come|see|squeeze|fit|do|set up)|"
     r"(?:can|could) (?:you|u) (?:get|fit|squeeze|take|see) (?:me|us)|"
     r"looking (?:for|to)|(?:need|want|like|get) (?:a|an|some|my) SVC|need (?:a |an )?SVC|"
     r"let me get|lemme get|hook me up|set me up|in need of|due for|"
     r"(?:i|we) would like|i am (?:after|looking)|"
-    rf"is (?:there )?(?:any(?:thing)?|something) (?:for|on|DATE|TIME))\b"
+    r"is (?:there )?(?:any(?:thing)?|something) (?:for|on|DATE|TIME))\b"
 )
 INFORM_MARK = _re(
     r"\b(?:actually|instead|rather|make it|change it|change that|switch it|switch to|"
     r"how about|what about|can we do|could we do|lets do|let us do|let us say|lets say|then|"
     r"better|prefer|works better|wait|or|not|no)\b"
+)
+
+OFF_TOPIC_QUESTION = _re(
+    r"^(?:GREET |hi |hey )?(?:what|who|why|how|which)\b(?! about| abt)"
+    r"(?! (?:is|s) (?:DATE|TIME|POD)(?: at TIME)? (?:like|good|ok|okay|fine|better|available|"
+    r"free|open))"
+    r"(?!.*\b(?:works?|available|free|open|instead|then)\b)"
+)
+SEE_YOU = _re(r"\bsee (?:you|ya) (?:on |at )?(?:DATE|TIME|POD|then|soon)(?: (?:at )?TIME)?\b")
+CORRECTION = _re(
+    r"\b(?:actually|instead|rather|make it|change it|change that|switch it|switch to|"
+    r"how about|what about|can we do|could we do|lets do|let us do|let us say|lets say)\b"
 )
 
 _LEXICON: dict[tuple[str, ...], str] = {}
@@ -191,7 +218,15 @@ for _cat, _phrases in {
         that will work|will work|si|yessir|yes sir|i am in|count me in|i am down|down|
         works perfectly|perfecto|excellent|that would be great|that would work|
         that is it|thats it|you got it|got it|okay|oki|yes it is|it is|i do|yes i do|
-        true|indeed|totally|100|absolutely yes|of course yes|sounds about right|right on""",
+        true|indeed|totally|100|absolutely yes|of course yes|sounds about right|right on|
+        say less|dope|facts|word|fasho|fo sho|bet bet|solid|works for us|good to go|yuh|
+        yurr|yessir|yass|yasss|ight|iight|kk|k|
+        all good|i am good with that|that is good with me|ok then""",
+    "neutral": """have a nice day|have a good day|have a great day|have a good one|
+        have a good night|have a nice weekend|have a great weekend|take care|bye|bye bye|
+        goodbye|see you|see you then|see you soon|see ya|talk soon|cya|later|xoxo|xo|
+        you too|same to you|and you|no worries|no problem|np|much|so|very|man|right now|
+        now""",
     "deny": """no|nope|nah|naw|n|no thanks|no thank you|not that one|not that|not really|
         no way|neither|none|none of those|none of them|neither of those|neither of them|
         that does not work|does not work|will not work|that will not work|not good|wrong|
@@ -199,25 +234,31 @@ for _cat, _phrases in {
         i do not think so|not interested|pass|i will pass|no sorry|sorry no|not for me|
         rather not|i would rather not|not now|no can do|not that time|not those|
         that is not right|that is not it|nothing|not really no|absolutely not|no no|
-        i do not|do not|i said no|not at all|none of these|that is incorrect""",
+        i do not|do not|i said no|not at all|none of these|that is incorrect|
+        cannot do that|cannot do that time|cannot make that|cannot make that time|cannot do it|
+        i cannot|maybe next time|another time|maybe later|not this time|i am good|i am ok|
+        i am fine|i am all set|all set|that is ok|that is okay|no need|not needed""",
     "thanks": """thanks|thank you|thanks so much|thank you so much|many thanks|much appreciated|
         appreciate it|i appreciate it|appreciated|cheers|ta|thankyou|thank you very much|
+        preciate it|preciate you|appreciate you|appreciate that|much love|props|thanks man|
+        good looks|good looking out|big thanks|thanks fam|thank you kindly|
         thanks a lot|thanks again|thank you again|thanks a ton|thx|tq|thank""",
     "greeting": """hi|hello|hey|hey there|hi there|hello there|heya|hiya|howdy|yo|sup|
         what is up|whats up|wassup|wazzup|GREET|gm|greetings|hola|how are you|
         how is it going|how are you doing|hope you are well|hi hi|hey hey|helo|hellooo|
-        hellooo|heyy|heyyy|hii|hiii|evening|afternoon""",
+        hellooo|heyy|heyyy|hii|hiii|whats good|what is good|
+        what is going on|whats happening|what is happening|how you doing|how are ya""",
 }.items():
     for _p in _phrases.split("|"):
         _p = " ".join(_p.split())
         if _p:
             _LEXICON[tuple(_p.split())] = _cat
 _LEX_MAX = max(len(k) for k in _LEXICON)
-_FILLER = frozenset("""
+_FILLER = words("""
 please so just then oh well um uh hmm hm lol haha ha ! ? . the that it is will for me
 you all very much really guys man bro dude sir maam again and a i we also too that s
 thing buddy mate fam homie friend again yea hun dear love see later bye
-""".split())
+""")
 _SOCIAL: tuple[tuple[str, Intent], ...] = (
     ("deny", "deny"), ("affirm", "affirm"), ("thanks", "thanks"), ("greeting", "greeting"))
 _NO_ALNUM = re.compile(r"^[^a-z0-9]*$")
@@ -244,10 +285,13 @@ class RulesExtractor:
 
     def read(self, text: str, catalog: Catalog, now: datetime) -> tuple[str | None, When]:
         """Service and when, with the text's shape (markers) for the intent patterns."""
-        raw = normalize(text)
+        return self._read(normalize(text), catalog, now)
+
+    def _read(self, raw: str, catalog: Catalog, now: datetime) -> tuple[str | None, When]:
         words = expand(raw.split())
         stems = [stem(w) if w not in ("+", "&") else "and" for w in words]
-        chosen = choose_service(catalog.matcher.find(stems), stems)
+        chosen = choose_service(catalog.matcher.find(stems), stems,
+                                catalog.matcher.words_of)
         if chosen is not None:
             words = [*words[: chosen.start], "SVC", *words[chosen.end:]]
         now_local = now.astimezone(catalog.timezone)
@@ -260,14 +304,18 @@ class RulesExtractor:
         raw = normalize(text)
         if _NO_ALNUM.match(raw):
             return self._answer("unknown", Slots(), 0.9)
+        if foreign_script(text):
+            return self._answer("unknown", Slots(), 0.3)
         command = _COMMANDS.get(raw.strip(" !?."))
         if command is not None:
             return self._answer(command, Slots(), 0.99)
 
-        service, when = self.read(text, catalog, now)
+        service, when = self._read(raw, catalog, now)
         slots = Slots(service=service, date=when.date, time=when.time,
                       part_of_day=when.part_of_day)
         intent, confidence = decide(when.masked, slots)
+        if intent == "unknown":
+            slots = Slots()  # a message we cannot place gives no booking details either
         return self._answer(intent, slots, confidence)
 
     def _answer(self, intent: Intent, slots: Slots, confidence: float) -> Understanding:
@@ -301,12 +349,18 @@ def decide(m: str, slots: Slots) -> tuple[Intent, float]:
         return "book", 0.9
     inform_mark = INFORM_MARK.search(m) is not None
     if BOOK_WEAK.search(m):
-        if has_slots and inform_mark and slots.service is None:
-            return "inform", 0.8
+        if CORRECTION.search(m):
+            return "inform", 0.8 if has_slots else 0.6
         return "book", 0.85
+    if has_slots and SEE_YOU.search(m):
+        intent, confidence = _by_lexicon(SEE_YOU.sub(" ", m))
+        if intent in ("affirm", "thanks"):
+            return intent, confidence
     if has_slots:
         if slots.service is not None and has_when and not inform_mark:
             return "book", 0.8
+        if slots.service is None and OFF_TOPIC_QUESTION.search(m):
+            return "unknown", 0.4  # "what's the weather tomorrow": a date, but not ours
         return "inform", 0.85
     return _by_lexicon(m)
 
@@ -328,6 +382,7 @@ def _by_lexicon(m: str) -> tuple[Intent, float]:
             if tokens[i] not in _FILLER:
                 unknown += 1
             i += 1
+    cats.discard("neutral")
     if not cats:
         return "unknown", 0.3
     confidence = 0.95 if unknown == 0 else (0.65 if unknown <= 2 else 0.4)

@@ -8,21 +8,29 @@ import re
 import unicodedata
 from functools import lru_cache
 
-MAX_CHARS = 1000
-"""Longer messages are read from their start only: keeps every pattern's cost bounded."""
+MAX_CHARS = 600
+"""Longer messages are read from their start only: keeps every pattern's cost bounded (an
+SMS is 160 characters; what a customer wants comes first)."""
 
 _EMOJI_WORDS = {
     "👍": " yes ", "👌": " yes ", "✅": " yes ", "🆗": " ok ", "✔": " yes ", "☑": " yes ",
     "🙏": " thanks ", "👎": " no ", "❌": " no ", "👋": " hi ",
 }
-_APOS = re.compile(r"[\u2018\u2019\u02bc`´]")
+_APOS = re.compile("[\u2018\u2019\u02bc`\u00b4]")
 _MERIDIEM = re.compile(r"(?:(?<=\d)|\b)([ap])\.\s?m\.?(?![a-z])")
 _INNER_APOS = re.compile(r"(?<=[a-z])'(?=[a-z])")
+_IS_CONTRACTION = re.compile(
+    r"\b(time|day|date|that|it|there|here|where|when|how|who|what|price|address|which)'s\b")
+_POSSESSIVE = re.compile(r"(?<=[a-z])'s\b")
 _DOT_TIME = re.compile(r"\b(\d{1,2})\.(\d{2})(?=\s*(?:[ap]m?\b|$|\s))")
 _NON_WORD = re.compile(r"[^a-z0-9:/@$+&?!\s]+")
 _SPLIT_PUNCT = re.compile(r"([?!&+@$])")
 _SPACES = re.compile(r"\s+")
-_WORD = re.compile(r"[a-z]+")
+
+def words(text: str) -> frozenset[str]:
+    """A word list written as prose-wrapped text, so long lists stay readable."""
+    return frozenset(text.split())
+
 
 # SMS spellings → the word the patterns use. Applied per token, before typo correction.
 SHORTHAND: dict[str, str] = {
@@ -57,12 +65,43 @@ SHORTHAND: dict[str, str] = {
     "srv": "service", "svc": "service", "ppl": "people", "pic": "picture",
     "aftn": "afternoon", "arvo": "afternoon", "nite": "night", "mornin": "morning",
     "mrng": "morning", "morn": "morning", "avail": "available", "rdy": "ready",
+    "wya": "where you at", "wsg": "what is good", "wassup": "what is up",
 }
 
 # The words the intent and date patterns key on: a typo of one of these is read as it.
-VOCAB: frozenset[str] = frozenset(["appointment", "appointments", "booking", "bookings", "schedule", "reschedule", "cancel", "cancelled", "cancelling", "cancellation", "tomorrow", "today", "tonight", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "mondays", "tuesdays", "wednesdays", "thursdays", "fridays", "saturdays", "sundays", "morning", "afternoon", "evening", "january", "february", "march", "april", "june", "july", "august", "september", "october", "november", "december", "available", "availability", "opening", "openings", "please", "thanks", "thank", "location", "located", "address", "directions", "parking", "price", "prices", "pricing", "much", "cost", "deposit", "hours", "open", "close", "closing", "services", "service", "offer", "someone", "somebody", "person", "human", "manager", "receptionist", "representative", "reserve", "postpone", "unsubscribe", "texting", "messaging", "confirm", "confirmed", "perfect", "sounds", "great", "appreciate", "anything", "something", "another", "different", "weekend", "instead", "actually", "possible", "afternoon", "noon", "midnight", "oclock", "book", "booked"])
+VOCAB: frozenset[str] = words("""
+appointment appointments booking bookings schedule reschedule cancel cancelled cancelling
+cancellation tomorrow today tonight monday tuesday wednesday thursday friday saturday sunday
+mondays tuesdays wednesdays thursdays fridays saturdays sundays morning afternoon evening
+january february march april june july august september october november december available
+availability opening openings please thanks thank location located address directions
+parking price prices pricing much cost deposit hours open close closing services service
+offer someone somebody person human manager receptionist representative reserve postpone
+unsubscribe texting messaging confirm confirmed perfect sounds great appreciate anything
+something another different weekend instead actually possible afternoon noon midnight oclock
+book booked
+""")
 
-COMMON: frozenset[str] = frozenset(["a", "about", "above", "after", "again", "against", "all", "also", "am", "an", "and", "any", "anyone", "are", "around", "as", "at", "away", "back", "be", "because", "been", "before", "being", "below", "best", "better", "between", "both", "but", "by", "call", "called", "came", "can", "cannot", "car", "card", "cash", "change", "chose", "come", "coming", "could", "day", "days", "did", "do", "does", "doing", "done", "down", "each", "early", "else", "even", "ever", "every", "few", "find", "fine", "first", "for", "free", "from", "get", "gets", "getting", "give", "go", "going", "good", "got", "great", "had", "has", "have", "having", "he", "hello", "help", "her", "here", "hey", "hi", "him", "his", "home", "how", "i", "if", "in", "into", "is", "it", "just", "keep", "kid", "kids", "know", "last", "late", "later", "leave", "left", "let", "like", "little", "long", "look", "looking", "lot", "make", "many", "may", "maybe", "me", "mean", "mine", "more", "most", "my", "need", "never", "new", "next", "nice", "night", "no", "not", "now", "of", "off", "oh", "ok", "on", "once", "one", "only", "or", "other", "our", "out", "over", "own", "people", "place", "please", "put", "quick", "rather", "really", "right", "same", "say", "see", "seen", "she", "should", "show", "since", "so", "some", "soon", "sorry", "still", "such", "sure", "take", "tell", "than", "that", "the", "their", "them", "then", "there", "these", "they", "thing", "think", "this", "those", "though", "through", "time", "times", "to", "too", "try", "two", "under", "until", "up", "upon", "us", "use", "very", "wait", "want", "was", "way", "we", "week", "weeks", "well", "went", "were", "what", "when", "where", "which", "while", "who", "why", "will", "wish", "with", "work", "works", "would", "yeah", "year", "yes", "yet", "you", "your", "yours", "actually", "coming", "home", "house", "hour", "hours", "hair", "shop", "store", "here", "cute", "cuts", "face", "fade", "made", "make", "mode", "more", "shave", "share", "shape", "shade", "trim", "time", "tim", "tie", "bread", "heard", "beard", "beards", "close", "clause", "chose", "those", "these", "there", "where", "were", "wear", "ware", "hear", "hearing", "sure", "sore", "store", "star", "start", "stop", "stops", "story", "open", "oven", "even", "eve", "over", "offer", "often", "after", "tonight", "tonite"])
+COMMON: frozenset[str] = words("""
+a about above after again against all also am an and any anyone are around as at away back
+be because been before being below best better between both but by call called came can
+cannot car card cash change chose come coming could day days did do does doing done down
+each early else even ever every few find fine first for free from get gets getting give go
+going good got great had has have having he hello help her here hey hi him his home how i if
+in into is it just keep kid kids know last late later leave left let like little long look
+looking lot make many may maybe me mean mine more most my need never new next nice night no
+not now of off oh ok on once one only or other our out over own people place please put
+quick rather really right same say see seen she should show since so some soon sorry still
+such sure take tell than that the their them then there these they thing think this those
+though through time times to too try two under until up upon us use very wait want was way
+we week weeks well went were what when where which while who why will wish with work works
+would yeah year yes yet you your yours actually house hour hours hair shop store cute cuts
+face fade made mode shave share shape shade trim tim tie bread heard beard beards close
+clause wear ware hear hearing sore star start stop stops story open oven eve offer often
+tonight tonite closed closes closing opens opened opening booked books booking cancels costs
+charged prices priced services served serve located locate parked parks thanked thanking
+schedules scheduled confirms reserved moved moves changed changes dates timed
+""")
 
 
 def _dl_distance(a: str, b: str, limit: int) -> int:
@@ -101,6 +140,30 @@ def allowed_typos(word: str) -> int:
     return 2
 
 
+def _by_initial(vocab: frozenset[str]) -> dict[str, tuple[str, ...]]:
+    index: dict[str, list[str]] = {}
+    for w in vocab:
+        index.setdefault(w[0], []).append(w)
+        if len(w) > 1:
+            index.setdefault(w[1], []).append(w)
+    return {k: tuple(sorted(set(v))) for k, v in index.items()}
+
+
+_VOCAB_BY_INITIAL = _by_initial(VOCAB)
+
+
+def foreign_script(text: str) -> bool:
+    """Mostly letters outside the Latin alphabet: our English rules cannot read it."""
+    latin = other = 0
+    for ch in text[:MAX_CHARS]:
+        if ch.isalpha():
+            if ch.isascii() or unicodedata.name(ch, "").startswith("LATIN"):
+                latin += 1
+            else:
+                other += 1
+    return other > latin
+
+
 @lru_cache(maxsize=8192)
 def correct_word(word: str) -> str:
     """A typo of a key word, read as that word; any other word unchanged."""
@@ -110,7 +173,7 @@ def correct_word(word: str) -> str:
         return word
     best = word
     best_d = 3
-    for cand in VOCAB:
+    for cand in _VOCAB_BY_INITIAL.get(word[0], ()):
         if cand[0] != word[0] and cand[:2] != word[1::-1]:
             continue
         limit = allowed_typos(cand if len(cand) > len(word) else word)
@@ -129,6 +192,8 @@ def normalize(text: str) -> str:
             t = t.replace(emoji, word)
     t = _APOS.sub("'", t).lower()
     t = _MERIDIEM.sub(r"\1m", t)
+    t = _IS_CONTRACTION.sub(r"\1 is", t)
+    t = _POSSESSIVE.sub("", t)
     t = _INNER_APOS.sub("", t)
     t = _DOT_TIME.sub(r"\1:\2", t)
     t = t.replace("'", " ")
@@ -149,7 +214,3 @@ def expand(words: list[str]) -> list[str]:
         else:
             out.append(w)
     return out
-
-
-def words_of(text: str) -> list[str]:
-    return _WORD.findall(text)

@@ -15,7 +15,6 @@ import calendar
 import logging
 import re
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -50,12 +49,14 @@ _DATE_RE = re.compile(
     rf"|(?P<dfrom>(?P<dfrom_n>{_COUNT}) (?P<dfrom_u>days?|weeks?) from (?:now|today))"
     rf"|(?P<md>(?P<md_m>{_MONTH}) (?:the )?(?P<md_d>\d{{1,2}}){_ORD}?(?! ?(?::|am\b|pm\b))"
     r"(?: (?P<md_y>20\d\d))?)"
-    rf"|(?P<dm>(?:the )?(?P<dm_d>\d{{1,2}}){_ORD}? (?:of )?(?P<dm_m>{_MONTH})(?: (?P<dm_y>20\d\d))?)"
+    rf"|(?P<dm>(?:the )?(?P<dm_d>\d{{1,2}}){_ORD}? (?:of )?(?P<dm_m>{_MONTH})"
+    r"(?: (?P<dm_y>20\d\d))?)"
     r"|(?P<num>(?P<num_m>1[0-2]|0?[1-9])/(?P<num_d>3[01]|[12]\d|0?[1-9])(?:/(?P<num_y>\d{4}|\d\d))?)"
     rf"|(?P<nextwd>(?:next|nxt) (?:week )?(?:on )?(?P<nextwd_d>{_WD})"
     rf"|(?P<nextwd_d2>{_WD}) (?:of )?next week)"
     rf"|(?P<thiswd>(?:this (?:coming )?|coming )(?P<thiswd_d>{_WD}))"
-    rf"|(?P<plural>(?:every|each|other|last|past) {_WD}|{_WDS})"
+    rf"|(?P<plural>(?:every|each|other|last|past) {_WD}|{_WDS}"
+    r"|(?:last|past|yesterday) (?:night|evening|morning|afternoon|week|weekend))"
     rf"|(?P<wd>{_WD})"
     r"|(?P<today>today|this(?= (?:morning|afternoon|evening)\b))"
     r"|(?P<tonight>tonight)"
@@ -81,13 +82,15 @@ _TIME_RE = re.compile(
     r"|\b(?P<win>after|before) (?P<win_h>1[0-2]|0?[1-9])(?::(?P<win_m>[0-5]\d))?"
     r"(?:\s?(?P<win_mer>am|pm)\b)?" + _UNITS +
     r"|(?:\b(?:at|around|about|say|like|make it|how about|what about|maybe|or|is|for|till|"
-    r"until|til|from|by|ok|okay|instead|than)|@|DATE) (?:(?:at|around|about|maybe|like) )?"
+    r"until|til|from|by|ok|okay|instead|than|to)|@|DATE) (?:(?:at|around|about|maybe|like) )?"
     r"(?P<cue_h>[01]?\d|2[0-3])(?P<cue_ish> ?ish| oclock| o clock)?\b" + _UNITS +
     r"|\b(?P<post_h>[01]?\d|2[0-3])(?: ?ish| oclock| o clock)?"
     r"(?= (?:works|work|is|ok|okay|good|fine|then|instead|please|DATE|would|sounds|if|on|"
     r"tonight|in the|\?|!|pls)\b| ?[?!])" + _UNITS +
     r"|\b(?P<ish_h>[01]?\d|2[0-3])(?: ?ish| oclock| o clock)\b"
-    r"|^(?P<only_h>[01]?\d|2[0-3])(?= ?$)"
+    r"|^(?P<only_h>[01]?\d|2[0-3])(?= ?[?!]? ?$)"
+    r"|\bbetween (?P<btw_a>1[0-2]|0?[1-9]) ?(?P<btw_am>am|pm)? and (?P<btw_b>1[0-2]|0?[1-9])"
+    r" ?(?P<btw_bm>am|pm)?\b"
     r")"
 )
 _POD_RE = re.compile(
@@ -95,13 +98,17 @@ _POD_RE = re.compile(
     r"|(?P<afternoon>afternoons?|(?<=DATE )pm|(?<=the )pm)"
     r"|(?P<evening>evenings?|tonight|nights?|after work))\b"
 )
-_GREET_RE = re.compile(r"\bgood (?:morning|afternoon|evening|night|day)\b")
+_GREET_RE = re.compile(
+    r"\b(?:good (?:morning|afternoon|evening|night|day)|(?:merry|happy) (?:christmas|xmas|"
+    r"new years?|holidays|thanksgiving|easter|halloween|hanukkah|birthday|4th|fourth|"
+    r"valentines?(?: day)?|mothers day|fathers day|friday|monday|weekend))\b")
 _NUMWORD_RE = re.compile(
     r"\b(?P<pre>at|around|about|by|say|make it|how about|till|until|before|after|"
     r"half past|quarter past|quarter to|quarter after|quarter til) "
     r"(?P<w>one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\b"
     r"|\b(?P<w2>one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
     r"(?= (?:am|pm|oclock|o clock|ish|thirty|fifteen|forty five|tonight)\b)"
+    r"|^(?P<w3>one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)(?= ?[?!]? ?$)"
 )
 _MINUTES_RE = re.compile(
     r"\b(?P<h>1[0-2]|0?[1-9]) (?P<m>thirty|fifteen|forty five|forty|30|15|45)\b"
@@ -277,8 +284,9 @@ class _Duckling:
         return self._ready
 
     def warm(self, tz: str) -> None:
+        """Load the zone database and run one parse now: the first costs ~200 ms."""
         if self._init():
-            self.day(f"the day after christmas {tz[:0]}", datetime.now().astimezone(), tz)
+            self.day("the day after christmas", datetime.now().astimezone(), tz)
 
     def day(self, text: str, now_local: datetime, tz: str) -> date | None:
         """The one day-grain date Duckling reads in `text`, if exactly that."""
@@ -312,10 +320,6 @@ class _Duckling:
 DUCKLING = _Duckling()
 
 
-def _mask(text: str, pattern: re.Pattern[str], repl: Callable[[re.Match[str]], str]) -> str:
-    return pattern.sub(repl, text)
-
-
 def parse_when(text: str, now_local: datetime, tz: str, use_duckling: bool = True) -> When:
     """Read the date, time and part of day in cleaned text (see `services.nlu.text`)."""
     today = now_local.date()
@@ -334,7 +338,7 @@ def parse_when(text: str, now_local: datetime, tz: str, use_duckling: bool = Tru
             return "DATE tonight"
         return "DATE"
 
-    s = _mask(s, _DATE_RE, on_date)
+    s = _DATE_RE.sub(on_date, s)
     if not dates and use_duckling and _DUCKLING_CUE.search(s):
         d = DUCKLING.day(s, now_local, tz)
         if d is not None:
@@ -342,7 +346,7 @@ def parse_when(text: str, now_local: datetime, tz: str, use_duckling: bool = Tru
 
     s = _NUMWORD_RE.sub(
         lambda m: (f"{m.group('pre')} {_SMALL[m.group('w')]}" if m.group("w")
-                   else str(_SMALL[m.group("w2")])), s)
+                   else str(_SMALL[m.group("w2") or m.group("w3")])), s)
     s = _MINUTES_RE.sub(lambda m: f"{m.group('h')}:{_MINUTE_WORDS[m.group('m')]:02d}", s)
 
     times: list[time] = []
@@ -362,6 +366,16 @@ def parse_when(text: str, now_local: datetime, tz: str, use_duckling: bool = Tru
         elif g["win_noon"]:
             windows.append("afternoon" if g["win_noon"] == "after" else "morning")
             return "WINDOW"
+        elif g["btw_a"]:
+            a = int(g["btw_a"])
+            b = int(g["btw_b"])
+            a = _with_meridiem(a, g["btw_am"] or g["btw_bm"]) if (g["btw_am"] or g["btw_bm"]) \
+                else _bare(a, pod_hint)
+            b = _with_meridiem(b, g["btw_bm"]) if g["btw_bm"] else _bare(b, pod_hint)
+            first, last = part_of(time(a % 24, 0)), part_of(time(max(b - 1, 0) % 24, 59))
+            if first == last:
+                windows.append(first)
+            return "WINDOW"
         elif g["noon"]:
             t = time(12, 0)
         elif g["midnight"]:
@@ -371,7 +385,8 @@ def parse_when(text: str, now_local: datetime, tz: str, use_duckling: bool = Tru
             h = _with_meridiem(h, g["rel_mer"]) if g["rel_mer"] else _bare(h, pod_hint)
             base = datetime(2000, 1, 1, h)
             delta = timedelta(minutes=30 if g["rel"] == "half" else 15)
-            t = (base - delta if g["rel_dir"] in ("to", "til", "till", "of") else base + delta).time()
+            before = g["rel_dir"] in ("to", "til", "till", "of")
+            t = (base - delta if before else base + delta).time()
         elif g["win"]:
             h = int(g["win_h"])
             h = _with_meridiem(h, g["win_mer"]) if g["win_mer"] else _bare(h, pod_hint)

@@ -22,7 +22,7 @@ def gateway_for(rt: Runtime) -> PaymentGateway:
 
     base = settings.public_base_url.rstrip("/")
     return StripeGateway(settings.stripe_api_key, success_url=f"{base}/paid",
-                         cancel_url=f"{base}/not-paid")
+                         cancel_url=f"{base}/not-paid", clock=rt.clock.now)
 
 
 def main() -> None:

@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 OWNER = "payments"
 HOLD_EXPIRY = "hold_expiry"
-STRIPE_MINIMUM_EXPIRY = timedelta(minutes=30)
+CHECKOUT_LIFETIME = timedelta(minutes=60)  # Stripe: at least 30 minutes, at most 24 hours
 T = TypeVar("T")
 
 
@@ -65,7 +65,12 @@ class Payments:
         if deposit is not None:
             return  # already asked (a redelivery that slipped past the inbox)
         # Stripe refuses an expiry sooner than 30 minutes; our own, shorter hold is a timer.
-        expires_at = max(event.hold_expires_at, ctx.clock.now() + STRIPE_MINIMUM_EXPIRY)
+        # The expiry is derived from the event, not from the clock, so a retried request is
+        # byte-identical and Stripe replays it under the same idempotency key; the margin
+        # keeps it valid for every retry tier.
+        requested_at = ctx.envelope.occurred_at if ctx.envelope else ctx.clock.now()
+        expires_at = max(event.hold_expires_at, requested_at + CHECKOUT_LIFETIME).replace(
+            microsecond=0)
         request = CheckoutRequest(
             business_id=ctx.business_id, booking_id=str(event.booking_id),
             reference=event.reference, attempt=event.attempt, amount=event.amount,

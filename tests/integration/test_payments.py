@@ -92,8 +92,9 @@ async def test_deposit_request_creates_one_checkout_and_a_hold_timer(h: Harness)
     assert isinstance(created, ev.CheckoutCreated)
     assert created.url.startswith("https://pay.test/checkout/cs_offline_")
     assert created.amount == Decimal("20.00")
-    # Stripe's minimum is 30 minutes; our 15-minute hold is a timer of our own.
-    assert created.expires_at == NOW + timedelta(minutes=30)
+    # Stripe's minimum is 30 minutes; our 15-minute hold is a timer of our own, and the
+    # session's expiry derives from the request, so a retry sends the same body.
+    assert created.expires_at == NOW + timedelta(minutes=60)
     session = h.gateway.sessions[created.checkout_session_id]
     assert session.request.idempotency_key == f"checkout-{BOOKING}-1"
     assert await h.run(h.payments.on_deposit_requested, deposit_requested()) == []

@@ -71,8 +71,8 @@ def stripe_error(status: int, type_: str, message: str, *, code: str | None = No
 
 
 def rate_limited(*, should_retry: bool | None = None) -> Answer:
-    """A 429; Stripe adds `Stripe-Should-Retry: true` when retrying soon is the right move
-    (a lock timeout), which is the only 429 the SDK retries by itself."""
+    """A 429. Stripe may add `Stripe-Should-Retry` to say whether retrying at once can work;
+    the SDK retries a 429 by itself only when that header says `true`."""
     headers = {} if should_retry is None else {"Stripe-Should-Retry": str(should_retry).lower()}
     return stripe_error(429, "invalid_request_error",
                         "Too many requests hit the API too quickly.", code="rate_limit",
@@ -95,7 +95,7 @@ class StripeStub:
         self._server.daemon_threads = True
         self._server.block_on_close = False
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
-                                        name="stripe-stub")
+                                        kwargs={"poll_interval": 0.02}, name="stripe-stub")
 
     @property
     def url(self) -> str:
@@ -260,9 +260,9 @@ class StripeStub:
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (a timeout test)
 
-            do_GET = do_POST = do_DELETE = _serve  # noqa: N815
+            do_GET = do_POST = do_DELETE = _serve
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 pass  # quiet: tests read `stub.requests` instead
 
         return Handler

@@ -1,0 +1,1 @@
+"""Outside systems nlu talks to: Groq (the offline rules need none)."""
