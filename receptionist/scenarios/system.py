@@ -311,6 +311,8 @@ def driver_factory(*, database_url: str | None = None, amqp_url: str | None = No
         finally:
             await driver.close()
             await system.stop()
+            if isinstance(transport, AmqpTransport):
+                await transport.delete_topology()
             await transport.close()
             await engine.dispose()
             await databases.drop(name)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
-import aio_pika
 import psycopg
 import pytest
 from sqlalchemy import text
@@ -14,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from libs.bus.amqp import AmqpTransport
 from libs.bus.transport import Topology
-from libs.contracts.routing import SUBSCRIPTIONS
 from libs.db.session import async_url, make_engine, make_session_factory
 from receptionist import migrate
 from receptionist.schema import metadata
@@ -74,15 +72,10 @@ async def topology(amqp_url: str) -> AsyncIterator[Topology]:
     topo = Topology(prefix=f"t{uuid.uuid4().hex[:10]}", retry_delays_ms=TEST_RETRY_DELAYS_MS,
                     delivery_limit=3)
     yield topo
-    connection = await aio_pika.connect(amqp_url)
-    async with connection:
-        channel = await connection.channel()
-        for consumer in SUBSCRIPTIONS:
-            names = [topo.queue(consumer), topo.dead_queue(consumer)] + [
-                topo.retry_queue(consumer, i) for i in range(len(topo.retry_delays_ms))]
-            for name in names:
-                await channel.queue_delete(name)
-        await channel.exchange_delete(topo.exchange)
+    cleaner = AmqpTransport(amqp_url, topo)
+    await cleaner.connect()
+    await cleaner.delete_topology()
+    await cleaner.close()
 
 
 @pytest.fixture

@@ -91,9 +91,11 @@ def stripe_signature(secret: str, payload: bytes, timestamp: int | None = None) 
     return f"t={t},v1={mac}"
 
 
-def checkout_page_router(gateway: OfflineGateway, webhook_secret: str,
-                         ingress_url: str) -> APIRouter:
-    """GET /checkout/{id} shows the amount and a Pay button; POST pays through ingress."""
+def checkout_page_router(gateway: OfflineGateway, webhook_secret: str, ingress_url: str,
+                         transport: httpx.AsyncBaseTransport | None = None) -> APIRouter:
+    """GET /checkout/{id} shows the amount and a Pay button; POST pays through ingress.
+
+    `transport` lets a one-process demo (or a test) reach ingress without a socket."""
     router = APIRouter()
 
     @router.get("/checkout/{session_id}")
@@ -120,7 +122,8 @@ def checkout_page_router(gateway: OfflineGateway, webhook_secret: str,
         found.status = "complete"
         payload = json.dumps(completed_event(session_id, found.request,
                                              found.payment_intent)).encode()
-        async with httpx.AsyncClient(base_url=ingress_url, timeout=10) as client:
+        async with httpx.AsyncClient(base_url=ingress_url, timeout=10,
+                                     transport=transport) as client:
             answer = await client.post("/webhooks/stripe", content=payload, headers={
                 "Content-Type": "application/json",
                 "Stripe-Signature": stripe_signature(webhook_secret, payload)})

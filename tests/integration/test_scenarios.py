@@ -1,0 +1,56 @@
+"""The public acceptance scenarios (spec/scenarios.md) against the whole composed system,
+on the in-memory bus and over RabbitMQ."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from receptionist.scenarios.runner import run_file
+from receptionist.scenarios.system import driver_factory
+from tests.helpers import FIXTURE_BUSINESSES, SHARED
+
+pytestmark = pytest.mark.integration
+
+SCENARIOS = sorted((SHARED / "scenarios").glob("*.yaml"))
+# Reminders, attendance and completion belong to the reminders service, parked by the CEO
+# (issue 6) until the core is measured: the scenario is expected to fail until it lands.
+NEEDS_REMINDERS = {"11_reminders_and_completion.yaml"}
+
+
+def cases() -> list[object]:
+    return [pytest.param(p, id=p.stem, marks=pytest.mark.xfail(
+        strict=True, reason="needs the reminders service (issue 6, parked)"))
+            if p.name in NEEDS_REMINDERS else pytest.param(p, id=p.stem) for p in SCENARIOS]
+
+
+def test_the_public_scenarios_are_there() -> None:
+    assert len(SCENARIOS) >= 16
+
+
+@pytest.fixture(scope="module")
+async def in_memory(server_database_url: str) -> AsyncIterator[object]:
+    factory, databases = driver_factory(database_url=server_database_url)
+    yield factory
+    await databases.close()
+
+
+@pytest.fixture(scope="module")
+async def over_rabbitmq(server_database_url: str, amqp_url: str) -> AsyncIterator[object]:
+    factory, databases = driver_factory(database_url=server_database_url, amqp_url=amqp_url)
+    yield factory
+    await databases.close()
+
+
+@pytest.mark.parametrize("path", cases())
+async def test_scenario_in_memory(path: Path, in_memory: object) -> None:
+    result = await run_file(path, in_memory, FIXTURE_BUSINESSES)  # type: ignore[arg-type]
+    assert result.passed, "\n".join(result.lines())
+
+
+@pytest.mark.parametrize("path", cases())
+async def test_scenario_over_rabbitmq(path: Path, over_rabbitmq: object) -> None:
+    result = await run_file(path, over_rabbitmq, FIXTURE_BUSINESSES)  # type: ignore[arg-type]
+    assert result.passed, "\n".join(result.lines())
