@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: setup test test-unit test-integration lint typecheck check schemas services clean
+.PHONY: setup test test-unit test-integration lint schemas services bench clean
 
 setup: $(BIN)/receptionist
 
@@ -35,3 +35,7 @@ schemas: setup
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
+
+bench: setup
+	$(BIN)/python benchmarks/availability_bench.py
+	$(BIN)/receptionist nlu eval ../shared/nlu/dev.jsonl | tail -n 1
