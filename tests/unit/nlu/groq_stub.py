@@ -20,9 +20,10 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.local_server import LocalServer
 
 PATH = "/openai/v1/chat/completions"
 KEY = "gsk_test_key"
@@ -80,7 +81,7 @@ def default_reading(text: str) -> dict[str, Any]:
             "part_of_day": None}
 
 
-class GroqStub:
+class GroqStub(LocalServer):
     def __init__(self, reading: Callable[[str], dict[str, Any]] = default_reading) -> None:
         self.requests: list[Recorded] = []
         self._script: deque[Answer] = deque()
@@ -124,10 +125,7 @@ class GroqStub:
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (a timeout test)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.02}, daemon=True)
+        super().__init__(Handler, name="groq-stub")
 
     def _respond(self, rec: Recorded, scripted: Answer | None) -> Answer:
         if rec.path != PATH:
@@ -143,18 +141,9 @@ class GroqStub:
 
     @property
     def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self.url
 
     def script(self, *answers: Answer) -> None:
         with self._lock:
             self._script.extend(answers)
 
-    def __enter__(self) -> GroqStub:
-        self._thread.start()
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self._server.shutdown()
-        self._server.server_close()

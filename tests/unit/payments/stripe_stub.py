@@ -26,10 +26,11 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.local_server import LocalServer
 
 API_VERSION_HEADER = "Stripe-Version"
 
@@ -79,7 +80,7 @@ def rate_limited(*, should_retry: bool | None = None) -> Answer:
                         headers=headers)
 
 
-class StripeStub:
+class StripeStub(LocalServer):
     """Start with `with StripeStub() as stub:`; point the SDK's API base at `stub.url`."""
 
     def __init__(self, api_key: str = "sk_test_stub_key") -> None:
@@ -91,26 +92,7 @@ class StripeStub:
         self._idempotent: dict[str, tuple[str, str, dict[str, list[str]], Answer]] = {}
         self._lock = threading.Lock()
         self._counter = 0
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
-        self._server.block_on_close = False
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
-                                        kwargs={"poll_interval": 0.02}, name="stripe-stub")
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def __enter__(self) -> StripeStub:
-        self._thread.start()
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        super().__init__(self._handler_class(), name="stripe-stub")
 
     def script(self, method: str, path: str, *answers: Answer) -> None:
         """Serve these answers, in order, to the next requests for `method path`."""
