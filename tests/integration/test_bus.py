@@ -253,3 +253,24 @@ async def _queue_empty(amqp_url: str, queue: str) -> bool:
         declared = await channel.declare_queue(queue, passive=True)
         result = declared.declaration_result
         return bool(result.message_count == 0 and result.consumer_count >= 1)
+
+
+async def test_a_message_that_keeps_killing_its_consumer_ends_in_dead(
+        amqp_url: str, topology: Topology,
+        session_factory: async_sessionmaker[AsyncSession]) -> None:
+    """Redelivered unacked past `x-delivery-limit`, RabbitMQ itself moves it to `.dead`."""
+    transport = AmqpTransport(amqp_url, topology)
+    await transport.connect()
+    await transport.declare()
+    deliveries: list[int] = []
+
+    async def crash_every_time(delivery: Delivery) -> None:
+        deliveries.append(1)
+        await delivery.requeue()  # what a crashed consumer's channel does to its messages
+
+    await transport.consume(CONSUMER, crash_every_time, prefetch=1)
+    await publish(transport, "poison")
+    dead = await _wait_dead(transport, 1)
+    assert json.loads(dead[0][0])["payload"]["text"] == "poison"
+    assert len(deliveries) == topology.delivery_limit + 1
+    await transport.close()
