@@ -78,24 +78,31 @@ def create_app(deps: IngressDeps) -> FastAPI:
     def unavailable() -> Response:
         return Response("broker unavailable, retry later", status_code=503)
 
-    async def too_large(request: Request) -> bytes | None:
+    async def body_of(request: Request, secret: str | None, provider: str) -> bytes | Response:
+        """The raw body (signatures are over it), or the answer when this provider is not
+        configured or the body is too large to be one of its webhooks."""
+        if secret is None:
+            return Response(f"{provider} is not configured", status_code=503)
         raw = await request.body()
-        return None if len(raw) > MAX_BODY_BYTES else raw
+        if len(raw) > MAX_BODY_BYTES:
+            return Response("payload too large", status_code=413)
+        return raw
 
     # --- Twilio SMS ------------------------------------------------------------------------
 
     @app.post("/webhooks/twilio/sms")
     async def twilio_sms(request: Request) -> Response:
-        if deps.twilio_auth_token is None:
-            return Response("Twilio is not configured", status_code=503)
-        if await too_large(request) is None:
-            return Response("payload too large", status_code=413)
+        token = deps.twilio_auth_token
+        raw = await body_of(request, token, "Twilio")
+        if isinstance(raw, Response):
+            return raw
+        assert token is not None  # body_of answered 503 otherwise
         form = {k: str(v) for k, v in (await request.form()).items()}
         url = deps.public_base_url.rstrip("/") + request.url.path
         if request.url.query:
             url += "?" + request.url.query
         signature = request.headers.get("X-Twilio-Signature", "")
-        if not RequestValidator(deps.twilio_auth_token).validate(url, form, signature):
+        if not RequestValidator(token).validate(url, form, signature):
             log.warning("rejected Twilio webhook with a bad signature")
             return Response("invalid signature", status_code=403)
         missing = [k for k in ("MessageSid", "From", "To") if not form.get(k)]
@@ -126,13 +133,13 @@ def create_app(deps: IngressDeps) -> FastAPI:
 
     @app.post("/webhooks/whatsapp")
     async def whatsapp_webhook(request: Request) -> Response:
-        if deps.whatsapp_app_secret is None:
-            return Response("WhatsApp is not configured", status_code=503)
-        raw = await too_large(request)
-        if raw is None:
-            return Response("payload too large", status_code=413)
+        secret = deps.whatsapp_app_secret
+        raw = await body_of(request, secret, "WhatsApp")
+        if isinstance(raw, Response):
+            return raw
+        assert secret is not None  # body_of answered 503 otherwise
         header = request.headers.get("X-Hub-Signature-256", "")
-        if not whatsapp.signature_valid(deps.whatsapp_app_secret, raw, header):
+        if not whatsapp.signature_valid(secret, raw, header):
             log.warning("rejected WhatsApp webhook with a bad signature")
             return Response("invalid signature", status_code=401)
         try:
@@ -167,14 +174,14 @@ def create_app(deps: IngressDeps) -> FastAPI:
 
     @app.post("/webhooks/stripe")
     async def stripe_webhook(request: Request) -> Response:
-        if deps.stripe_webhook_secret is None:
-            return Response("Stripe is not configured", status_code=503)
-        raw = await too_large(request)
-        if raw is None:
-            return Response("payload too large", status_code=413)
+        secret = deps.stripe_webhook_secret
+        raw = await body_of(request, secret, "Stripe")
+        if isinstance(raw, Response):
+            return raw
+        assert secret is not None  # body_of answered 503 otherwise
         try:  # the signature is over the raw body; a stale timestamp is refused too
             event = stripe.Webhook.construct_event(
-                raw, request.headers.get("Stripe-Signature", ""), deps.stripe_webhook_secret,
+                raw, request.headers.get("Stripe-Signature", ""), secret,
                 tolerance=STRIPE_TOLERANCE_S)
         except stripe.SignatureVerificationError:
             log.warning("rejected Stripe webhook with a bad or stale signature")
