@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,7 +23,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from libs.bus.context import Handler, HandlerContext, PermanentError
 from libs.business.profile import BusinessProfile
 from libs.business.service import get_profile
-from libs.clock import Clock
 from libs.contracts import events as ev
 from libs.timers import service as timers
 from libs.timers.models import Timer
@@ -76,7 +75,8 @@ class Turn:
 def _view(b: Booking) -> m.BookingView:
     return m.BookingView(id=b.id, reference=b.reference, service=b.service, start=b.starts_at,
                          end=b.ends_at, status=b.status, deposit_status=b.deposit_status,
-                         deposit_amount=b.deposit_amount, resource=b.resource)
+                         deposit_amount=b.deposit_amount, resource=b.resource,
+                         deposit_paid=b.deposit_paid_amount)
 
 
 def _reference() -> str:
@@ -142,22 +142,21 @@ async def apply(ctx: HandlerContext, turn: Turn, outcome: m.Outcome) -> None:
                     deposit_amount=effect.deposit if held else None,
                     hold_expires_at=now + timedelta(minutes=profile.deposits.hold_minutes)
                     if held else None,
+                    deposit_requests=1 if held else 0,
                     no_show_risk=None if held else "medium", created_at=now, updated_at=now)
                 session.add(booking)
                 await session.flush()
                 if held:
                     pending.append(booking_event(ev.BookingHeld, booking, customer, channel,
                                                   hold_expires_at=booking.hold_expires_at))
-                    pending.append(ev.DepositRequested(
-                        booking_id=booking.id, reference=booking.reference, customer=customer,
-                        channel=channel, amount=effect.deposit, currency=profile.currency,  # type: ignore[arg-type]
-                        attempt=1, hold_expires_at=booking.hold_expires_at,  # type: ignore[arg-type]
-                        description=f"Deposit for {effect.service} at {profile.name}"))
+                    pending.append(_deposit_request(booking, customer, channel, profile,
+                                                    effect.deposit, "Deposit"))
                 else:
                     pending.append(booking_event(ev.BookingConfirmed, booking, customer, channel))
             case m.ConfirmBooking(booking_id=booking_id, resource=resource):
                 booking = await _locked(session, booking_id)
                 booking.status, booking.deposit_status = "confirmed", "paid"
+                booking.deposit_paid_amount = booking.deposit_amount
                 booking.resource, booking.no_show_risk, booking.updated_at = resource, "medium", now
                 await session.flush()
                 pending.append(booking_event(ev.BookingConfirmed, booking, customer, channel))
@@ -176,10 +175,21 @@ async def apply(ctx: HandlerContext, turn: Turn, outcome: m.Outcome) -> None:
                 previous = (booking.starts_at, booking.ends_at)
                 booking.starts_at, booking.ends_at = effect.start, effect.end
                 booking.resource, booking.updated_at = effect.resource, now
+                if effect.top_up:  # only the difference is asked for; the hold rules apply
+                    paid = booking.deposit_amount if booking.deposit_status == "paid" else None
+                    booking.deposit_paid_amount = paid
+                    booking.deposit_amount = (paid or 0) + effect.top_up
+                    booking.status, booking.deposit_status = "held", "pending"
+                    booking.hold_expires_at = now + timedelta(
+                        minutes=profile.deposits.hold_minutes)
+                    booking.deposit_requests += 1
                 await session.flush()
                 pending.append(booking_event(
                     ev.BookingRescheduled, booking, customer, channel,
                     previous_starts_at=previous[0], previous_ends_at=previous[1]))
+                if effect.top_up:
+                    pending.append(_deposit_request(booking, customer, channel, profile,
+                                                    effect.top_up, "Deposit top-up"))
             case m.CancelBooking(booking_id=booking_id, refund=refund):
                 booking = await _locked(session, booking_id)
                 booking.status, booking.updated_at = "cancelled", now
@@ -200,6 +210,16 @@ async def apply(ctx: HandlerContext, turn: Turn, outcome: m.Outcome) -> None:
     await session.flush()
     for event in pending:
         ctx.emit(event)
+
+
+def _deposit_request(b: Booking, customer: str, channel: str, profile: BusinessProfile,
+                     amount: Decimal, what: str) -> ev.DepositRequested:
+    """Ask payments for a checkout link: the held booking's next attempt."""
+    return ev.DepositRequested.model_validate({
+        "booking_id": b.id, "reference": b.reference, "customer": customer,
+        "channel": channel, "amount": amount, "currency": profile.currency,
+        "attempt": b.deposit_requests, "hold_expires_at": b.hold_expires_at,
+        "description": f"{what} for {b.service} at {profile.name}"})
 
 
 def booking_event(kind: type[E], b: Booking, customer: str, channel: str,
@@ -292,5 +312,3 @@ async def on_timer(ctx: HandlerContext, timer: Timer) -> None:
         return
     await play(ctx, turn, m.SessionTimedOut())
 
-
-__all__ = ["Clock", "Decimal", "build_handlers", "on_timer", "update"]

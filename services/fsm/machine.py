@@ -54,6 +54,7 @@ class BookingView:
     deposit_status: str
     deposit_amount: Decimal | None
     resource: int
+    deposit_paid: Decimal | None = None  # paid before a reschedule asked for a top-up
 
 
 @dataclass(frozen=True)
@@ -610,7 +611,8 @@ def hold_lapsed(conv: Conversation, event: HoldLapsed, world: World) -> Outcome:
     done = conv.state == State.PAYMENT_PENDING and conv.context.booking_id == event.booking_id
     return Outcome(Conversation() if done else conv, (
         ExpireBooking(event.booking_id),
-        Reply(replies.hold_expired(booking.service, world.local(booking.start)))))
+        Reply(replies.hold_expired(world.profile, booking.service, world.local(booking.start),
+                                   booking.deposit_paid))))
 
 
 def cancel_held(conv: Conversation, said: CustomerSaid, world: World) -> Outcome:
@@ -739,10 +741,13 @@ def accept_move(conv: Conversation, said: CustomerSaid, world: World) -> Outcome
         reason = "taken" if verdict.reason == "fully_booked" else verdict.reason
         return _refuse(State.RESCHEDULE_COLLECTING, ctx, world, service, ctx.proposal, reason,
                        busy)
-    return _fresh(
-        RescheduleBooking(str(booking.id), verdict.start_utc, verdict.end_utc,
-                          verdict.resource, _top_up(profile, service, verdict.start, booking)),
-        Reply(replies.moved(service.name, verdict.start, booking.reference)))
+    top_up = _top_up(profile, service, verdict.start, booking)
+    move = RescheduleBooking(str(booking.id), verdict.start_utc, verdict.end_utc,
+                             verdict.resource, top_up)
+    if top_up:
+        # Held at the new time until the difference is paid; the link is the one reply.
+        return _goto(State.PAYMENT_PENDING, Context(booking_id=str(booking.id)), move)
+    return _fresh(move, Reply(replies.moved(service.name, verdict.start, booking.reference)))
 
 
 def decline_move(conv: Conversation, said: CustomerSaid, world: World) -> Outcome:

@@ -83,7 +83,10 @@ class Booking(Base):
     status: Mapped[str] = mapped_column(String(16))
     deposit_status: Mapped[str] = mapped_column(String(16), server_default="none")
     deposit_amount: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
-    deposit_paid_amount: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    deposit_paid_amount: Mapped[Decimal | None] = mapped_column(
+        Numeric(10, 2), comment="what was paid before a top-up was asked for")
+    deposit_requests: Mapped[int] = mapped_column(
+        Integer, server_default=text("0"), comment="checkout attempts asked of payments")
     hold_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     attendance_confirmed: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     no_show_risk: Mapped[str | None] = mapped_column(String(8))

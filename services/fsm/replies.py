@@ -248,9 +248,13 @@ def deposit_received(service: str, start: datetime, reference: str) -> str:
             f"(ref {reference}).")
 
 
-def hold_expired(service: str, start: datetime) -> str:
-    return (f"The hold on your {service} on {fmt_when(start)} has expired because the deposit "
-            "wasn't paid, so the time was released. Text me if you'd like to book again.")
+def hold_expired(profile: BusinessProfile, service: str, start: datetime,
+                 already_paid: Decimal | None = None) -> str:
+    text = (f"The hold on your {service} on {fmt_when(start)} has expired because the deposit "
+            "wasn't paid, so the time was released.")
+    if already_paid:
+        text += f" The {_money(profile, already_paid)} you paid earlier will be refunded."
+    return f"{text} Text me if you'd like to book again."
 
 
 def late_payment_refunded(profile: BusinessProfile, service: str, start: datetime,

@@ -178,7 +178,12 @@ class Payments:
             await self._expire_open(ctx, event.booking_id)
 
     async def on_booking_expired(self, ctx: HandlerContext, event: ev.BookingExpired) -> None:
+        """An expired booking keeps no money: an unpaid top-up for a move lapsed, so what was
+        paid before the move is given back (the booking is given up, as if cancelled)."""
         await self._expire_open(ctx, event.booking_id)
+        if await ctx.session.scalar(select(Deposit.id).where(
+                Deposit.booking_id == event.booking_id, Deposit.status == "paid").limit(1)):
+            await self._refund(ctx, event.booking_id, "cancelled")
 
     async def on_refund_requested(self, ctx: HandlerContext, event: ev.RefundRequested) -> None:
         await self._refund(ctx, event.booking_id, event.reason)

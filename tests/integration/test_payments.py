@@ -213,3 +213,16 @@ def test_offline_completed_event_names_the_booking() -> None:
     assert event["data"]["object"]["amount_total"] == 4000
     assert event["data"]["object"]["metadata"]["business_id"] == "salon"
     assert gateway.sessions == {}
+
+
+async def test_an_expired_booking_keeps_no_money(h: Harness) -> None:
+    """A move's unpaid top-up lapsed: what was paid before is given back."""
+    session_id = await checkout(h)
+    await h.run(h.payments.on_stripe_event, h.stripe("checkout.session.completed", session_id))
+    expired = ev.BookingExpired(
+        booking_id=BOOKING, reference="ABC123", customer="+15555550101", channel="sms",
+        service="Facial", starts_at=NOW + timedelta(days=2),
+        ends_at=NOW + timedelta(days=2, hours=1), resource=1, status="expired",
+        deposit_status="expired", deposit_amount=Decimal("20.00"))
+    (refunded,) = await h.run(h.payments.on_booking_expired, expired)
+    assert isinstance(refunded, ev.PaymentRefunded) and refunded.amount == Decimal("20.00")

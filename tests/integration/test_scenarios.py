@@ -54,3 +54,13 @@ async def test_scenario_in_memory(path: Path, in_memory: object) -> None:
 async def test_scenario_over_rabbitmq(path: Path, over_rabbitmq: object) -> None:
     result = await run_file(path, over_rabbitmq, FIXTURE_BUSINESSES)  # type: ignore[arg-type]
     assert result.passed, "\n".join(result.lines())
+
+
+OWN_SCENARIOS = sorted((Path(__file__).parent.parent / "scenarios").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", OWN_SCENARIOS, ids=[p.stem for p in OWN_SCENARIOS])
+async def test_own_scenario(path: Path, in_memory: object) -> None:
+    """Behaviour the spec describes that the public set does not exercise."""
+    result = await run_file(path, in_memory, FIXTURE_BUSINESSES)  # type: ignore[arg-type]
+    assert result.passed, "\n".join(result.lines())

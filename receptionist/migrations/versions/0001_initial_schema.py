@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 07:09:29.486212
+Create Date: 2026-11-27 08:42:50.993962
 """
 
 from __future__ import annotations
@@ -284,7 +284,19 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("deposit_status", sa.String(length=16), server_default="none", nullable=False),
         sa.Column("deposit_amount", sa.Numeric(precision=10, scale=2), nullable=True),
-        sa.Column("deposit_paid_amount", sa.Numeric(precision=10, scale=2), nullable=True),
+        sa.Column(
+            "deposit_paid_amount",
+            sa.Numeric(precision=10, scale=2),
+            nullable=True,
+            comment="what was paid before a top-up was asked for",
+        ),
+        sa.Column(
+            "deposit_requests",
+            sa.Integer(),
+            server_default=sa.text("0"),
+            nullable=False,
+            comment="checkout attempts asked of payments",
+        ),
         sa.Column("hold_expires_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column(
             "attendance_confirmed", sa.Boolean(), server_default=sa.text("false"), nullable=False

@@ -3,6 +3,7 @@ conversation rules hold (corrections, refusals, digressions, loops, payments, ca
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -277,3 +278,24 @@ def test_diagram_names_every_state() -> None:
     assert text.startswith("stateDiagram-v2")
     for state in State:
         assert state.value in text
+
+
+def test_a_move_that_needs_more_deposit_asks_only_the_difference(
+        salon: BusinessProfile) -> None:
+    mine = booking(datetime(2026, 12, 2, 15, 0), service="Beard Trim", minutes=20)
+    w = world(salon, bookings=[mine], busy=[held(mine)])
+    out = m.step(m.Conversation(), said("reschedule", date=date(2026, 12, 4), time=time(17)), w)
+    assert out.conversation.state == State.RESCHEDULE_CONFIRM and "$15.00" in replies(out)[0]
+    out = m.step(out.conversation, said("affirm"), w)
+    (move,) = out.effects
+    assert isinstance(move, m.RescheduleBooking) and move.top_up == Decimal("15.00")
+    assert out.conversation.state == State.PAYMENT_PENDING  # the link is the one reply
+
+
+def test_a_lapsed_top_up_says_the_earlier_deposit_comes_back(salon: BusinessProfile) -> None:
+    moved = dataclasses.replace(
+        booking(datetime(2026, 12, 4, 17, 0), status="held", deposit_status="pending",
+                amount="25.00"), deposit_paid=Decimal("10.00"))
+    pending = m.Conversation(State.PAYMENT_PENDING, m.Context(booking_id=str(moved.id)))
+    out = m.step(pending, m.HoldLapsed(str(moved.id)), world(salon, bookings=[moved]))
+    assert "$10.00 you paid earlier will be refunded" in replies(out)[0]
