@@ -8,7 +8,7 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import func, select
@@ -28,6 +28,7 @@ pytestmark = pytest.mark.integration
 
 NOW = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
 BOOKING = uuid.UUID("00000000-0000-0000-0000-00000000b001")
+B = TypeVar("B", bound=ev.BookingEvent)
 
 
 class Harness:
@@ -79,6 +80,15 @@ def deposit_requested(amount: str = "20.00") -> ev.DepositRequested:
         booking_id=BOOKING, reference="ABC123", customer="+15555550101", channel="sms",
         amount=Decimal(amount), currency="usd", attempt=1,
         hold_expires_at=NOW + timedelta(minutes=15), description="Deposit for Facial")
+
+
+def facial(kind: type[B], starts_in: timedelta, **fields: object) -> B:
+    """A booking event for the test's Facial, paid $20.00, starting `starts_in` from now."""
+    return kind.model_validate({
+        "booking_id": BOOKING, "reference": "ABC123", "customer": "+15555550101",
+        "channel": "sms", "service": "Facial", "starts_at": NOW + starts_in,
+        "ends_at": NOW + starts_in + timedelta(hours=1), "resource": 1,
+        "deposit_amount": Decimal("20.00"), **fields})
 
 
 async def checkout(h: Harness) -> str:
@@ -157,12 +167,8 @@ async def test_unknown_session_and_other_types_are_recorded_and_ignored(h: Harne
 async def test_refund_on_cancellation_uses_an_idempotency_key(h: Harness) -> None:
     session_id = await checkout(h)
     await h.run(h.payments.on_stripe_event, h.stripe("checkout.session.completed", session_id))
-    cancelled = ev.BookingCancelled(
-        booking_id=BOOKING, reference="ABC123", customer="+15555550101", channel="sms",
-        service="Facial", starts_at=NOW + timedelta(days=2),
-        ends_at=NOW + timedelta(days=2, hours=1),
-        resource=1, status="cancelled", deposit_status="refunded",
-        deposit_amount=Decimal("20.00"), cancelled_by="customer")
+    cancelled = facial(ev.BookingCancelled, timedelta(days=2), status="cancelled",
+                       deposit_status="refunded", cancelled_by="customer")
     (refunded,) = await h.run(h.payments.on_booking_cancelled, cancelled)
     assert isinstance(refunded, ev.PaymentRefunded) and refunded.amount == Decimal("20.00")
     assert list(h.gateway.refunds) == [f"refund-{BOOKING}-pi_1"]
@@ -172,11 +178,8 @@ async def test_refund_on_cancellation_uses_an_idempotency_key(h: Harness) -> Non
 async def test_forfeited_cancellation_refunds_nothing(h: Harness) -> None:
     session_id = await checkout(h)
     await h.run(h.payments.on_stripe_event, h.stripe("checkout.session.completed", session_id))
-    forfeited = ev.BookingCancelled(
-        booking_id=BOOKING, reference="ABC123", customer="+15555550101", channel="sms",
-        service="Facial", starts_at=NOW + timedelta(hours=3), ends_at=NOW + timedelta(hours=4),
-        resource=1, status="cancelled", deposit_status="forfeited",
-        deposit_amount=Decimal("20.00"), cancelled_by="customer")
+    forfeited = facial(ev.BookingCancelled, timedelta(hours=3), status="cancelled",
+                       deposit_status="forfeited", cancelled_by="customer")
     assert await h.run(h.payments.on_booking_cancelled, forfeited) == []
     assert h.gateway.refunds == {}
 
@@ -219,10 +222,7 @@ async def test_an_expired_booking_keeps_no_money(h: Harness) -> None:
     """A move's unpaid top-up lapsed: what was paid before is given back."""
     session_id = await checkout(h)
     await h.run(h.payments.on_stripe_event, h.stripe("checkout.session.completed", session_id))
-    expired = ev.BookingExpired(
-        booking_id=BOOKING, reference="ABC123", customer="+15555550101", channel="sms",
-        service="Facial", starts_at=NOW + timedelta(days=2),
-        ends_at=NOW + timedelta(days=2, hours=1), resource=1, status="expired",
-        deposit_status="expired", deposit_amount=Decimal("20.00"))
+    expired = facial(ev.BookingExpired, timedelta(days=2), status="expired",
+                     deposit_status="expired")
     (refunded,) = await h.run(h.payments.on_booking_expired, expired)
     assert isinstance(refunded, ev.PaymentRefunded) and refunded.amount == Decimal("20.00")
