@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import re
 
-_PHONE = re.compile(r"\+?\d[\d\s().-]{6,}\d")
+# E.164 (+15555550101) and US-formatted numbers ((212) 555-0100, 212-555-0100); dates,
+# times and ids are left alone.
+_PHONE = re.compile(r"\+\d{7,15}\b|(?:\+1[\s.-]?)?\(?\b\d{3}\)?[\s.-]\d{3}[\s.-]\d{4}\b")
 
 
 def mask_phone(value: str) -> str:
@@ -35,3 +37,4 @@ def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per tick is noise

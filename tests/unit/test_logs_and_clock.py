@@ -22,6 +22,9 @@ def test_log_records_never_carry_a_full_number(caplog: pytest.LogCaptureFixture)
     assert "5555550101" not in caplog.text
     assert "+1******0101" in caplog.text
     assert mask_phones("call +15555550101 now") == "call +1******0101 now"
+    assert "555-0100" not in mask_phones("or (212) 555-0100")
+    untouched = "next run at 2026-11-27 08:48:40 UTC, booking 1796000000, ref 20261127"
+    assert mask_phones(untouched) == untouched
 
 
 def test_simulated_clock_moves_only_forward() -> None:
