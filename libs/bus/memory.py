@@ -22,7 +22,7 @@ from libs.bus.transport import (
     PublishError,
     Topology,
 )
-from libs.contracts.routing import SUBSCRIPTIONS
+from libs.contracts.routing import SUBSCRIPTIONS, consumers_of
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +114,7 @@ class MemoryTransport:
     async def publish(self, body: bytes, routing_key: str, *, message_id: str) -> None:
         if not self._connected:
             raise PublishError("in-memory bus is not connected")
-        targets = [c for c, types in SUBSCRIPTIONS.items() if routing_key in types]
+        targets = consumers_of(routing_key)
         if not targets:
             raise PublishError(f"publish of {routing_key} not confirmed: unroutable")
         self.published.append((routing_key, body))

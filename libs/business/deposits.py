@@ -11,8 +11,6 @@ from decimal import Decimal
 
 from libs.business.profile import WEEKDAYS, BusinessProfile, Service
 
-ZERO = Decimal("0.00")
-
 
 def deposit_for(profile: BusinessProfile, service: Service, start: datetime) -> Decimal:
     """The largest of the service's deposit and every rule that applies to this start.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
@@ -42,9 +41,3 @@ class Envelope(BaseModel):
     def from_json(cls, body: bytes | str) -> Envelope:
         return cls.model_validate_json(body)
 
-
-def utc(dt: datetime) -> datetime:
-    """Refuse naive datetimes at the boundary instead of guessing a zone."""
-    if dt.tzinfo is None:
-        raise ValueError("naive datetime: every instant on the bus is timezone-aware UTC")
-    return dt

@@ -189,10 +189,6 @@ def request_dropped() -> str:
     return "OK, I won't book that. Text me any time you'd like an appointment."
 
 
-def pending_question(state_prompt: str) -> str:
-    return state_prompt
-
-
 REFUSALS = {
     "closed_day": "Sorry, we're closed on {day}.",
     "outside_hours": "Sorry, a {service} at {time} on {day} doesn't fit in our opening hours.",
