@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -19,6 +18,7 @@ from typing import TextIO
 
 import yaml
 
+from libs.business.fixtures import default_businesses_dir
 from receptionist.scenarios.check import (
     Failure,
     check_step,
@@ -36,7 +36,6 @@ __all__ = ["DEFAULT_STEP_TIMEOUT", "BusinessFixtureError", "ScenarioResult", "ad
 DEFAULT_STEP_TIMEOUT = 60.0
 """Seconds one step (action, idle, queries) may take: a hung system fails its file, not CI."""
 
-_REPO = Path(__file__).resolve().parents[2]
 
 _BusinessCache = dict[str, "str | BusinessFixtureError"]
 
@@ -276,22 +275,6 @@ async def run_files(paths: list[Path], driver_factory: DriverFactory, businesses
 
 
 # --------------------------------------------------------------------------- CLI
-
-
-def default_businesses_dir(cwd: Path | None = None) -> Path:
-    """`../shared/fixtures/businesses` from the working directory, else $RECEPTIONIST_SHARED's,
-    else the repository's sibling `shared/`; the first candidate when none exists (so the
-    error names the expected place)."""
-    here = Path.cwd() if cwd is None else cwd
-    candidates = [here.parent / "shared" / "fixtures" / "businesses"]
-    shared = os.environ.get("RECEPTIONIST_SHARED")
-    if shared:
-        candidates.append(Path(shared) / "fixtures" / "businesses")
-    candidates.append(_REPO.parent / "shared" / "fixtures" / "businesses")
-    for candidate in candidates:
-        if candidate.is_dir():
-            return candidate
-    return candidates[0]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

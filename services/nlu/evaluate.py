@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sys
 import time
 from collections.abc import Iterable
@@ -15,28 +14,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from libs.business.fixtures import default_businesses_dir
 from libs.business.profile import ProfileError
 from services.nlu.catalog import Catalog
 from services.nlu.extractor import Extractor, Understanding
 from services.nlu.extractors import ExtractorUnavailable, make_extractor
 
-REPO = Path(__file__).resolve().parents[2]
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
-
-
-def default_businesses_dir() -> Path:
-    """`../shared/fixtures/businesses` from where the command runs (the usual checkout
-    layout), else next to this repository, else `$RECEPTIONIST_SHARED`'s."""
-    candidates = [Path.cwd() / ".." / "shared" / "fixtures" / "businesses",
-                  REPO.parent / "shared" / "fixtures" / "businesses"]
-    env = os.environ.get("RECEPTIONIST_SHARED")
-    if env:
-        candidates.insert(0, Path(env) / "fixtures" / "businesses")
-    for c in candidates:
-        if c.is_dir():
-            return c.resolve()
-    return candidates[-1]
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from receptionist.scenarios import runner
+from libs.business import fixtures as shared_fixtures
 from receptionist.scenarios.driver import DriverFactory, ScenarioDriver
 from receptionist.scenarios.runner import (
     add_arguments,
@@ -411,7 +411,7 @@ def test_default_businesses_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     work.mkdir()
     fixtures = tmp_path / "shared" / "fixtures" / "businesses"
     monkeypatch.delenv("RECEPTIONIST_SHARED", raising=False)
-    monkeypatch.setattr(runner, "_REPO", tmp_path / "elsewhere" / "repo")
+    monkeypatch.setattr(shared_fixtures, "REPO", tmp_path / "elsewhere" / "repo")
     assert default_businesses_dir(work) == fixtures  # none exists: name the expected place
     fallback = tmp_path / "elsewhere" / "shared" / "fixtures" / "businesses"
     fallback.mkdir(parents=True)
