@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +19,10 @@ from libs.business.service import (
     import_file,
     import_profile,
 )
+from tests.helpers import FIXTURE_BUSINESSES as FIXTURES
 
 pytestmark = pytest.mark.integration
 
-REPO = Path(__file__).resolve().parents[2]
-SHARED = Path(os.environ.get("RECEPTIONIST_SHARED", REPO.parent / "shared"))
-FIXTURES = SHARED / "fixtures" / "businesses"
 NAMES = ("salon", "clinic", "barber")
 
 Sessions = async_sessionmaker[AsyncSession]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import textwrap
 from datetime import date, time, timedelta
 from decimal import Decimal
@@ -20,10 +19,7 @@ from libs.business.profile import (
     load_profile,
     parse_profile,
 )
-
-REPO = Path(__file__).resolve().parents[3]
-SHARED = Path(os.environ.get("RECEPTIONIST_SHARED", REPO.parent / "shared"))
-FIXTURES = SHARED / "fixtures" / "businesses"
+from tests.helpers import FIXTURE_BUSINESSES as FIXTURES
 
 MINIMAL = """\
 id: mini

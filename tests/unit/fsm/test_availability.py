@@ -3,10 +3,8 @@ windows, capacity, and DST days in the business zone (spec/business.md, spec/sce
 
 from __future__ import annotations
 
-import os
 import random
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,10 +26,7 @@ from services.fsm.availability import (
     free_starts_on_day,
     nearest_free_starts,
 )
-
-REPO = Path(__file__).resolve().parents[3]
-SHARED = Path(os.environ.get("RECEPTIONIST_SHARED", REPO.parent / "shared"))
-FIXTURES = SHARED / "fixtures" / "businesses"
+from tests.helpers import FIXTURE_BUSINESSES as FIXTURES
 
 NY = ZoneInfo("America/New_York")
 LA = ZoneInfo("America/Los_Angeles")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -18,9 +17,8 @@ from receptionist.scenarios.model import (
     parse_local_minute,
     parse_scenario_text,
 )
+from tests.helpers import SHARED
 
-REPO = Path(__file__).resolve().parents[3]
-SHARED = Path(os.environ.get("RECEPTIONIST_SHARED", REPO.parent / "shared"))
 PUBLIC = sorted((SHARED / "scenarios").glob("*.yaml"))
 
 HEADER = """\
