@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from libs.bus.context import Handler, HandlerContext
 from libs.contracts.events import DeliveryStatus, ReplyRequested
@@ -17,12 +17,10 @@ log = logging.getLogger(__name__)
 
 def build_handlers(channel: OutboundChannel) -> dict[str, Handler]:
     async def on_reply_requested(ctx: HandlerContext, event: ReplyRequested) -> None:
+        """The inbox skips a redelivery; the log row commits with it. A send whose commit
+        then fails is sent again on retry: delivery to a provider is at least once."""
         assert ctx.envelope is not None
         event_id = ctx.envelope.event_id
-        already = await ctx.session.scalar(
-            select(MessageLog.id).where(MessageLog.event_id == event_id))
-        if already is not None:  # sent by an attempt whose inbox row did not commit
-            return
         message = OutboundMessage(business_id=ctx.business_id, channel=event.channel,
                                   to=event.to, text=event.text, audience=event.audience)
         provider_id = await channel.send(message)
