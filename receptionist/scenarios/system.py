@@ -261,7 +261,7 @@ class SimulatedSystem:
             rows = (await session.scalars(
                 select(Booking).join(Customer, Customer.id == Booking.customer_id)
                 .where(Customer.business_id == business_id, Customer.address == customer)
-                .order_by(Booking.created_at, Booking.id))).all()
+                .order_by(Booking.seq))).all()
         return [{
             "service": b.service,
             "start": b.starts_at.astimezone(tz).strftime("%Y-%m-%dT%H:%M"),

@@ -62,7 +62,7 @@ class Turn:
                                   Booking.starts_at < horizon))).all()
         mine = (await self.session.scalars(
             select(Booking).where(Booking.customer_id == self.customer.id)
-            .order_by(Booking.created_at))).all()
+            .order_by(Booking.seq))).all()
         return m.World(
             profile=self.profile, now=self.now,
             busy=[m.Held(booking_id=b.id, resource=b.resource, start=b.starts_at,
