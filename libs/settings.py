@@ -21,6 +21,10 @@ class Settings(BaseSettings):
     bus_retry_delays_ms: tuple[int, ...] = (1_000, 10_000, 60_000)
     bus_delivery_limit: int = 10
     outbox_poll_ms: int = 250
+    retention_days: int = Field(
+        default=7, ge=1,
+        description="inbox, outbox, fired timers and webhook events are kept this long; "
+                    "longer than any redelivery (Stripe retries webhooks for 3 days)")
 
     public_base_url: str = Field(
         default="http://localhost:8000",

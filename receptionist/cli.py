@@ -74,6 +74,52 @@ def _scenario_run(args: argparse.Namespace) -> int:
             asyncio.run(dbs.close())
 
 
+def _bus_declare(args: argparse.Namespace) -> int:
+    """Declare every built service's queues, so messages published before a service first
+    starts wait for it (deployments run this with the migrations)."""
+    from libs.bus.amqp import AmqpTransport
+    from receptionist.bootstrap import full_topology
+
+    settings = get_settings()
+    topology = full_topology(settings.bus_prefix, settings.bus_retry_delays_ms,
+                             settings.bus_delivery_limit)
+
+    async def run() -> None:
+        transport = AmqpTransport(args.amqp_url or settings.amqp_url, topology)
+        await transport.connect()
+        try:
+            await transport.declare()
+        finally:
+            await transport.close()
+
+    asyncio.run(run())
+    for consumer, types in sorted(topology.bindings.items()):
+        print(f"{topology.queue(consumer)}: {', '.join(sorted(types))}")
+    return 0
+
+
+def _prune(args: argparse.Namespace) -> int:
+    """Delete inbox, outbox, timer and webhook rows older than RETENTION_DAYS."""
+    from datetime import UTC, datetime, timedelta
+
+    from libs.db.session import make_engine, make_session_factory
+    from libs.runtime.host import prune
+    from receptionist.bootstrap import DEFINITIONS
+
+    settings = get_settings()
+
+    async def run() -> int:
+        engine = make_engine(args.database_url or settings.database_url, pool_size=1)
+        try:
+            cutoff = datetime.now(UTC) - timedelta(days=settings.retention_days)
+            return await prune(make_session_factory(engine), DEFINITIONS, cutoff)
+        finally:
+            await engine.dispose()
+
+    print(f"pruned {asyncio.run(run())} rows older than {settings.retention_days} days")
+    return 0
+
+
 def _fsm_diagram(args: argparse.Namespace) -> int:
     from services.fsm.machine import diagram
 
@@ -113,6 +159,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_arguments(p)
     p.set_defaults(run=_scenario_run)
+
+    bus = commands.add_parser("bus", help="the message bus").add_subparsers(
+        dest="bus_command", required=True)
+    p = bus.add_parser("declare", help="declare every service's queues on RabbitMQ")
+    p.add_argument("--amqp-url", help="defaults to $AMQP_URL")
+    p.set_defaults(run=_bus_declare)
+
+    p = commands.add_parser("prune", help="delete bookkeeping older than RETENTION_DAYS")
+    p.add_argument("--database-url", help="defaults to $DATABASE_URL")
+    p.set_defaults(run=_prune)
 
     fsm = commands.add_parser("fsm", help="the conversation state machine").add_subparsers(
         dest="fsm_command", required=True)

@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from libs.bus.consumer import inbox_guard
+from libs.bus.context import Handler, HandlerContext, run_handler
+from libs.clock import Clock
+from libs.contracts.commands import ReplyRequested
 from libs.contracts.envelope import Envelope
-from libs.contracts.events import ReplyRequested
-from libs.contracts.registry import make_envelope
+from libs.contracts.message import Message
+from libs.contracts.registry import MESSAGE_TYPES, make_envelope
+from libs.timers.models import Timer
+from libs.timers.ticker import timer_guard
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("RECEPTIONIST_SHARED", REPO.parent / "shared"))
@@ -36,3 +46,29 @@ def reply_envelope(text: str = "hello", *, business_id: str = "salon",
         ReplyRequested(channel="sms", to="+15555550100", text=text),
         business_id=business_id, occurred_at=datetime(2026, 12, 1, 14, 0, tzinfo=UTC),
         event_id=event_id)
+
+
+async def handle(handler: Handler[Any], message: Message, deps: Any, *,
+                 sessions: async_sessionmaker[AsyncSession], clock: Clock,
+                 business_id: str = "salon", consumer: str = "test") -> list[Message]:
+    """Run one handler as its consumer would (inbox guard, one write); what it emitted."""
+    envelope = make_envelope(message, business_id=business_id, occurred_at=clock.now())
+    ctx = HandlerContext(envelope=envelope, sessions=sessions, clock=clock,
+                         business_id=business_id, guard=inbox_guard(consumer, envelope),
+                         correlation_id=envelope.correlation_id)
+    await run_handler(handler, ctx, message, deps)
+    return [read_back(e) for e in ctx.emitted]
+
+
+async def fire(handler: Handler[Any], timer: Timer, deps: Any, *,
+               sessions: async_sessionmaker[AsyncSession], clock: Clock) -> list[Message]:
+    """Fire one timer as the ticker would; what it emitted."""
+    ctx = HandlerContext(envelope=None, sessions=sessions, clock=clock,
+                         business_id=timer.business_id, guard=timer_guard(timer, clock))
+    await run_handler(handler, ctx, timer, deps)
+    return [read_back(e) for e in ctx.emitted]
+
+
+def read_back(envelope: Envelope) -> Message:
+    """The message as a consumer would parse it off the bus."""
+    return MESSAGE_TYPES[envelope.type].model_validate_json(json.dumps(envelope.payload))

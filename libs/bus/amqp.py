@@ -26,21 +26,20 @@ from aio_pika.abc import (
 )
 
 from libs.bus.transport import (
-    ATTEMPT_HEADER,
-    DEAD_REASON_HEADER,
-    ERROR_HEADER,
     ORIGINAL_KEY_HEADER,
     DeliveryCallback,
     PublishError,
     Topology,
+    attempt_of,
+    dead_headers,
+    retry_headers,
 )
-from libs.contracts.routing import SUBSCRIPTIONS
+from libs.contracts.registry import is_command
 
 log = logging.getLogger(__name__)
 
 PUBLISH_TIMEOUT_S = 5.0
 CLOSE_TIMEOUT_S = 5.0
-AUDIT_MAX_LENGTH = 100_000
 
 
 class AmqpDelivery:
@@ -55,21 +54,21 @@ class AmqpDelivery:
 
     @property
     def attempt(self) -> int:
-        return int(self.headers.get(ATTEMPT_HEADER, 0) or 0)
+        return attempt_of(self.headers)
 
     async def ack(self) -> None:
         await self._message.ack()
 
     async def retry(self, tier: int, reason: str) -> None:
-        headers = {**self.headers, ATTEMPT_HEADER: self.attempt + 1, ERROR_HEADER: reason[:1000],
-                   ORIGINAL_KEY_HEADER: self.routing_key}
+        headers = retry_headers(self.headers, attempt=self.attempt, reason=reason,
+                                routing_key=self.routing_key)
         queue = self._transport.topology.retry_queue(self._consumer, tier)
         await self._transport.publish_direct(queue, self.body, headers, self._message.message_id)
         await self._message.ack()
 
     async def dead(self, reason: str, error: str) -> None:
-        headers = {**self.headers, DEAD_REASON_HEADER: reason, ERROR_HEADER: error[:4000],
-                   ORIGINAL_KEY_HEADER: self.routing_key}
+        headers = dead_headers(self.headers, reason=reason, error=error,
+                               routing_key=self.routing_key)
         queue = self._transport.topology.dead_queue(self._consumer)
         await self._transport.publish_direct(queue, self.body, headers, self._message.message_id)
         await self._message.ack()
@@ -114,13 +113,13 @@ class AmqpTransport:
         try:
             exchange = await channel.declare_exchange(
                 self.topology.exchange, aio_pika.ExchangeType.TOPIC, durable=True)
-            for consumer, types in SUBSCRIPTIONS.items():
-                await self._declare_consumer(channel, exchange, consumer, types)
+            for consumer, types in sorted(self.topology.bindings.items()):
+                await self._declare_consumer(channel, exchange, consumer, sorted(types))
         finally:
             await channel.close()
 
     async def _declare_consumer(self, channel: AbstractChannel, exchange: AbstractExchange,
-                                consumer: str, types: tuple[str, ...]) -> None:
+                                consumer: str, types: list[str]) -> None:
         t = self.topology
         dead = t.dead_queue(consumer)
         await channel.declare_queue(dead, durable=True, arguments={"x-queue-type": "quorum"})
@@ -130,14 +129,9 @@ class AmqpTransport:
             "x-dead-letter-exchange": "",
             "x-dead-letter-routing-key": dead,
         }
-        if consumer == "audit":
-            work_args = {"x-queue-type": "quorum", "x-max-length": AUDIT_MAX_LENGTH,
-                         "x-overflow": "drop-head"}
         queue = await channel.declare_queue(t.queue(consumer), durable=True, arguments=work_args)
         for event_type in types:
             await queue.bind(exchange, routing_key=event_type)
-        if consumer == "audit":
-            return  # nothing consumes the audit queue, so nothing is retried from it
         for tier, delay_ms in enumerate(t.retry_delays_ms):
             # A retry queue only parks messages for its TTL: a durable classic queue does
             # that at a fraction of a quorum queue's cost.
@@ -152,11 +146,8 @@ class AmqpTransport:
         """Remove every queue and the exchange of this prefix (test and scenario runs)."""
         channel = await self.connection.channel()
         try:
-            for consumer in SUBSCRIPTIONS:
-                names = [self.topology.queue(consumer), self.topology.dead_queue(consumer)]
-                names += [self.topology.retry_queue(consumer, tier)
-                          for tier in range(len(self.topology.retry_delays_ms))]
-                for name in names:
+            for consumer in self.topology.bindings:
+                for name in self.topology.queues_of(consumer):
                     await channel.queue_delete(name)
             await channel.exchange_delete(self.topology.exchange)
         finally:
@@ -167,7 +158,8 @@ class AmqpTransport:
             raise PublishError("not connected to RabbitMQ")
         message = aio_pika.Message(body, message_id=message_id, content_type="application/json",
                                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT, type=routing_key)
-        await self._confirmed(self._exchange, message, routing_key)
+        await self._confirmed(self._exchange, message, routing_key,
+                              mandatory=is_command(routing_key))
 
     async def publish_direct(self, queue: str, body: bytes, headers: dict[str, Any],
                              message_id: str | None) -> None:
@@ -177,13 +169,14 @@ class AmqpTransport:
         message = aio_pika.Message(body, headers=headers, message_id=message_id,
                                    content_type="application/json",
                                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT)
-        await self._confirmed(self._publish_channel.default_exchange, message, queue)
+        await self._confirmed(self._publish_channel.default_exchange, message, queue,
+                              mandatory=True)
 
     async def _confirmed(self, exchange: AbstractExchange, message: aio_pika.Message,
-                         routing_key: str) -> None:
+                         routing_key: str, *, mandatory: bool) -> None:
         try:
             async with asyncio.timeout(PUBLISH_TIMEOUT_S):
-                await exchange.publish(message, routing_key=routing_key, mandatory=True)
+                await exchange.publish(message, routing_key=routing_key, mandatory=mandatory)
         except Exception as exc:  # any failure means the broker did not take it
             raise PublishError(f"publish of {routing_key} not confirmed: {exc!r}") from exc
 

@@ -1,34 +1,53 @@
-"""One consumer loop for every service: validate, dedupe, handle in a transaction, settle.
+"""One consumer loop for every service: validate, dedupe, handle, settle.
 
 The order is what makes delivery safe: the inbox row, the handler's state change and the
-outgoing events commit together, and only then is the message acked. A crash anywhere
-before the ack redelivers the message; the inbox row turns the redelivery into a no-op.
+outgoing messages commit together (`HandlerContext.write`), and only then is the message
+acked. A crash anywhere before the ack redelivers the message; the inbox row turns the
+redelivery into a no-op. A redelivery already in the inbox is acked before the handler
+runs, so it calls no outside system again.
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable, Mapping
+from typing import Any, Generic
 
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from libs.bus.context import Handler, HandlerContext, PermanentError
+from libs.bus.context import DepsT, Guard, Handler, HandlerContext, PermanentError, run_handler
 from libs.bus.models import InboxMessage
-from libs.bus.outbox import add_to_outbox
 from libs.bus.transport import Delivery, PublishError, Transport
 from libs.clock import Clock
+from libs.contracts.envelope import Envelope
 from libs.contracts.registry import ContractError, parse_envelope, parse_payload
 
 log = logging.getLogger(__name__)
 
 
+def inbox_guard(consumer: str, envelope: Envelope) -> Guard:
+    """Record `(consumer, event_id)`; False when it was already recorded."""
 
-class Consumer:
+    async def claim(session: AsyncSession) -> bool:
+        first = await session.scalar(
+            pg_insert(InboxMessage)
+            .values(consumer=consumer, event_id=envelope.event_id, type=envelope.type)
+            .on_conflict_do_nothing()
+            .returning(InboxMessage.event_id))
+        return first is not None
+
+    return claim
+
+
+class Consumer(Generic[DepsT]):
     def __init__(
         self,
         name: str,
-        handlers: Mapping[str, Handler],
+        handlers: Mapping[str, Handler[DepsT]],
+        deps: DepsT,
         *,
         session_factory: async_sessionmaker[AsyncSession],
         transport: Transport,
@@ -37,6 +56,7 @@ class Consumer:
     ) -> None:
         self.name = name
         self.handlers = dict(handlers)
+        self.deps = deps
         self._sessions = session_factory
         self._transport = transport
         self._clock = clock
@@ -56,7 +76,7 @@ class Consumer:
     async def _handle(self, delivery: Delivery) -> None:
         try:
             envelope = parse_envelope(delivery.body)
-            event = parse_payload(envelope)
+            message = parse_payload(envelope)
         except ContractError as exc:
             log.error("%s: unreadable message on %s: %s", self.name, delivery.routing_key, exc)
             await delivery.dead("invalid", str(exc))
@@ -65,24 +85,10 @@ class Consumer:
         if handler is None:
             await delivery.dead("unhandled", f"{self.name} has no handler for {envelope.type}")
             return
-
         try:
-            async with self._sessions() as session, session.begin():
-                first_time = await session.scalar(
-                    pg_insert(InboxMessage)
-                    .values(consumer=self.name, event_id=envelope.event_id, type=envelope.type)
-                    .on_conflict_do_nothing()
-                    .returning(InboxMessage.event_id)
-                )
-                if first_time is None:
-                    log.info("%s: duplicate %s %s skipped", self.name, envelope.type,
-                             envelope.event_id)
-                    emitted = False
-                else:
-                    ctx = HandlerContext.for_event(envelope, session, self._clock)
-                    await handler(ctx, event)
-                    add_to_outbox(session, ctx.emitted)
-                    emitted = bool(ctx.emitted)
+            handled = (not await self._seen(envelope.event_id)
+                       and await run_handler(handler, self._context(envelope), message,
+                                             self.deps))
         except PermanentError as exc:
             log.error("%s: %s %s failed permanently: %s", self.name, envelope.type,
                       envelope.event_id, exc)
@@ -91,15 +97,29 @@ class Consumer:
         except Exception as exc:
             await self._retry_or_dead(delivery, envelope.type, exc)
             return
-
+        if not handled:
+            log.info("%s: duplicate %s %s skipped", self.name, envelope.type, envelope.event_id)
         await delivery.ack()
-        if emitted and self._on_commit is not None:
+        if handled and self._on_commit is not None:
             self._on_commit()
 
-    async def _retry_or_dead(self, delivery: Delivery, event_type: str, exc: Exception) -> None:
+    def _context(self, envelope: Envelope) -> HandlerContext:
+        return HandlerContext(envelope=envelope, sessions=self._sessions, clock=self._clock,
+                              business_id=envelope.business_id,
+                              guard=inbox_guard(self.name, envelope),
+                              correlation_id=envelope.correlation_id)
+
+    async def _seen(self, event_id: uuid.UUID) -> bool:
+        async with self._sessions() as session:
+            found: Any = await session.scalar(select(InboxMessage.event_id).where(
+                InboxMessage.consumer == self.name, InboxMessage.event_id == event_id))
+        return found is not None
+
+    async def _retry_or_dead(self, delivery: Delivery, message_type: str,
+                             exc: Exception) -> None:
         tiers = len(self._transport.topology.retry_delays_ms)
         if delivery.attempt < tiers:
-            log.warning("%s: %s failed (attempt %d), retrying: %r", self.name, event_type,
+            log.warning("%s: %s failed (attempt %d), retrying: %r", self.name, message_type,
                         delivery.attempt + 1, exc)
             try:
                 await delivery.retry(delivery.attempt, repr(exc))
@@ -107,6 +127,6 @@ class Consumer:
                 log.exception("%s: could not schedule a retry; requeueing", self.name)
                 await delivery.requeue()
             return
-        log.error("%s: %s failed %d times, dead-lettered: %r", self.name, event_type,
+        log.error("%s: %s failed %d times, dead-lettered: %r", self.name, message_type,
                   delivery.attempt + 1, exc)
         await delivery.dead("retries_exhausted", repr(exc))

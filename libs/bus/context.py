@@ -1,53 +1,73 @@
-"""What a handler gets: the event's envelope, the transaction it runs in, the clock, and
-`emit`, which writes outgoing events to the outbox in that same transaction."""
+"""What a handler gets: the message's envelope fields, the clock, `emit`, and two doors to
+the database.
+
+- `read()`: a short session for looking things up; it holds no lock and writes nothing.
+- `write()`: the handler's one transaction. It opens with the guard that makes handling
+  exactly-once (the inbox row for a message, the `fired_at` mark for a timer); the events
+  the handler emits are written to the outbox inside it, so they are published if and only
+  if it commits.
+
+A handler reads, calls any outside system (made idempotent by key), and only then writes:
+no transaction, and so no lock, is held across a network call (DESIGN.md, "Delivery
+guarantees"). A handler that never opens `write()` has it opened for it when it returns.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import Any, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from libs.bus.outbox import add_to_outbox
 from libs.clock import Clock
 from libs.contracts.envelope import Envelope
-from libs.contracts.events import Event
+from libs.contracts.message import Message
 from libs.contracts.registry import make_envelope
+
+Guard = Callable[[AsyncSession], Awaitable[bool]]
+"""Claims the right to apply an effect, inside the write transaction; False: already done."""
+
+DepsT = TypeVar("DepsT")
+
+
+class AlreadyHandled(Exception):
+    """The guard found the message handled (or the timer fired) by someone else: the
+    transaction is rolled back and the delivery acked."""
+
+
+class PermanentError(Exception):
+    """A failure that retrying cannot fix: the message goes straight to `<queue>.dead`."""
 
 
 @dataclass
 class HandlerContext:
-    """`envelope` is the event being handled; a timer firing has none and starts a new
+    """`envelope` is the message being handled; a timer firing has none and starts a
     correlation of its own."""
 
     envelope: Envelope | None
-    session: AsyncSession
+    sessions: async_sessionmaker[AsyncSession]
     clock: Clock
     business_id: str
+    guard: Guard
     correlation_id: uuid.UUID = field(default_factory=uuid.uuid4)
     emitted: list[Envelope] = field(default_factory=list)
+    wrote: bool = False
 
-    @classmethod
-    def for_event(cls, envelope: Envelope, session: AsyncSession, clock: Clock) -> HandlerContext:
-        return cls(envelope=envelope, session=session, clock=clock,
-                   business_id=envelope.business_id, correlation_id=envelope.correlation_id)
+    @property
+    def occurred_at(self) -> datetime:
+        """When the message was published (the clock's now for a timer)."""
+        return self.envelope.occurred_at if self.envelope else self.clock.now()
 
-    @classmethod
-    def for_timer(cls, business_id: str, session: AsyncSession, clock: Clock) -> HandlerContext:
-        return cls(envelope=None, session=session, clock=clock, business_id=business_id)
-
-    def emit(
-        self,
-        event: Event,
-        *,
-        business_id: str | None = None,
-        event_id: uuid.UUID | None = None,
-    ) -> Envelope:
-        """Queue an event caused by the one being handled; it is written to the outbox in the
-        handler's transaction, so it is published if and only if the handler commits."""
+    def emit(self, message: Message, *, business_id: str | None = None,
+             event_id: uuid.UUID | None = None) -> Envelope:
+        """Queue a message caused by the one being handled, for the outbox of `write()`."""
         out = make_envelope(
-            event,
+            message,
             business_id=business_id or self.business_id,
             occurred_at=self.clock.now(),
             correlation_id=self.correlation_id,
@@ -57,9 +77,40 @@ class HandlerContext:
         self.emitted.append(out)
         return out
 
+    @contextlib.asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A short read-only session; nothing it does is committed."""
+        async with self.sessions() as session:
+            yield session
 
-Handler = Callable[[HandlerContext, Any], Awaitable[None]]
+    @contextlib.asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """The handler's one transaction: guard, the handler's writes, the outbox."""
+        if self.wrote:
+            raise RuntimeError("a handler writes in one transaction only")
+        self.wrote = True
+        async with self.sessions() as session, session.begin():
+            if not await self.guard(session):
+                raise AlreadyHandled
+            yield session
+            add_to_outbox(session, self.emitted)
 
 
-class PermanentError(Exception):
-    """A failure that retrying cannot fix: the message goes straight to `<queue>.dead`."""
+Handler = Callable[[HandlerContext, Any, DepsT], Awaitable[None]]
+"""`on_<message>(ctx, message, deps)`: one per message type a service consumes."""
+
+HandlerMap = Mapping[type[Message], Handler[DepsT]]
+"""A service's handlers by the message class they consume (its queue bindings)."""
+
+
+async def run_handler(handler: Handler[DepsT], ctx: HandlerContext, message: Any,
+                      deps: DepsT) -> bool:
+    """Run a handler to its commit; False when the guard found it already done."""
+    try:
+        await handler(ctx, message, deps)
+        if not ctx.wrote:
+            async with ctx.write():
+                pass
+    except AlreadyHandled:
+        return False
+    return True

@@ -1,7 +1,8 @@
 """The in-memory twin of the RabbitMQ transport, for the one-process demo and the scenarios.
 
-Same routing table, same headers, same retry tiers and dead queues; only the broker is a
-dict of asyncio queues. `wait_idle()` lets the scenario runner check once nothing is in flight.
+Same bindings, same headers, same retry tiers and dead queues, the same rule for a message
+nobody receives (a command is refused, an event dropped); only the broker is a dict of
+asyncio queues. `wait_idle()` lets the scenario runner check once nothing is in flight.
 """
 
 from __future__ import annotations
@@ -14,15 +15,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from libs.bus.transport import (
-    ATTEMPT_HEADER,
-    DEAD_REASON_HEADER,
-    ERROR_HEADER,
-    ORIGINAL_KEY_HEADER,
     DeliveryCallback,
     PublishError,
     Topology,
+    attempt_of,
+    dead_headers,
+    retry_headers,
 )
-from libs.contracts.routing import SUBSCRIPTIONS, consumers_of
+from libs.contracts.registry import is_command
 
 log = logging.getLogger(__name__)
 
@@ -61,22 +61,22 @@ class MemoryDelivery:
 
     @property
     def attempt(self) -> int:
-        return int(self.headers.get(ATTEMPT_HEADER, 0) or 0)
+        return attempt_of(self.headers)
 
     async def ack(self) -> None:
         self.settled = True
 
     async def retry(self, tier: int, reason: str) -> None:
-        headers = {**self.headers, ATTEMPT_HEADER: self.attempt + 1, ERROR_HEADER: reason[:1000],
-                   ORIGINAL_KEY_HEADER: self.routing_key}
+        headers = retry_headers(self.headers, attempt=self.attempt, reason=reason,
+                                routing_key=self.routing_key)
         delay_s = self.transport.topology.retry_delays_ms[tier] / 1000
         retried = _Message(self.body, self.routing_key, headers, self.message.message_id)
         self.transport._schedule(self.consumer, retried, delay_s)
         self.settled = True
 
     async def dead(self, reason: str, error: str) -> None:
-        headers = {**self.headers, DEAD_REASON_HEADER: reason, ERROR_HEADER: error[:4000],
-                   ORIGINAL_KEY_HEADER: self.routing_key}
+        headers = dead_headers(self.headers, reason=reason, error=error,
+                               routing_key=self.routing_key)
         self.transport._dead[self.consumer].append((self.body, headers))
         self.settled = True
 
@@ -108,19 +108,18 @@ class MemoryTransport:
         self._connected = False
 
     async def declare(self) -> None:
-        for consumer in SUBSCRIPTIONS:
+        for consumer in self.topology.bindings:
             self._queues.setdefault(consumer, asyncio.Queue())
 
     async def publish(self, body: bytes, routing_key: str, *, message_id: str) -> None:
         if not self._connected:
             raise PublishError("in-memory bus is not connected")
-        targets = consumers_of(routing_key)
-        if not targets:
+        targets = [c for c in self.topology.consumers_of(routing_key) if c in self._queues]
+        if not targets and is_command(routing_key):
             raise PublishError(f"publish of {routing_key} not confirmed: unroutable")
         self.published.append((routing_key, body))
-        for consumer in targets:
-            self._queues.setdefault(consumer, asyncio.Queue()).put_nowait(
-                _Message(body, routing_key, {}, message_id))
+        for consumer in targets:  # an event nobody follows is dropped, as by RabbitMQ
+            self._queues[consumer].put_nowait(_Message(body, routing_key, {}, message_id))
 
     def _schedule(self, consumer: str, message: _Message, delay_s: float) -> None:
         async def later() -> None:

@@ -6,8 +6,8 @@ live once in `libs.bus.consumer`, so the two transports cannot drift apart in be
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 ATTEMPT_HEADER = "x-attempt"
@@ -57,13 +57,34 @@ class Delivery(Protocol):
 DeliveryCallback = Callable[[Delivery], Awaitable[None]]
 
 
+def retry_headers(headers: Mapping[str, Any], *, attempt: int, reason: str,
+                  routing_key: str) -> dict[str, Any]:
+    """The headers a message carries into its next retry tier."""
+    return {**headers, ATTEMPT_HEADER: attempt + 1, ERROR_HEADER: reason[:1000],
+            ORIGINAL_KEY_HEADER: routing_key}
+
+
+def dead_headers(headers: Mapping[str, Any], *, reason: str, error: str,
+                 routing_key: str) -> dict[str, Any]:
+    """The headers a message carries into `<queue>.dead`: why it ended there."""
+    return {**headers, DEAD_REASON_HEADER: reason, ERROR_HEADER: error[:4000],
+            ORIGINAL_KEY_HEADER: routing_key}
+
+
+def attempt_of(headers: Mapping[str, Any]) -> int:
+    return int(headers.get(ATTEMPT_HEADER, 0) or 0)
+
+
 @dataclass(frozen=True)
 class Topology:
-    """Names derived from one prefix, so test runs and deployments never share queues."""
+    """Names derived from one prefix, so test runs and deployments never share queues, and
+    the bindings: which message types each consumer's queue receives. Bindings come from the
+    services' handler maps (`libs.runtime.definition.bindings_of`), never written by hand."""
 
     prefix: str
     retry_delays_ms: tuple[int, ...]
     delivery_limit: int = 10
+    bindings: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     @property
     def exchange(self) -> str:
@@ -78,6 +99,18 @@ class Topology:
     def dead_queue(self, consumer: str) -> str:
         return f"{self.prefix}.{consumer}.dead"
 
+    def queues_of(self, consumer: str) -> list[str]:
+        """Every queue one consumer owns: its work queue, retry tiers and dead queue."""
+        return [self.queue(consumer), *(self.retry_queue(consumer, tier)
+                                        for tier in range(len(self.retry_delays_ms))),
+                self.dead_queue(consumer)]
+
+    def consumers_of(self, message_type: str) -> list[str]:
+        return sorted(c for c, types in self.bindings.items() if message_type in types)
+
+    def with_bindings(self, bindings: Mapping[str, frozenset[str]]) -> Topology:
+        return replace(self, bindings=dict(bindings))
+
 
 class Transport(Protocol):
     topology: Topology
@@ -87,11 +120,14 @@ class Transport(Protocol):
     async def close(self) -> None: ...
 
     async def declare(self) -> None:
-        """Declare the exchange and every consumer's queues (idempotent)."""
+        """Declare the exchange and the queues of every consumer in the bindings
+        (idempotent)."""
         ...
 
     async def publish(self, body: bytes, routing_key: str, *, message_id: str) -> None:
-        """Publish to the topic exchange; returns only once the broker confirmed it."""
+        """Publish to the topic exchange; returns only once the broker confirmed it. A
+        command nobody would receive raises PublishError; an event nobody follows is
+        confirmed and dropped, as RabbitMQ does with a non-mandatory publish."""
         ...
 
     async def consume(self, consumer: str, callback: DeliveryCallback, *, prefetch: int) -> None:

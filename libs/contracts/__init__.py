@@ -1,8 +1,8 @@
-"""Event contracts shared by every service: envelope, v1 events, registry, routing."""
+"""Contracts shared by every service: the envelope, events and commands, the registry."""
 
 from libs.contracts.envelope import Envelope, deterministic_event_id
 from libs.contracts.registry import (
-    EVENT_TYPES,
+    MESSAGE_TYPES,
     ContractError,
     InvalidEvent,
     UnknownEventType,
@@ -12,7 +12,7 @@ from libs.contracts.registry import (
 )
 
 __all__ = [
-    "EVENT_TYPES",
+    "MESSAGE_TYPES",
     "ContractError",
     "Envelope",
     "InvalidEvent",

@@ -1,4 +1,5 @@
-"""Every v1 event on the bus: one frozen pydantic model per type (DESIGN.md, "Event contracts").
+"""Every event (a fact) on the bus: one frozen pydantic model per type (DESIGN.md, "Event
+contracts"). Commands, which ask one service to act, are in `libs.contracts.commands`.
 
 A released model may only change additively (new optional fields); anything else is a new
 `.v2` class published beside this one. `tests/unit/test_contract_schemas.py` enforces it
@@ -14,23 +15,18 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-Channel = Literal["sms", "whatsapp", "web"]
-Intent = Literal[
-    "book", "inform", "affirm", "deny", "cancel", "reschedule", "status",
-    "faq_hours", "faq_location", "faq_services", "faq_prices",
-    "human", "greeting", "thanks", "opt_out", "opt_in", "unknown",
-]
-PartOfDay = Literal["morning", "afternoon", "evening"]
-BookingStatus = Literal["held", "confirmed", "cancelled", "expired", "completed", "no_show"]
-DepositStatus = Literal["none", "pending", "paid", "refunded", "forfeited", "expired"]
+from libs.contracts.message import Event
+from libs.contracts.vocabulary import (
+    BookingStatus,
+    Channel,
+    DeliveryState,
+    DepositStatus,
+    Intent,
+    PartOfDay,
+    RefundReason,
+)
+
 Money = Decimal
-
-
-class Event(BaseModel):
-    """Base of every payload. `TYPE` is the routing key and the envelope's `type`."""
-
-    model_config = ConfigDict(strict=True, frozen=True, extra="ignore")
-    TYPE: ClassVar[str]
 
 
 # --- messages in and out ---------------------------------------------------------------
@@ -71,25 +67,13 @@ class MessageUnderstood(Event):
     extractor: str
 
 
-class ReplyRequested(Event):
-    """fsm asks notifier to deliver one message, to a customer or to the business's staff."""
-
-    TYPE: ClassVar[str] = "reply.requested.v1"
-    channel: Channel
-    to: str
-    text: str
-    audience: Literal["customer", "staff"] = "customer"
-    purpose: Literal["reply", "reminder", "alert", "notice"] = "reply"
-    booking_id: uuid.UUID | None = None
-
-
 class DeliveryStatus(Event):
     """A provider's report on an outbound message (sent, delivered, read, failed)."""
 
     TYPE: ClassVar[str] = "delivery.status.v1"
     channel: Channel
     provider_message_id: str
-    status: Literal["queued", "sent", "delivered", "read", "failed", "undelivered"]
+    status: DeliveryState
     error_code: str | None = None
     reported_at: AwareDatetime
 
@@ -148,21 +132,6 @@ class BookingNoShow(BookingEvent):
 # --- deposits (owned by payments) ------------------------------------------------------
 
 
-class DepositRequested(Event):
-    """fsm asks payments for a checkout link for a held booking (or a top-up on reschedule)."""
-
-    TYPE: ClassVar[str] = "deposit.requested.v1"
-    booking_id: uuid.UUID
-    reference: str
-    customer: str
-    channel: Channel
-    amount: Money
-    currency: str = Field(pattern=r"^[a-z]{3}$")
-    attempt: int = Field(ge=1)
-    hold_expires_at: AwareDatetime
-    description: str
-
-
 class CheckoutCreated(Event):
     TYPE: ClassVar[str] = "checkout.created.v1"
     booking_id: uuid.UUID
@@ -194,17 +163,7 @@ class PaymentRefunded(Event):
     amount: Money
     currency: str
     refund_id: str
-    reason: Literal["cancelled", "late_payment_slot_taken", "staff"]
-
-
-class RefundRequested(Event):
-    """fsm asks payments to give a deposit back that it cannot honour (a late payment for a
-    slot taken meanwhile). Cancellation refunds ride on `booking.cancelled.v1` instead."""
-
-    TYPE: ClassVar[str] = "refund.requested.v1"
-    booking_id: uuid.UUID
-    amount: Money
-    reason: Literal["late_payment_slot_taken"]
+    reason: RefundReason
 
 
 class StripeEventReceived(Event):
@@ -243,9 +202,9 @@ class CalendarSynced(Event):
 
 
 ALL_EVENTS: tuple[type[Event], ...] = (
-    InboundMessageReceived, MessageUnderstood, ReplyRequested, DeliveryStatus,
+    InboundMessageReceived, MessageUnderstood, DeliveryStatus,
     BookingHeld, BookingConfirmed, BookingRescheduled, BookingCancelled, BookingExpired,
     BookingCompleted, BookingNoShow,
-    DepositRequested, CheckoutCreated, PaymentSucceeded, PaymentExpired, PaymentRefunded,
-    RefundRequested, StripeEventReceived, ReminderDue, CalendarSynced,
+    CheckoutCreated, PaymentSucceeded, PaymentExpired, PaymentRefunded,
+    StripeEventReceived, ReminderDue, CalendarSynced,
 )

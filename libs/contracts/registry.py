@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime
 
 from pydantic import ValidationError
 
+from libs.contracts.commands import ALL_COMMANDS
 from libs.contracts.envelope import Envelope
-from libs.contracts.events import ALL_EVENTS, Event
+from libs.contracts.events import ALL_EVENTS
+from libs.contracts.message import Command, Message
 
-EVENT_TYPES: dict[str, type[Event]] = {cls.TYPE: cls for cls in ALL_EVENTS}
+ALL_MESSAGES: tuple[type[Message], ...] = (*ALL_EVENTS, *ALL_COMMANDS)
+MESSAGE_TYPES: dict[str, type[Message]] = {cls.TYPE: cls for cls in ALL_MESSAGES}
+
+
+def is_command(message_type: str) -> bool:
+    """Commands must reach their one consumer; events may have none yet."""
+    model = MESSAGE_TYPES.get(message_type)
+    return model is not None and issubclass(model, Command)
 
 
 class ContractError(Exception):
@@ -32,8 +42,8 @@ def parse_envelope(body: bytes | str) -> Envelope:
         raise InvalidEvent(f"invalid envelope: {exc}") from exc
 
 
-def parse_payload(envelope: Envelope) -> Event:
-    model = EVENT_TYPES.get(envelope.type)
+def parse_payload(envelope: Envelope) -> Message:
+    model = MESSAGE_TYPES.get(envelope.type)
     if model is None:
         raise UnknownEventType(f"unknown event type {envelope.type!r}")
     try:
@@ -43,7 +53,7 @@ def parse_payload(envelope: Envelope) -> Event:
 
 
 def make_envelope(
-    event: Event,
+    event: Message,
     *,
     business_id: str,
     occurred_at: datetime,
@@ -64,6 +74,4 @@ def make_envelope(
 
 
 def _json(payload: object) -> str:
-    import json
-
     return json.dumps(payload)

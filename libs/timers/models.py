@@ -15,7 +15,12 @@ from libs.db.base import Base
 
 class Timer(Base):
     """A timer belongs to one service (`owner`), which alone writes its rows; `key` makes
-    scheduling idempotent (a reschedule replaces the row with the same key)."""
+    scheduling idempotent (a reschedule replaces the row with the same key).
+
+    Firing is two steps: a ticker claims due rows for a lease (`claimed_until`), runs the
+    handler outside any transaction, and the handler's own transaction sets `fired_at` only
+    if it is still unset. A ticker that dies after claiming loses its lease, and the timer
+    fires later, still exactly once."""
 
     __tablename__ = "timers"
 
@@ -28,6 +33,9 @@ class Timer(Base):
     due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     fired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    claimed_until: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True),
+        comment="a ticker is firing it until then; past it, another ticker may claim it")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
                                                  server_default=func.now())
 

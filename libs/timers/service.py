@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.clock import Clock
 from libs.timers.models import Timer
+
+LEASE = timedelta(minutes=2)
+"""How long a claimed timer is left to its ticker before another may claim it."""
 
 
 async def schedule(session: AsyncSession, *, owner: str, kind: str, key: str, business_id: str,
@@ -22,44 +25,49 @@ async def schedule(session: AsyncSession, *, owner: str, kind: str, key: str, bu
     await session.execute(stmt.on_conflict_do_update(
         index_elements=[Timer.owner, Timer.key],
         set_={"due_at": stmt.excluded.due_at, "payload": stmt.excluded.payload,
-              "kind": stmt.excluded.kind, "fired_at": None}))
+              "kind": stmt.excluded.kind, "fired_at": None, "claimed_until": None}))
 
 
 async def cancel(session: AsyncSession, *, owner: str, key: str) -> None:
     await session.execute(delete(Timer).where(Timer.owner == owner, Timer.key == key))
 
 
-TimerCallback = Callable[[AsyncSession, Timer], Awaitable[None]]
+async def claim_due(session_factory: async_sessionmaker[AsyncSession], clock: Clock, *,
+                    owner: str, limit: int = 100, lease: timedelta = LEASE) -> Sequence[Timer]:
+    """Claim up to `limit` of `owner`'s due timers for `lease`, oldest first.
 
-
-async def fire_due(session_factory: async_sessionmaker[AsyncSession], clock: Clock, *,
-                   owner: str, on_due: TimerCallback, batch_size: int = 100) -> int:
-    """Fire every timer of `owner` due by now, each in its own transaction with its effect.
-
-    A row is claimed with FOR UPDATE SKIP LOCKED, so replicas never fire one timer twice;
-    a crash before the commit leaves it unfired, to be claimed again.
+    FOR UPDATE SKIP LOCKED keeps two tickers off the same rows while they claim; the lease
+    keeps them off while the first one fires them.
     """
-    fired = 0
-    while True:
-        async with session_factory() as session, session.begin():
-            timer = await session.scalar(
-                select(Timer)
-                .where(Timer.owner == owner, Timer.fired_at.is_(None),
-                       Timer.due_at <= clock.now())
-                .order_by(Timer.due_at)
-                .limit(1)
-                .with_for_update(skip_locked=True))
-            if timer is None:
-                return fired
-            timer.fired_at = clock.now()
-            await on_due(session, timer)
-        fired += 1
-        if fired >= batch_size:
-            return fired
+    now = clock.now()
+    async with session_factory() as session, session.begin():
+        due = (await session.scalars(
+            select(Timer)
+            .where(Timer.owner == owner, Timer.fired_at.is_(None), Timer.due_at <= now,
+                   or_(Timer.claimed_until.is_(None), Timer.claimed_until <= now))
+            .order_by(Timer.due_at, Timer.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True))).all()
+        if due:
+            await session.execute(update(Timer).where(Timer.id.in_([t.id for t in due]))
+                                  .values(claimed_until=now + lease))
+    return due
+
+
+async def mark_fired(session: AsyncSession, timer: Timer, now: datetime) -> bool:
+    """In the firing transaction: True for the one transaction that fires this timer."""
+    fired = await session.scalar(
+        update(Timer).where(Timer.id == timer.id, Timer.fired_at.is_(None),
+                            Timer.due_at == timer.due_at)
+        .values(fired_at=now).returning(Timer.id))
+    return fired is not None
 
 
 async def next_due_at(session: AsyncSession) -> datetime | None:
-    """The earliest unfired timer of any owner (the scenario clock jumps to it)."""
+    """When the earliest unfired timer of any owner can next be claimed (the scenario clock
+    jumps to it)."""
     due: datetime | None = await session.scalar(
-        select(func.min(Timer.due_at)).where(Timer.fired_at.is_(None)))
+        select(func.min(func.greatest(Timer.due_at, func.coalesce(Timer.claimed_until,
+                                                                  Timer.due_at))))
+        .where(Timer.fired_at.is_(None)))
     return due

@@ -74,6 +74,10 @@ class ScenarioDriver(Protocol):
         """The customer's conversation state at the business, "IDLE" if there is none."""
         ...
 
+    async def dead_letters(self) -> list[str]:
+        """A line per message that ended in a dead-letter queue (there must be none)."""
+        ...
+
     async def bookings(self, *, customer: str, business_id: str) -> list[dict[str, object]]:
         """The customer's bookings at the business, oldest first.
 

@@ -226,6 +226,10 @@ async def run_file(path: Path, driver_factory: DriverFactory, businesses_dir: Pa
                     first, *rest = _describe_error(exc, show_traceback)
                     result.errors.extend([f"{current}: error: {first}", *rest])
                     break
+            if not result.errors:
+                current = "checking the dead-letter queues"
+                result.errors.extend(f"dead-lettered: {line}"
+                                     for line in await driver.dead_letters())
             current = "stopping the system"
     except Exception as exc:
         first, *rest = _describe_error(exc, show_traceback)

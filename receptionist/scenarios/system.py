@@ -28,21 +28,27 @@ from twilio.request_validator import RequestValidator
 from libs.bus.amqp import AmqpTransport
 from libs.bus.memory import MemoryTransport
 from libs.bus.models import OutboxMessage
-from libs.bus.transport import Topology, Transport
+from libs.bus.outbox import OutboxRelay
+from libs.bus.transport import Transport
 from libs.business.profile import BusinessProfile, load_profile
 from libs.business.service import import_profile
 from libs.clock import SimulatedClock
 from libs.db.session import async_url, make_engine, make_session_factory
+from libs.runtime.definition import Wiring
+from libs.runtime.host import ServiceHost
 from libs.settings import get_settings
 from libs.timers.service import next_due_at
 from receptionist import migrate
-from receptionist.bootstrap import Adapters, Secrets, System, build_system
+from receptionist.bootstrap import compose, full_topology
 from receptionist.scenarios.driver import DriverFactory, SentMessage
 from receptionist.scenarios.model import Scenario
 from services.fsm.models import Booking, Conversation, Customer
 from services.ingress import whatsapp
+from services.ingress.deps import IngressDeps, WebhookSecrets
 from services.notifier.adapters.recording import RecordingChannel
+from services.notifier.handlers import NotifierDeps
 from services.payments.adapters import offline
+from services.payments.handlers import PaymentsDeps
 from services.payments.models import Deposit
 
 PUBLIC_URL = "https://receptionist.test"
@@ -94,14 +100,16 @@ class _Databases:
 class SimulatedSystem:
     """A `ScenarioDriver` over the composed system (see receptionist/scenarios/driver.py)."""
 
-    def __init__(self, system: System, adapters: Adapters, secrets: Secrets,
+    def __init__(self, host: ServiceHost, channel: RecordingChannel,
+                 gateway: offline.OfflineGateway, secrets: WebhookSecrets,
                  clock: SimulatedClock, profiles: dict[str, BusinessProfile],
                  scenario: Scenario) -> None:
-        self.system = system
-        assert isinstance(adapters.channel, RecordingChannel)
-        assert isinstance(adapters.gateway, offline.OfflineGateway)
-        self.channel = adapters.channel
-        self.gateway = adapters.gateway
+        self.host = host
+        self.sessions = host.wiring.sessions
+        self.transport = host.wiring.transport
+        self.relay = host.wiring.relay
+        self.channel = channel
+        self.gateway = gateway
         self.clock = clock
         self.profiles = profiles
         self.scenario = scenario
@@ -109,8 +117,8 @@ class SimulatedSystem:
         self._twilio_token = secrets.twilio_auth_token or ""
         self._whatsapp_secret = secrets.whatsapp_app_secret or ""
         self._stripe_secret = secrets.stripe_webhook_secret or ""
-        self._client = httpx.AsyncClient(transport=httpx.ASGITransport(app=system.ingress),
-                                         base_url=PUBLIC_URL)
+        self._client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=host.apps["ingress"]), base_url=PUBLIC_URL)
         self._last_request: tuple[str, dict[str, Any]] | None = None
         self._ids = itertools.count(1)
 
@@ -167,23 +175,23 @@ class SimulatedSystem:
         """Fire every timer due up to `target` in time order, letting the system settle
         after each, so a reminder sent at 10:00 is seen before one at 10:05 is computed."""
         while True:
-            async with self.system.session_factory() as session:
+            async with self.sessions() as session:
                 due = await next_due_at(session)
             if due is None or due > target:
                 break
             if due > self.clock.now():
                 self.clock.set(due)
-            await self.system.tick()
+            await self.host.tick()
             await self.idle()
         if target > self.clock.now():
             self.clock.set(target)
-        await self.system.tick()
+        await self.host.tick()
         await self.idle()
 
     async def pay(self, *, customer: str, business_id: str, times: int) -> None:
         """Post Stripe's signed `checkout.session.completed` for the customer's newest
         checkout, `times` times (the same event id: a redelivery)."""
-        async with self.system.session_factory() as session:
+        async with self.sessions() as session:
             session_id = await session.scalar(
                 select(Deposit.checkout_session_id)
                 .join(Booking, Booking.id == Deposit.booking_id)
@@ -204,8 +212,8 @@ class SimulatedSystem:
     async def idle(self) -> None:
         quiet = 0
         while quiet < IDLE_ROUNDS:
-            published = await self.system.relay.drain()
-            transport = self.system.transport
+            published = await self.relay.drain()
+            transport = self.transport
             if isinstance(transport, MemoryTransport):
                 await transport.wait_idle()
                 busy = transport.busy()
@@ -215,7 +223,7 @@ class SimulatedSystem:
             quiet = 0 if (published or busy or pending) else quiet + 1
 
     async def _outbox_pending(self) -> int:
-        async with self.system.session_factory() as session:
+        async with self.sessions() as session:
             n = await session.scalar(select(func.count()).select_from(OutboxMessage)
                                      .where(OutboxMessage.published_at.is_(None)))
         return int(n or 0)
@@ -224,12 +232,12 @@ class SimulatedSystem:
         import asyncio
 
         await asyncio.sleep(0.02)
-        if any(c.in_flight for c in self.system.consumers):
+        if any(c.in_flight for c in self.host.consumers):
             return True
         assert isinstance(transport, AmqpTransport)
         channel = await transport.connection.channel()
         try:
-            for consumer in self.system.consumers:
+            for consumer in self.host.consumers:
                 queue = await channel.declare_queue(transport.topology.queue(consumer.name),
                                                     passive=True)
                 if queue.declaration_result.message_count:
@@ -240,6 +248,15 @@ class SimulatedSystem:
 
     # --- observations ----------------------------------------------------------------------
 
+    async def dead_letters(self) -> list[str]:
+        """What ended in any service's dead-letter queue: a scenario must leave none."""
+        found = []
+        for consumer in self.host.consumers:
+            for body, headers in await self.transport.dead_letters(consumer.name):
+                found.append(f"{consumer.name}: {headers.get('x-dead-reason')}: "
+                             f"{headers.get('x-error')} ({body[:200]!r})")
+        return found
+
     def mark(self) -> int:
         return len(self.channel.sent)
 
@@ -249,7 +266,7 @@ class SimulatedSystem:
                 for m in self.channel.sent[mark:]]
 
     async def state(self, *, customer: str, business_id: str) -> str:
-        async with self.system.session_factory() as session:
+        async with self.sessions() as session:
             state = await session.scalar(
                 select(Conversation.state).join(Customer, Customer.id == Conversation.customer_id)
                 .where(Customer.business_id == business_id, Customer.address == customer))
@@ -257,7 +274,7 @@ class SimulatedSystem:
 
     async def bookings(self, *, customer: str, business_id: str) -> list[dict[str, object]]:
         tz = self.profiles[business_id].tz
-        async with self.system.session_factory() as session:
+        async with self.sessions() as session:
             rows = (await session.scalars(
                 select(Booking).join(Customer, Customer.id == Booking.customer_id)
                 .where(Customer.business_id == business_id, Customer.address == customer)
@@ -291,26 +308,33 @@ def driver_factory(*, database_url: str | None = None, amqp_url: str | None = No
                 await import_profile(session, profile)
         tz = profiles[scenario.business].tz
         clock = SimulatedClock(scenario.start.replace(tzinfo=tz))
-        topology = Topology(prefix=f"scenario{uuid.uuid4().hex[:8]}",
-                            retry_delays_ms=RETRY_DELAYS_MS, delivery_limit=5)
+        topology = full_topology(f"scenario{uuid.uuid4().hex[:8]}", RETRY_DELAYS_MS,
+                                 delivery_limit=5)
         transport: Transport = (AmqpTransport(amqp_url, topology) if amqp_url
                                 else MemoryTransport(topology))
         await transport.connect()
         await transport.declare()
-        adapters = Adapters(channel=RecordingChannel(),
-                            gateway=offline.OfflineGateway(PUBLIC_URL))
-        made_up = Secrets(public_base_url=PUBLIC_URL, twilio_auth_token=token_hex(16),
-                          whatsapp_app_secret=token_hex(16),
-                          stripe_webhook_secret=f"whsec_{token_hex(16)}")
-        system = build_system(transport=transport, session_factory=sessions, clock=clock,
-                              adapters=adapters, secrets=made_up, outbox_poll_s=0.05)
-        await system.start(prefetch=1 if amqp_url is None else 10)
-        driver = SimulatedSystem(system, adapters, made_up, clock, profiles, scenario)
+        wiring = Wiring(settings=get_settings(), clock=clock, sessions=sessions,
+                        transport=transport,
+                        relay=OutboxRelay(sessions, transport, clock, poll_interval_s=0.05))
+        channel = RecordingChannel()
+        gateway = offline.OfflineGateway(PUBLIC_URL)
+        made_up = WebhookSecrets(public_base_url=PUBLIC_URL, twilio_auth_token=token_hex(16),
+                                 whatsapp_app_secret=token_hex(16),
+                                 stripe_webhook_secret=f"whsec_{token_hex(16)}")
+        host = compose(wiring, overrides={
+            "ingress": IngressDeps(transport=transport, session_factory=sessions, clock=clock,
+                                   secrets=made_up),
+            "notifier": NotifierDeps(channel=channel),
+            "payments": PaymentsDeps(gateway=gateway),
+        })
+        await host.start(prefetch=1 if amqp_url is None else 10)
+        driver = SimulatedSystem(host, channel, gateway, made_up, clock, profiles, scenario)
         try:
             yield driver
         finally:
             await driver.close()
-            await system.stop()
+            await host.stop()
             if isinstance(transport, AmqpTransport):
                 await transport.delete_topology()
             await transport.close()

@@ -25,9 +25,17 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID, ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from libs.contracts.vocabulary import (
+    BOOKING_STATUSES,
+    DEPOSIT_STATUSES,
+    LIVE_BOOKING_STATUSES,
+    BookingStatus,
+    Channel,
+    DepositStatus,
+    NoShowRisk,
+    sql_in,
+)
 from libs.db.base import Base
-
-LIVE_BOOKING_STATUSES = ("held", "confirmed")
 
 
 class Customer(Base):
@@ -56,7 +64,7 @@ class Conversation(Base):
     customer_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("customers.id", ondelete="CASCADE"), unique=True)
     business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id", ondelete="CASCADE"))
-    channel: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[Channel] = mapped_column(String(16))
     state: Mapped[str] = mapped_column(String(32), server_default="IDLE")
     context: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     last_customer_message_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -85,8 +93,8 @@ class Booking(Base):
     resource: Mapped[int] = mapped_column(Integer)
     starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    status: Mapped[str] = mapped_column(String(16))
-    deposit_status: Mapped[str] = mapped_column(String(16), server_default="none")
+    status: Mapped[BookingStatus] = mapped_column(String(16))
+    deposit_status: Mapped[DepositStatus] = mapped_column(String(16), server_default="none")
     deposit_amount: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
     deposit_paid_amount: Mapped[Decimal | None] = mapped_column(
         Numeric(10, 2), comment="what was paid before a top-up was asked for")
@@ -94,7 +102,7 @@ class Booking(Base):
         Integer, server_default=text("0"), comment="checkout attempts asked of payments")
     hold_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     attendance_confirmed: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
-    no_show_risk: Mapped[str | None] = mapped_column(String(8))
+    no_show_risk: Mapped[NoShowRisk | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
                                                  server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
@@ -102,18 +110,14 @@ class Booking(Base):
 
     __table_args__ = (
         CheckConstraint("ends_at > starts_at", name="positive_duration"),
-        CheckConstraint(
-            "status IN ('held','confirmed','cancelled','expired','completed','no_show')",
-            name="status"),
-        CheckConstraint(
-            "deposit_status IN ('none','pending','paid','refunded','forfeited','expired')",
-            name="deposit_status"),
+        CheckConstraint(sql_in("status", BOOKING_STATUSES), name="status"),
+        CheckConstraint(sql_in("deposit_status", DEPOSIT_STATUSES), name="deposit_status"),
         ExcludeConstraint(
             ("business_id", "="),
             ("resource", "="),
             (func.tstzrange(text("starts_at"), text("ends_at"), "[)"), "&&"),
             name="no_overlapping_live_bookings",
             using="gist",
-            where=text("status IN ('held', 'confirmed')"),
+            where=text(sql_in("status", LIVE_BOOKING_STATUSES)),
         ),
     )

@@ -8,6 +8,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from libs.contracts.vocabulary import DeliveryState
+
+WHATSAPP_STATUSES: dict[str, DeliveryState] = {
+    "sent": "sent", "delivered": "delivered", "read": "read", "failed": "failed"}
+
 
 def signature_valid(app_secret: str, raw_body: bytes, header: str) -> bool:
     """`X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body with the app secret>`."""
@@ -35,7 +40,7 @@ class WhatsAppMessage:
 class WhatsAppStatus:
     phone_number_id: str
     message_id: str
-    status: str
+    status: DeliveryState
     error_code: str | None
     at: datetime
 
@@ -64,10 +69,13 @@ def parse(payload: Any) -> tuple[list[WhatsAppMessage], list[WhatsAppStatus]]:
                         sender="+" + str(msg["from"]).lstrip("+"), text=text,
                         sent_at=_ts(msg.get("timestamp"))))
                 for st in value.get("statuses", []):
+                    status = WHATSAPP_STATUSES.get(str(st["status"]))
+                    if status is None:
+                        continue  # a status we do not track (e.g. "deleted")
                     errors = st.get("errors") or []
                     statuses.append(WhatsAppStatus(
                         phone_number_id=number_id, message_id=str(st["id"]),
-                        status=str(st["status"]),
+                        status=status,
                         error_code=str(errors[0].get("code")) if errors else None,
                         at=_ts(st.get("timestamp"))))
     except (KeyError, TypeError, AttributeError) as exc:

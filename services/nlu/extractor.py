@@ -7,14 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from libs.contracts.events import Intent, Slots
+from libs.contracts.events import Slots
+from libs.contracts.vocabulary import Intent
 from services.nlu.catalog import Catalog
-
-INTENTS: tuple[Intent, ...] = (
-    "book", "inform", "affirm", "deny", "cancel", "reschedule", "status",
-    "faq_hours", "faq_location", "faq_services", "faq_prices",
-    "human", "greeting", "thanks", "opt_out", "opt_in", "unknown",
-)
 
 
 @dataclass(frozen=True, slots=True)

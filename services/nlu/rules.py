@@ -21,7 +21,8 @@ import re
 from datetime import datetime
 from typing import Final
 
-from libs.contracts.events import Intent, Slots
+from libs.contracts.events import Slots
+from libs.contracts.vocabulary import Intent
 from services.nlu.catalog import Catalog, choose_service, stem
 from services.nlu.extractor import Understanding
 from services.nlu.text import expand, foreign_script, normalize, words

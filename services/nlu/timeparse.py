@@ -20,7 +20,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from libs.contracts.events import PartOfDay
+from libs.contracts.vocabulary import PartOfDay
 
 log = logging.getLogger(__name__)
 

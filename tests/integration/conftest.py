@@ -15,6 +15,7 @@ from libs.bus.amqp import AmqpTransport
 from libs.bus.transport import Topology
 from libs.db.session import async_url, make_engine, make_session_factory
 from receptionist import migrate
+from receptionist.bootstrap import full_topology
 from receptionist.schema import metadata
 from tests.servers import postgres_url, rabbitmq_url
 
@@ -69,8 +70,7 @@ def amqp_url() -> Iterator[str]:
 @pytest.fixture
 async def topology(amqp_url: str) -> AsyncIterator[Topology]:
     """A prefix of its own per test, and every queue it made deleted afterwards."""
-    topo = Topology(prefix=f"t{uuid.uuid4().hex[:10]}", retry_delays_ms=TEST_RETRY_DELAYS_MS,
-                    delivery_limit=3)
+    topo = full_topology(f"t{uuid.uuid4().hex[:10]}", TEST_RETRY_DELAYS_MS, delivery_limit=3)
     yield topo
     cleaner = AmqpTransport(amqp_url, topo)
     await cleaner.connect()

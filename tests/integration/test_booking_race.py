@@ -15,7 +15,6 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.bus.amqp import AmqpTransport
-from libs.bus.consumer import Consumer
 from libs.bus.outbox import OutboxRelay
 from libs.bus.transport import Topology
 from libs.business.profile import load_profile
@@ -23,10 +22,14 @@ from libs.business.service import import_profile
 from libs.clock import SimulatedClock
 from libs.contracts.events import MessageUnderstood, Slots
 from libs.contracts.registry import make_envelope
-from services.fsm.handlers import build_handlers as fsm_handlers
+from libs.contracts.vocabulary import Intent
+from libs.runtime.definition import Wiring
+from libs.runtime.host import ServiceHost
+from libs.settings import get_settings
+from receptionist.bootstrap import definition
 from services.fsm.models import Booking, Conversation
 from services.notifier.adapters.recording import RecordingChannel
-from services.notifier.handlers import build_handlers as notifier_handlers
+from services.notifier.handlers import NotifierDeps
 from tests.helpers import FIXTURE_BUSINESSES, eventually
 
 pytestmark = pytest.mark.integration
@@ -44,33 +47,29 @@ async def replicas(amqp_url: str, topology: Topology,
         await import_profile(s, load_profile(FIXTURE_BUSINESSES / "salon.yaml"))
     clock = SimulatedClock(datetime(2026, 12, 1, 9, 0, tzinfo=NY))
     channel = RecordingChannel()
-    transports: list[AmqpTransport] = []
-    relays: list[OutboxRelay] = []
-    tasks: list[asyncio.Task[None]] = []
+    hosts: list[ServiceHost] = []
     for i in range(FSM_REPLICAS + 1):  # three fsm processes and one notifier
         t = AmqpTransport(amqp_url, topology)
         await t.connect()
         await t.declare()
-        relay = OutboxRelay(session_factory, t, clock, poll_interval_s=0.05)
-        name, handlers = (("fsm", fsm_handlers()) if i < FSM_REPLICAS
-                          else ("notifier", notifier_handlers(channel)))
-        await Consumer(name, handlers, session_factory=session_factory, transport=t,
-                       clock=clock, on_commit=relay.nudge).start(prefetch=20)
-        tasks.append(asyncio.create_task(relay.run()))
-        transports.append(t)
-        relays.append(relay)
-    yield transports[0], channel, clock
-    for relay in relays:
-        relay.stop()
-    await asyncio.gather(*tasks)
-    for t in transports:
-        await t.close()
+        wiring = Wiring(settings=get_settings(), clock=clock, sessions=session_factory,
+                        transport=t,
+                        relay=OutboxRelay(session_factory, t, clock, poll_interval_s=0.05))
+        host = (ServiceHost(wiring, [definition("fsm")]) if i < FSM_REPLICAS else
+                ServiceHost(wiring, [definition("notifier")],
+                            overrides={"notifier": NotifierDeps(channel)}))
+        await host.start(prefetch=20)
+        hosts.append(host)
+    yield hosts[0].wiring.transport, channel, clock  # type: ignore[misc]
+    for host in hosts:
+        await host.stop()
+        await host.wiring.transport.close()
 
 
-async def say(transport: AmqpTransport, customer: str, intent: str, **slots: object) -> None:
+async def say(transport: AmqpTransport, customer: str, intent: Intent, **slots: object) -> None:
     event = MessageUnderstood(
         channel="sms", provider_message_id=uuid.uuid4().hex, customer=customer,
-        text=intent, received_at=datetime(2026, 12, 1, 14, 0, tzinfo=UTC), intent=intent,  # type: ignore[arg-type]
+        text=intent, received_at=datetime(2026, 12, 1, 14, 0, tzinfo=UTC), intent=intent,
         slots=Slots.model_validate(slots), confidence=1.0, extractor="test")
     envelope = make_envelope(event, business_id="salon", occurred_at=event.received_at)
     await transport.publish(envelope.to_json(), envelope.type, message_id=str(envelope.event_id))

@@ -16,7 +16,8 @@ from libs.business.service import import_profile
 from libs.clock import SystemClock
 from libs.contracts.registry import parse_envelope, parse_payload
 from services.ingress import whatsapp
-from services.ingress.app import MAX_BODY_BYTES, IngressDeps, create_app
+from services.ingress.app import create_app
+from services.ingress.deps import MAX_BODY_BYTES, IngressDeps, WebhookSecrets
 from tests.helpers import FIXTURE_BUSINESSES
 
 pytestmark = pytest.mark.integration
@@ -40,9 +41,9 @@ async def client(bus: MemoryTransport, session_factory: async_sessionmaker[Async
     async with session_factory() as s, s.begin():
         await import_profile(s, load_profile(FIXTURE_BUSINESSES / "salon.yaml"))
     app = create_app(IngressDeps(transport=bus, session_factory=session_factory,
-                                 clock=SystemClock(), public_base_url="https://x",
-                                 twilio_auth_token=None, whatsapp_app_secret=SECRET,
-                                 whatsapp_verify_token=VERIFY))
+                                 clock=SystemClock(), secrets=WebhookSecrets(
+                                     public_base_url="https://x", whatsapp_app_secret=SECRET,
+                                     whatsapp_verify_token=VERIFY)))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                  base_url="https://x") as c:
         yield c

@@ -3,7 +3,6 @@ gateway, Stripe events applied once and in any order, refunds with idempotency k
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -14,15 +13,26 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from libs.bus.context import HandlerContext, PermanentError
+from libs.bus.context import PermanentError
 from libs.clock import SimulatedClock
 from libs.contracts import events as ev
-from libs.contracts.registry import EVENT_TYPES, make_envelope
+from libs.contracts.commands import DepositRequested, RefundRequested
+from libs.contracts.message import Message
+from libs.contracts.vocabulary import BookingStatus, DepositStatus
 from libs.timers.models import Timer
 from services.payments.adapters.base import CheckoutRequest, GatewayError, RefundRequest
 from services.payments.adapters.offline import OfflineGateway, completed_event
-from services.payments.handlers import Payments
+from services.payments.handlers import (
+    TIMERS,
+    PaymentsDeps,
+    on_booking_cancelled,
+    on_booking_expired,
+    on_deposit_requested,
+    on_refund_requested,
+    on_stripe_event_received,
+)
 from services.payments.models import Deposit, StripeWebhookEvent
+from tests.helpers import fire, handle
 
 pytestmark = pytest.mark.integration
 
@@ -36,25 +46,18 @@ class Harness:
         self.sessions = sessions
         self.clock = SimulatedClock(NOW)
         self.gateway = OfflineGateway("https://pay.test")
-        self.payments = Payments(self.gateway)
-        self.emitted: list[ev.Event] = []
+        self.deps = PaymentsDeps(self.gateway)
 
-    async def run(self, handler: Any, event: ev.Event) -> list[ev.Event]:
-        """Handle one event in a transaction, as the consumer would; returns what it emitted."""
-        envelope = make_envelope(event, business_id="salon", occurred_at=self.clock.now())
-        async with self.sessions() as session, session.begin():
-            ctx = HandlerContext.for_event(envelope, session, self.clock)
-            await handler(ctx, event)
-        out = [_payload(e.type, e.payload) for e in ctx.emitted]
-        self.emitted += out
-        return out
+    async def run(self, handler: Any, message: Message) -> list[Message]:
+        """Handle one message as the consumer would; returns what it emitted."""
+        return await handle(handler, message, self.deps, sessions=self.sessions,
+                            clock=self.clock, consumer="payments")
 
-    async def fire_hold(self) -> list[ev.Event]:
-        async with self.sessions() as session, session.begin():
+    async def fire_hold(self) -> list[Message]:
+        async with self.sessions() as session:
             timer = (await session.scalars(select(Timer))).one()
-            ctx = HandlerContext.for_timer("salon", session, self.clock)
-            await self.payments.on_hold_expired(ctx, timer)
-        return [_payload(e.type, e.payload) for e in ctx.emitted]
+        return await fire(TIMERS[timer.kind], timer, self.deps, sessions=self.sessions,
+                          clock=self.clock)
 
     def stripe(self, kind: str, session_id: str, *, event_id: str | None = None,
                payment_intent: str = "pi_1") -> ev.StripeEventReceived:
@@ -66,39 +69,35 @@ class Harness:
                          "metadata": {"business_id": "salon", "booking_id": str(BOOKING)}})
 
 
-def _payload(kind: str, payload: dict[str, Any]) -> ev.Event:
-    return EVENT_TYPES[kind].model_validate_json(json.dumps(payload))
-
-
 @pytest.fixture
 async def harness(session_factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[Harness]:
     yield Harness(session_factory)
 
 
-def deposit_requested(amount: str = "20.00") -> ev.DepositRequested:
-    return ev.DepositRequested(
+def deposit_requested(amount: str = "20.00") -> DepositRequested:
+    return DepositRequested(
         booking_id=BOOKING, reference="ABC123", customer="+15555550101", channel="sms",
         amount=Decimal(amount), currency="usd", attempt=1,
         hold_expires_at=NOW + timedelta(minutes=15), description="Deposit for Facial")
 
 
-def facial(kind: type[B], starts_in: timedelta, **fields: object) -> B:
+def facial(kind: type[B], starts_in: timedelta, status: BookingStatus,
+           deposit_status: DepositStatus, **fields: Any) -> B:
     """A booking event for the test's Facial, paid $20.00, starting `starts_in` from now."""
-    return kind.model_validate({
-        "booking_id": BOOKING, "reference": "ABC123", "customer": "+15555550101",
-        "channel": "sms", "service": "Facial", "starts_at": NOW + starts_in,
-        "ends_at": NOW + starts_in + timedelta(hours=1), "resource": 1,
-        "deposit_amount": Decimal("20.00"), **fields})
+    return kind(booking_id=BOOKING, reference="ABC123", customer="+15555550101",
+                channel="sms", service="Facial", starts_at=NOW + starts_in,
+                ends_at=NOW + starts_in + timedelta(hours=1), resource=1, status=status,
+                deposit_status=deposit_status, deposit_amount=Decimal("20.00"), **fields)
 
 
 async def checkout(h: Harness) -> str:
-    (created,) = await h.run(h.payments.on_deposit_requested, deposit_requested())
+    (created,) = await h.run(on_deposit_requested, deposit_requested())
     assert isinstance(created, ev.CheckoutCreated)
     return created.checkout_session_id
 
 
 async def test_deposit_request_creates_one_checkout_and_a_hold_timer(h: Harness) -> None:
-    (created,) = await h.run(h.payments.on_deposit_requested, deposit_requested())
+    (created,) = await h.run(on_deposit_requested, deposit_requested())
     assert isinstance(created, ev.CheckoutCreated)
     assert created.url.startswith("https://pay.test/checkout/cs_offline_")
     assert created.amount == Decimal("20.00")
@@ -107,7 +106,7 @@ async def test_deposit_request_creates_one_checkout_and_a_hold_timer(h: Harness)
     assert created.expires_at == NOW + timedelta(minutes=60)
     session = h.gateway.sessions[created.checkout_session_id]
     assert session.request.idempotency_key == f"checkout-{BOOKING}-1"
-    assert await h.run(h.payments.on_deposit_requested, deposit_requested()) == []
+    assert await h.run(on_deposit_requested, deposit_requested()) == []
     async with h.sessions() as s:
         timer = (await s.scalars(select(Timer))).one()
     assert timer.due_at == NOW + timedelta(minutes=15) and timer.owner == "payments"
@@ -121,11 +120,11 @@ def h(harness: Harness) -> Harness:
 async def test_payment_is_applied_once_however_often_delivered(h: Harness) -> None:
     session_id = await checkout(h)
     paid = h.stripe("checkout.session.completed", session_id, event_id="evt_paid")
-    (succeeded,) = await h.run(h.payments.on_stripe_event, paid)
+    (succeeded,) = await h.run(on_stripe_event_received, paid)
     assert isinstance(succeeded, ev.PaymentSucceeded) and succeeded.booking_id == BOOKING
-    assert await h.run(h.payments.on_stripe_event, paid) == []  # same evt_ id
+    assert await h.run(on_stripe_event_received, paid) == []  # same evt_ id
     other_copy = h.stripe("checkout.session.async_payment_succeeded", session_id)
-    assert await h.run(h.payments.on_stripe_event, other_copy) == []  # already paid
+    assert await h.run(on_stripe_event_received, other_copy) == []  # already paid
     async with h.sessions() as s:
         deposit = (await s.scalars(select(Deposit))).one()
         timers_left = await s.scalar(select(func.count()).select_from(Timer))
@@ -135,9 +134,9 @@ async def test_payment_is_applied_once_however_often_delivered(h: Harness) -> No
 
 async def test_events_in_any_order(h: Harness) -> None:
     session_id = await checkout(h)
-    await h.run(h.payments.on_stripe_event, h.stripe("checkout.session.completed", session_id))
+    await h.run(on_stripe_event_received, h.stripe("checkout.session.completed", session_id))
     late_expiry = h.stripe("checkout.session.expired", session_id)
-    assert await h.run(h.payments.on_stripe_event, late_expiry) == []
+    assert await h.run(on_stripe_event_received, late_expiry) == []
     async with h.sessions() as s:
         assert (await s.scalars(select(Deposit))).one().status == "paid"
 
@@ -149,38 +148,38 @@ async def test_hold_lapse_expires_the_session_then_a_late_payment_is_reported(
     (expired,) = await h.fire_hold()
     assert isinstance(expired, ev.PaymentExpired)
     assert h.gateway.sessions[session_id].status == "expired"  # can no longer be paid
-    late = await h.run(h.payments.on_stripe_event,
+    late = await h.run(on_stripe_event_received,
                        h.stripe("checkout.session.completed", session_id))
     assert [type(e) for e in late] == [ev.PaymentSucceeded]  # fsm decides: confirm or refund
 
 
 async def test_unknown_session_and_other_types_are_recorded_and_ignored(h: Harness) -> None:
-    assert await h.run(h.payments.on_stripe_event,
+    assert await h.run(on_stripe_event_received,
                        h.stripe("checkout.session.completed", "cs_nobody")) == []
     other = ev.StripeEventReceived(stripe_event_id="evt_other", stripe_type="customer.created",
                                    created=0, livemode=False, data_object={"id": "cus_1"})
-    assert await h.run(h.payments.on_stripe_event, other) == []
+    assert await h.run(on_stripe_event_received, other) == []
     async with h.sessions() as s:
         assert await s.scalar(select(func.count()).select_from(StripeWebhookEvent)) == 2
 
 
 async def test_refund_on_cancellation_uses_an_idempotency_key(h: Harness) -> None:
     session_id = await checkout(h)
-    await h.run(h.payments.on_stripe_event, h.stripe("checkout.session.completed", session_id))
+    await h.run(on_stripe_event_received, h.stripe("checkout.session.completed", session_id))
     cancelled = facial(ev.BookingCancelled, timedelta(days=2), status="cancelled",
                        deposit_status="refunded", cancelled_by="customer")
-    (refunded,) = await h.run(h.payments.on_booking_cancelled, cancelled)
+    (refunded,) = await h.run(on_booking_cancelled, cancelled)
     assert isinstance(refunded, ev.PaymentRefunded) and refunded.amount == Decimal("20.00")
     assert list(h.gateway.refunds) == [f"refund-{BOOKING}-pi_1"]
-    assert await h.run(h.payments.on_booking_cancelled, cancelled) == []  # nothing left to refund
+    assert await h.run(on_booking_cancelled, cancelled) == []  # nothing left to refund
 
 
 async def test_forfeited_cancellation_refunds_nothing(h: Harness) -> None:
     session_id = await checkout(h)
-    await h.run(h.payments.on_stripe_event, h.stripe("checkout.session.completed", session_id))
+    await h.run(on_stripe_event_received, h.stripe("checkout.session.completed", session_id))
     forfeited = facial(ev.BookingCancelled, timedelta(hours=3), status="cancelled",
                        deposit_status="forfeited", cancelled_by="customer")
-    assert await h.run(h.payments.on_booking_cancelled, forfeited) == []
+    assert await h.run(on_booking_cancelled, forfeited) == []
     assert h.gateway.refunds == {}
 
 
@@ -194,15 +193,15 @@ async def test_a_gateway_refusal_is_permanent_and_an_outage_is_retried(h: Harnes
             raise GatewayError("no", retryable=self.retryable)
 
     session_id = await checkout(h)
-    await h.run(h.payments.on_stripe_event, h.stripe("checkout.session.completed", session_id))
-    request = ev.RefundRequested(booking_id=BOOKING, amount=Decimal("20.00"),
+    await h.run(on_stripe_event_received, h.stripe("checkout.session.completed", session_id))
+    request = RefundRequested(booking_id=BOOKING, amount=Decimal("20.00"),
                                  reason="late_payment_slot_taken")
-    h.payments.gateway = Refusing(retryable=False)
+    h.deps = PaymentsDeps(Refusing(retryable=False))
     with pytest.raises(PermanentError):
-        await h.run(h.payments.on_refund_requested, request)
-    h.payments.gateway = Refusing(retryable=True)
+        await h.run(on_refund_requested, request)
+    h.deps = PaymentsDeps(Refusing(retryable=True))
     with pytest.raises(GatewayError):
-        await h.run(h.payments.on_refund_requested, request)
+        await h.run(on_refund_requested, request)
     async with h.sessions() as s:
         assert (await s.scalars(select(Deposit))).one().status == "paid"  # nothing half-done
 
@@ -221,8 +220,8 @@ def test_offline_completed_event_names_the_booking() -> None:
 async def test_an_expired_booking_keeps_no_money(h: Harness) -> None:
     """A move's unpaid top-up lapsed: what was paid before is given back."""
     session_id = await checkout(h)
-    await h.run(h.payments.on_stripe_event, h.stripe("checkout.session.completed", session_id))
+    await h.run(on_stripe_event_received, h.stripe("checkout.session.completed", session_id))
     expired = facial(ev.BookingExpired, timedelta(days=2), status="expired",
                      deposit_status="expired")
-    (refunded,) = await h.run(h.payments.on_booking_expired, expired)
+    (refunded,) = await h.run(on_booking_expired, expired)
     assert isinstance(refunded, ev.PaymentRefunded) and refunded.amount == Decimal("20.00")

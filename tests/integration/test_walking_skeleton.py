@@ -7,19 +7,26 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from twilio.request_validator import RequestValidator
 
 from libs.bus.amqp import AmqpTransport
 from libs.bus.models import InboxMessage
+from libs.bus.outbox import OutboxRelay
 from libs.business.profile import load_profile
 from libs.business.service import import_profile
 from libs.clock import SystemClock
-from receptionist.bootstrap import Adapters, Secrets, System, build_system
+from libs.runtime.definition import Wiring
+from libs.settings import get_settings
+from receptionist.bootstrap import compose
+from services.ingress.deps import IngressDeps, WebhookSecrets
 from services.notifier.adapters.recording import RecordingChannel
+from services.notifier.handlers import NotifierDeps
 from services.notifier.models import MessageLog
 from services.payments.adapters.offline import OfflineGateway
+from services.payments.handlers import PaymentsDeps
 from tests.helpers import FIXTURE_BUSINESSES, eventually
 
 pytestmark = pytest.mark.integration
@@ -33,18 +40,25 @@ CUSTOMER = "+15555550101"
 @pytest.fixture
 async def system(amqp_transport: AmqpTransport,
                  session_factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[
-                     tuple[System, RecordingChannel]]:
+                     tuple[FastAPI, RecordingChannel]]:
     async with session_factory() as s, s.begin():
         await import_profile(s, load_profile(FIXTURE_BUSINESSES / "salon.yaml"))
     channel = RecordingChannel()
-    system = build_system(transport=amqp_transport, session_factory=session_factory,
-                          clock=SystemClock(),
-                          adapters=Adapters(channel=channel, gateway=OfflineGateway(PUBLIC_URL)),
-                          secrets=Secrets(public_base_url=PUBLIC_URL, twilio_auth_token=TOKEN),
-                          outbox_poll_s=0.05)
-    await system.start(prefetch=1)  # one at a time per queue: FIFO, so order is observable
-    yield system, channel
-    await system.stop()
+    clock = SystemClock()
+    wiring = Wiring(settings=get_settings(), clock=clock, sessions=session_factory,
+                    transport=amqp_transport,
+                    relay=OutboxRelay(session_factory, amqp_transport, clock,
+                                      poll_interval_s=0.05))
+    host = compose(wiring, overrides={
+        "ingress": IngressDeps(amqp_transport, session_factory, clock,
+                               WebhookSecrets(public_base_url=PUBLIC_URL,
+                                              twilio_auth_token=TOKEN)),
+        "notifier": NotifierDeps(channel),
+        "payments": PaymentsDeps(OfflineGateway(PUBLIC_URL)),
+    })
+    await host.start(prefetch=1)  # one at a time per queue: FIFO, so order is observable
+    yield host.apps["ingress"], channel
+    await host.stop()
 
 
 def signed(form: dict[str, str], token: str = TOKEN) -> dict[str, str]:
@@ -57,19 +71,19 @@ def sms(sid: str, body: str, to: str = SALON_SMS) -> dict[str, str]:
             "NumMedia": "0"}
 
 
-async def post(app: object, form: dict[str, str], headers: dict[str, str]) -> httpx.Response:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),  # type: ignore[arg-type]
+async def post(app: FastAPI, form: dict[str, str], headers: dict[str, str]) -> httpx.Response:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                  base_url="http://ingress.internal") as client:
         return await client.post("/webhooks/twilio/sms", data=form, headers=headers)
 
 
 async def test_signed_sms_gets_one_reply_even_when_delivered_twice(
-        system: tuple[System, RecordingChannel],
+        system: tuple[FastAPI, RecordingChannel],
         session_factory: async_sessionmaker[AsyncSession]) -> None:
-    sys_, channel = system
+    ingress, channel = system
     first = sms("SM0001", "hi can i get a haircut tomorrow at 3pm")
     for _ in range(2):  # Twilio retries the same webhook
-        response = await post(sys_.ingress, first, signed(first))
+        response = await post(ingress, first, signed(first))
         assert response.status_code == 200
         assert "<Response>" in response.text
 
@@ -78,7 +92,7 @@ async def test_signed_sms_gets_one_reply_even_when_delivered_twice(
 
     await eventually(replied, what="the reply to reach the recording channel")
     later = sms("SM0002", "thanks!")
-    assert (await post(sys_.ingress, later, signed(later))).status_code == 200
+    assert (await post(ingress, later, signed(later))).status_code == 200
 
     async def second_reply() -> bool:
         return len(channel.to(CUSTOMER)) >= 2
@@ -97,20 +111,20 @@ async def test_signed_sms_gets_one_reply_even_when_delivered_twice(
 
 
 async def test_forged_signature_is_refused_and_nothing_published(
-        system: tuple[System, RecordingChannel],
+        system: tuple[FastAPI, RecordingChannel],
         session_factory: async_sessionmaker[AsyncSession]) -> None:
-    sys_, channel = system
+    ingress, channel = system
     form = sms("SM0100", "book me in")
-    forged = await post(sys_.ingress, form, signed(form, token="not-the-real-token"))
+    forged = await post(ingress, form, signed(form, token="not-the-real-token"))
     assert forged.status_code == 403
     tampered = dict(form, Body="cancel everything")
-    assert (await post(sys_.ingress, tampered, signed(form))).status_code == 403
-    assert (await post(sys_.ingress, form, {})).status_code == 403
+    assert (await post(ingress, tampered, signed(form))).status_code == 403
+    assert (await post(ingress, form, {})).status_code == 403
     unknown = sms("SM0101", "hello", to="+19995550000")
-    assert (await post(sys_.ingress, unknown, signed(unknown))).status_code == 404
+    assert (await post(ingress, unknown, signed(unknown))).status_code == 404
     # A good message afterwards is the only one that arrives anywhere.
     good = sms("SM0102", "hello")
-    assert (await post(sys_.ingress, good, signed(good))).status_code == 200
+    assert (await post(ingress, good, signed(good))).status_code == 200
 
     async def replied() -> bool:
         return len(channel.sent) >= 1
@@ -124,9 +138,9 @@ async def test_forged_signature_is_refused_and_nothing_published(
 
 
 async def test_broker_unavailable_answers_503_so_twilio_retries(
-        system: tuple[System, RecordingChannel], amqp_transport: AmqpTransport) -> None:
-    sys_, _ = system
+        system: tuple[FastAPI, RecordingChannel], amqp_transport: AmqpTransport) -> None:
+    ingress, _ = system
     await amqp_transport.connection.close()
     form = sms("SM0200", "hello")
-    response = await post(sys_.ingress, form, signed(form))
+    response = await post(ingress, form, signed(form))
     assert response.status_code == 503

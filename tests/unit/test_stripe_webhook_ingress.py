@@ -6,17 +6,20 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
 import stripe
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.bus.memory import MemoryTransport
 from libs.bus.transport import Topology
 from libs.clock import SystemClock
+from libs.contracts.events import StripeEventReceived
 from libs.contracts.registry import parse_envelope, parse_payload
-from services.ingress.app import IngressDeps, create_app
+from services.ingress.app import create_app
+from services.ingress.deps import IngressDeps, WebhookSecrets
 from services.payments.adapters.offline import stripe_signature
 
 SECRET = "whsec_test_secret"
@@ -47,9 +50,10 @@ def event_body(event_id: str = "evt_1") -> bytes:
 async def post(transport: MemoryTransport, body: bytes, headers: dict[str, str]) -> int:
     await transport.connect()
     await transport.declare()
-    app = create_app(IngressDeps(transport=transport, session_factory=NoDatabase(),  # type: ignore[arg-type]
-                                 clock=SystemClock(), public_base_url="https://x",
-                                 twilio_auth_token=None, stripe_webhook_secret=SECRET))
+    no_database = cast(async_sessionmaker[AsyncSession], NoDatabase())
+    app = create_app(IngressDeps(transport=transport, session_factory=no_database,
+                                 clock=SystemClock(), secrets=WebhookSecrets(
+                                     public_base_url="https://x", stripe_webhook_secret=SECRET)))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                  base_url="https://x") as client:
         response = await client.post("/webhooks/stripe", content=body, headers=headers)
@@ -77,7 +81,7 @@ async def test_a_signed_event_is_published_with_a_deterministic_id(
     assert first.event_id == second.event_id  # a redelivery dedupes downstream
     assert first.business_id == "salon"
     payload = parse_payload(first)
-    assert payload.stripe_event_id == "evt_1"  # type: ignore[attr-defined]
+    assert isinstance(payload, StripeEventReceived) and payload.stripe_event_id == "evt_1"
 
 
 @pytest.mark.parametrize("headers", [

@@ -38,9 +38,10 @@ from tenacity import (
     wait_exponential,
 )
 
-from libs.contracts.events import Intent, PartOfDay, Slots
+from libs.contracts.events import Slots
+from libs.contracts.vocabulary import INTENTS, Intent, PartOfDay
 from services.nlu.catalog import Catalog, choose_service, phrase_tokens
-from services.nlu.extractor import INTENTS, Extractor, Understanding
+from services.nlu.extractor import Extractor, Understanding
 from services.nlu.rules import CONFIDENT, RulesExtractor
 
 log = logging.getLogger(__name__)

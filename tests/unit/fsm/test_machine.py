@@ -7,13 +7,16 @@ import dataclasses
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from libs.business.profile import BusinessProfile, load_profile
+from libs.contracts.vocabulary import INTENTS, BookingStatus, DepositStatus, Intent
 from services.fsm import machine as m
 from services.fsm.machine import State
+from services.fsm.machine.model import SYSTEM_INPUTS
 from tests.helpers import FIXTURE_BUSINESSES
 
 NY = ZoneInfo("America/New_York")
@@ -33,15 +36,16 @@ def world(profile: BusinessProfile, *, now: datetime = NOW, busy: list[m.Held] |
                    next_booking_id=uuid.UUID(int=7), next_reference="ABC123")
 
 
-def said(intent: str, text: str = "", **slots: object) -> m.CustomerSaid:
-    return m.CustomerSaid(intent=intent, text=text, **slots)  # type: ignore[arg-type]
+def said(intent: Intent, text: str = "", **slots: Any) -> m.CustomerSaid:
+    return m.CustomerSaid(intent=intent, text=text, **slots)
 
 
 def replies(outcome: m.Outcome) -> list[str]:
     return [e.text for e in outcome.effects if isinstance(e, m.Reply)]
 
 
-def booking(start_local: datetime, *, status: str = "confirmed", deposit_status: str = "none",
+def booking(start_local: datetime, *, status: BookingStatus = "confirmed",
+            deposit_status: DepositStatus = "none",
             amount: str | None = None, service: str = "Haircut", minutes: int = 45,
             resource: int = 1) -> m.BookingView:
     start = start_local.replace(tzinfo=NY).astimezone(UTC)
@@ -57,7 +61,7 @@ def held(b: m.BookingView) -> m.Held:
 
 def test_every_state_and_input_has_a_defined_outcome() -> None:
     for state in State:
-        for kind in (*m.INTENTS, *m.SYSTEM_INPUTS):
+        for kind in (*INTENTS, *SYSTEM_INPUTS):
             assert (state, kind) in m.TRANSITIONS, (state, kind)
 
 
@@ -93,7 +97,7 @@ def test_deposit_booking_is_held_and_waits_for_the_link(salon: BusinessProfile) 
                                          time=time(11)), world(salon)).conversation
     out = m.step(conv, said("affirm"), world(salon))
     assert out.conversation.state == State.PAYMENT_PENDING
-    assert out.conversation.context.booking_id == str(uuid.UUID(int=7))
+    assert out.conversation.context.booking_id == uuid.UUID(int=7)
     assert replies(out) == []  # the one reply is the checkout link, when payments made it
     (create,) = out.effects
     assert isinstance(create, m.CreateBooking) and create.deposit == Decimal("20.00")
@@ -184,7 +188,7 @@ def test_session_timeout_drops_silently_but_not_a_payment(salon: BusinessProfile
     conv = m.Conversation(State.COLLECTING, m.Context(draft=m.Draft(service="Haircut")))
     out = m.step(conv, m.SessionTimedOut(), world(salon))
     assert out.conversation == m.Conversation() and out.effects == ()
-    pending = m.Conversation(State.PAYMENT_PENDING, m.Context(booking_id="x"))
+    pending = m.Conversation(State.PAYMENT_PENDING, m.Context(booking_id=uuid.UUID(int=9)))
     assert m.step(pending, m.SessionTimedOut(), world(salon)).conversation == pending
 
 
@@ -205,11 +209,11 @@ def test_cancel_refunds_when_early_and_forfeits_when_late(salon: BusinessProfile
     assert out.conversation.state == State.CANCEL_CONFIRM
     assert "Facial" in replies(out)[0] and "Thu, Dec 3" in replies(out)[0]
     out = m.step(out.conversation, said("affirm", "yes"), world(salon, bookings=[early]))
-    assert m.CancelBooking(str(early.id), refund=True) in out.effects
+    assert m.CancelBooking(early.id, refund=True) in out.effects
     late_now = datetime(2026, 12, 2, 12, 0, tzinfo=NY).astimezone(UTC)
-    conv = m.Conversation(State.CANCEL_CONFIRM, m.Context(booking_id=str(early.id)))
+    conv = m.Conversation(State.CANCEL_CONFIRM, m.Context(booking_id=early.id))
     out = m.step(conv, said("affirm"), world(salon, now=late_now, bookings=[early]))
-    assert m.CancelBooking(str(early.id), refund=False) in out.effects
+    assert m.CancelBooking(early.id, refund=False) in out.effects
 
 
 def test_several_bookings_ask_which_one_then_pick_by_date(salon: BusinessProfile) -> None:
@@ -219,7 +223,7 @@ def test_several_bookings_ask_which_one_then_pick_by_date(salon: BusinessProfile
     assert out.conversation.state == State.CANCEL_CONFIRM and "Which one" in replies(out)[0]
     out = m.step(out.conversation, said("inform", "the saturday one", date=date(2026, 12, 5)),
                  world(salon, bookings=[a, b]))
-    assert out.conversation.context.booking_id == str(b.id)
+    assert out.conversation.context.booking_id == b.id
     assert "Sat, Dec 5" in replies(out)[0]
 
 
@@ -234,42 +238,42 @@ def test_reschedule_keeps_the_booking_and_skips_its_own_slot(salon: BusinessProf
     assert "Fri, Dec 4" in replies(out)[0] and "11:00 AM" in replies(out)[0]
     out = m.step(out.conversation, said("affirm"), w)
     (move,) = [e for e in out.effects if isinstance(e, m.RescheduleBooking)]
-    assert move.booking_id == str(mine.id) and move.resource == 1
+    assert move.booking_id == mine.id and move.resource == 1
 
 
 def test_payment_confirms_a_held_booking_and_expiry_releases_it(
         salon: BusinessProfile) -> None:
     hold = booking(datetime(2026, 12, 4, 11, 0), status="held", deposit_status="pending",
                    amount="20.00", service="Facial")
-    pending = m.Conversation(State.PAYMENT_PENDING, m.Context(booking_id=str(hold.id)))
+    pending = m.Conversation(State.PAYMENT_PENDING, m.Context(booking_id=hold.id))
     w = world(salon, bookings=[hold], busy=[held(hold)])
-    link = m.step(pending, m.CheckoutReady(str(hold.id), "https://pay.test/x", Decimal("20")), w)
+    link = m.step(pending, m.CheckoutReady(hold.id, "https://pay.test/x", Decimal("20")), w)
     assert "https://pay.test/x" in replies(link)[0] and "$20.00" in replies(link)[0]
-    paid = m.step(pending, m.DepositPaid(str(hold.id), Decimal("20.00")), w)
+    paid = m.step(pending, m.DepositPaid(hold.id, Decimal("20.00")), w)
     assert paid.conversation.state == State.IDLE
-    assert m.ConfirmBooking(str(hold.id), 1) in paid.effects
+    assert m.ConfirmBooking(hold.id, 1) in paid.effects
     assert "confirmed" in replies(paid)[0]
-    lapsed = m.step(pending, m.HoldLapsed(str(hold.id)), w)
-    assert m.ExpireBooking(str(hold.id)) in lapsed.effects and len(replies(lapsed)) == 1
+    lapsed = m.step(pending, m.HoldLapsed(hold.id), w)
+    assert m.ExpireBooking(hold.id) in lapsed.effects and len(replies(lapsed)) == 1
 
 
 def test_late_payment_confirms_if_free_else_refunds_and_alerts(salon: BusinessProfile) -> None:
     gone = booking(datetime(2026, 12, 5, 10, 0), status="expired", deposit_status="expired",
                    amount="40.00", service="Color", minutes=120)
-    free = m.step(m.Conversation(), m.DepositPaid(str(gone.id), Decimal("40.00")),
+    free = m.step(m.Conversation(), m.DepositPaid(gone.id, Decimal("40.00")),
                   world(salon, bookings=[gone]))
-    assert m.ConfirmBooking(str(gone.id), 1) in free.effects
+    assert m.ConfirmBooking(gone.id, 1) in free.effects
     rivals = [m.Held(uuid.uuid4(), r, gone.start, gone.end) for r in (1, 2)]
-    taken = m.step(m.Conversation(), m.DepositPaid(str(gone.id), Decimal("40.00")),
+    taken = m.step(m.Conversation(), m.DepositPaid(gone.id, Decimal("40.00")),
                    world(salon, bookings=[gone], busy=rivals))
-    assert m.RefundLatePayment(str(gone.id), Decimal("40.00")) in taken.effects
+    assert m.RefundLatePayment(gone.id, Decimal("40.00")) in taken.effects
     assert len([e for e in taken.effects if isinstance(e, m.AlertStaff)]) == 1
 
 
 def test_context_survives_json(salon: BusinessProfile) -> None:
     ctx = m.Context(draft=m.Draft("Haircut", TOMORROW, time(15), None),
-                    proposal=datetime(2026, 12, 2, 15, 0, tzinfo=NY), booking_id="b",
-                    candidates=("x", "y"), misses=2)
+                    proposal=datetime(2026, 12, 2, 15, 0, tzinfo=NY), booking_id=uuid.UUID(int=11),
+                    candidates=(uuid.UUID(int=1), uuid.UUID(int=2)), misses=2)
     assert m.Context.from_json(ctx.to_json()) == ctx
 
 
@@ -296,6 +300,6 @@ def test_a_lapsed_top_up_says_the_earlier_deposit_comes_back(salon: BusinessProf
     moved = dataclasses.replace(
         booking(datetime(2026, 12, 4, 17, 0), status="held", deposit_status="pending",
                 amount="25.00"), deposit_paid=Decimal("10.00"))
-    pending = m.Conversation(State.PAYMENT_PENDING, m.Context(booking_id=str(moved.id)))
-    out = m.step(pending, m.HoldLapsed(str(moved.id)), world(salon, bookings=[moved]))
+    pending = m.Conversation(State.PAYMENT_PENDING, m.Context(booking_id=moved.id))
+    out = m.step(pending, m.HoldLapsed(moved.id), world(salon, bookings=[moved]))
     assert "$10.00 you paid earlier will be refunded" in replies(out)[0]

@@ -3,13 +3,13 @@ business's catalog and zone, "now" = when the message was received."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.bus.context import HandlerContext, PermanentError
 from libs.business.profile import BusinessProfile, load_profile
@@ -18,6 +18,9 @@ from libs.contracts.events import InboundMessageReceived, MessageUnderstood
 from libs.contracts.registry import make_envelope
 from services.nlu import handlers
 from services.nlu.adapters.groq import GroqExtractor, GroqSettings
+from services.nlu.catalog import Catalog
+from services.nlu.extractor import Extractor, Understanding
+from services.nlu.handlers import NluDeps
 from services.nlu.rules import RulesExtractor
 
 from .groq_stub import KEY, GroqStub, reply
@@ -32,39 +35,54 @@ def inbound(text: str) -> InboundMessageReceived:
                                   received_at=RECEIVED)
 
 
+class _NoSession:
+    """The handler only passes its read session on to get_profile, which the tests replace."""
+
+    async def __aenter__(self) -> object:
+        return object()
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+async def _never(session: AsyncSession) -> bool:
+    raise AssertionError("nlu writes nothing of its own")
+
+
 def context(event: InboundMessageReceived, business_id: str = "salon") -> HandlerContext:
     envelope = make_envelope(event, business_id=business_id, occurred_at=RECEIVED)
-    # the handler only passes the session on to get_profile, which the tests replace
-    return HandlerContext.for_event(envelope, cast(AsyncSession, object()),
-                                    SimulatedClock(datetime(2026, 12, 2, 9, 0, tzinfo=UTC)))
+    return HandlerContext(envelope=envelope,
+                          sessions=cast(async_sessionmaker[AsyncSession], _NoSession),
+                          clock=SimulatedClock(datetime(2026, 12, 2, 9, 0, tzinfo=UTC)),
+                          business_id=business_id, guard=_never,
+                          correlation_id=envelope.correlation_id)
+
+
+async def understand(ctx: HandlerContext, event: InboundMessageReceived,
+                     extractor: Extractor | None = None) -> None:
+    await handlers.on_inbound_message_received(ctx, event,
+                                               NluDeps(extractor or RulesExtractor()))
 
 
 @pytest.fixture
-def profiles(businesses_dir: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, BusinessProfile]:
+def asked(businesses_dir: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The businesses whose profile the handler looked up, in order."""
     loaded = {b: load_profile(businesses_dir / f"{b}.yaml") for b in ("salon", "clinic")}
-    asked: list[str] = []
+    seen: list[str] = []
 
     async def get_profile(session: Any, business_id: str) -> BusinessProfile | None:
-        asked.append(business_id)
+        seen.append(business_id)
         return loaded.get(business_id)
 
     monkeypatch.setattr(handlers, "get_profile", get_profile)
-    return loaded
+    return seen
 
 
-@pytest.fixture
-def offline_default(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.delenv("GROQ_API_KEY", raising=False)
-    handlers.default_extractor.cache_clear()
-    yield
-    handlers.default_extractor.cache_clear()
-
-
-async def test_emits_the_understood_message(profiles: dict[str, BusinessProfile],
-                                            offline_default: None) -> None:
+async def test_emits_the_understood_message(asked: list[str]) -> None:
     event = inbound("can i get a haircut tomorrow at 3pm")
     ctx = context(event)
-    await handlers.on_inbound_message(ctx, event)
+    await understand(ctx, event)
+    assert asked == ["salon"]
 
     (out,) = ctx.emitted
     assert out.type == MessageUnderstood.TYPE
@@ -83,35 +101,48 @@ async def test_emits_the_understood_message(profiles: dict[str, BusinessProfile]
     assert 0.0 <= msg.confidence <= 1.0
 
 
-async def test_uses_the_business_zone(profiles: dict[str, BusinessProfile]) -> None:
+async def test_uses_the_business_zone(asked: list[str]) -> None:
     event = inbound("today")  # 20:30 on Dec 1 in Los Angeles
     ctx = context(event, "clinic")
-    await handlers.build_handlers(RulesExtractor())[InboundMessageReceived.TYPE](ctx, event)
+    await understand(ctx, event)
     assert ctx.emitted[0].payload["slots"]["date"] == "2026-12-01"
+    assert asked == ["clinic"]
 
 
-async def test_unknown_business_is_permanent(profiles: dict[str, BusinessProfile]) -> None:
+async def test_unknown_business_is_permanent(asked: list[str]) -> None:
     event = inbound("hi")
     with pytest.raises(PermanentError):
-        await handlers.build_handlers(RulesExtractor())[InboundMessageReceived.TYPE](
-            context(event, "nope"), event)
+        await understand(context(event, "nope"), event)
+    assert asked == ["nope"]
 
 
-async def test_garbage_still_emits(profiles: dict[str, BusinessProfile]) -> None:
+async def test_garbage_still_emits(asked: list[str]) -> None:
     for text in ("", "🙂" * 100, "x" * 5000, "Я хочу записаться"):
         event = inbound(text)
         ctx = context(event)
-        await handlers.build_handlers(RulesExtractor())[InboundMessageReceived.TYPE](ctx, event)
+        await understand(ctx, event)
         assert ctx.emitted[0].payload["intent"] == "unknown"
 
 
-async def test_groq_runs_off_the_event_loop(profiles: dict[str, BusinessProfile]) -> None:
+class ThreadRecordingGroq(GroqExtractor):
+    """The real Groq extractor, noting which thread each extraction ran on."""
+
+    threads: list[threading.Thread] = []
+
+    def extract(self, text: str, catalog: Catalog, now: datetime) -> Understanding:
+        self.threads.append(threading.current_thread())
+        return super().extract(text, catalog, now)
+
+
+async def test_groq_runs_off_the_event_loop(asked: list[str]) -> None:
     with GroqStub() as stub:
         stub.script(reply({"intent": "human"}))
-        ex = GroqExtractor(GroqSettings(api_key=KEY, base_url=stub.base_url, cascade=False),
-                           fallback=RulesExtractor())
+        ex = ThreadRecordingGroq(GroqSettings(api_key=KEY, base_url=stub.base_url,
+                                              cascade=False), fallback=RulesExtractor())
+        ex.threads = []
         event = inbound("my hair is a total disaster, help me out")
         ctx = context(event)
-        await handlers.build_handlers(ex)[InboundMessageReceived.TYPE](ctx, event)
+        await understand(ctx, event, ex)
     assert ctx.emitted[0].payload["intent"] == "human"
     assert ctx.emitted[0].payload["extractor"] == "groq"
+    assert len(ex.threads) == 1 and ex.threads[0] is not threading.main_thread()

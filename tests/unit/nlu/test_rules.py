@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from libs.contracts.events import Intent
+from libs.contracts.vocabulary import INTENTS
 from services.nlu.catalog import Catalog
-from services.nlu.extractor import INTENTS
 from services.nlu.rules import CONFIDENT, RulesExtractor
 
 SALON_NOW = datetime(2026, 12, 1, 9, 0, tzinfo=ZoneInfo("America/New_York"))  # a Tuesday

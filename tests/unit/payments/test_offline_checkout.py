@@ -5,15 +5,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import cast
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.bus.memory import MemoryTransport
 from libs.bus.transport import Topology
 from libs.clock import SystemClock
 from libs.contracts.registry import parse_envelope, parse_payload
-from services.ingress.app import IngressDeps, create_app
+from services.ingress.app import create_app
+from services.ingress.deps import IngressDeps, WebhookSecrets
 from services.payments.adapters.base import CheckoutRequest
 from services.payments.adapters.offline import OfflineGateway, checkout_page_router
 
@@ -32,9 +35,11 @@ async def test_pay_button_posts_a_signed_event_that_ingress_accepts() -> None:
     bus = MemoryTransport(Topology(prefix="t", retry_delays_ms=(10,)))
     await bus.connect()
     await bus.declare()
-    ingress = create_app(IngressDeps(transport=bus, session_factory=None,  # type: ignore[arg-type]
-                                     clock=SystemClock(), public_base_url="https://x",
-                                     twilio_auth_token=None, stripe_webhook_secret=SECRET))
+    no_database = cast(async_sessionmaker[AsyncSession], None)
+    ingress = create_app(IngressDeps(transport=bus, session_factory=no_database,
+                                     clock=SystemClock(), secrets=WebhookSecrets(
+                                         public_base_url="https://x",
+                                         stripe_webhook_secret=SECRET)))
     gateway = OfflineGateway("https://demo.test")
     session = await gateway.create_checkout(request())
     assert await gateway.create_checkout(request()) == session  # idempotent per key

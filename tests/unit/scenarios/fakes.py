@@ -66,6 +66,7 @@ class FakeDriver:
         self.states: dict[Key, str] = {}
         self.stored: dict[Key, list[dict[str, object]]] = {}
         self._hang = False
+        self.dead: list[str] = []
 
     def _act(self, name: str, **kwargs: Any) -> None:
         self.calls.append((name, kwargs))
@@ -108,6 +109,10 @@ class FakeDriver:
         self.calls.append(("state", {"customer": customer, "business_id": business_id}))
         return self.states.get((customer, business_id), "IDLE")
 
+    async def dead_letters(self) -> list[str]:
+        self.calls.append(("dead_letters", {}))
+        return list(self.dead)
+
     async def bookings(self, *, customer: str, business_id: str) -> list[dict[str, object]]:
         self.calls.append(("bookings", {"customer": customer, "business_id": business_id}))
         return [dict(b) for b in self.stored.get((customer, business_id), [])]
@@ -126,6 +131,8 @@ class FakeFactory:
         self.businesses_dirs: list[Path] = []
         self.fail_on_enter = fail_on_enter
         self.fail_on_exit = fail_on_exit
+        self.dead: list[str] = []
+        """What every driver reports in its dead-letter queues."""
 
     def __call__(self, scenario: Scenario,
                  businesses_dir: Path) -> AbstractAsyncContextManager[ScenarioDriver]:
@@ -137,6 +144,7 @@ class FakeFactory:
         if self.fail_on_enter is not None:
             raise self.fail_on_enter
         driver = FakeDriver(self.scripts.get(scenario.name, []))
+        driver.dead = list(self.dead)
         self.drivers[scenario.name] = driver
         self.entered.append(scenario.name)
         try:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import io
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -69,10 +70,27 @@ async def run(paths: list[Path], factory: FakeFactory, businesses: Path,
     return code, out.getvalue()
 
 
-def test_fake_driver_satisfies_the_protocol() -> None:
-    driver: ScenarioDriver = FakeDriver([])
-    factory: DriverFactory = FakeFactory()
-    assert isinstance(driver, FakeDriver) and callable(factory)
+def test_fake_driver_has_every_method_of_the_protocol_with_its_signature() -> None:
+    """The runner's tests speak to FakeDriver; this keeps it the protocol's true twin."""
+    members = [name for name, value in vars(ScenarioDriver).items()
+               if callable(value) and not name.startswith("_")]
+    assert "dead_letters" in members and "say" in members
+    for name in members:
+        theirs = inspect.signature(getattr(ScenarioDriver, name))
+        ours = inspect.signature(getattr(FakeDriver, name))
+        assert ours == theirs, f"{name}: FakeDriver{ours} != ScenarioDriver{theirs}"
+        assert (inspect.iscoroutinefunction(getattr(FakeDriver, name))
+                == inspect.iscoroutinefunction(getattr(ScenarioDriver, name))), name
+
+
+async def test_a_dead_lettered_message_fails_the_scenario(tmp_path: Path,
+                                                          businesses: Path) -> None:
+    path = write(tmp_path, "book.yaml", BOOK)
+    factory = FakeFactory({"book a haircut": BOOK_SCRIPT})
+    factory.dead = ["fsm: permanent: boom (b'{}')"]
+    code, out = await run([path], factory, businesses)
+    assert code == 1
+    assert "dead-lettered: fsm: permanent: boom" in out
 
 
 async def test_a_passing_scenario(tmp_path: Path, businesses: Path) -> None:
@@ -91,6 +109,7 @@ async def test_a_passing_scenario(tmp_path: Path, businesses: Path) -> None:
         ("idle", {}), ("state", me), ("bookings", me),
         ("say", {"text": "yes", "customer": CUSTOMER, "channel": "sms", "business_id": "salon"}),
         ("idle", {}), ("state", me), ("bookings", me),
+        ("dead_letters", {}),
     ]
 
 
@@ -152,6 +171,7 @@ steps:
         ("pay", {"customer": OTHER, "business_id": "salon", "times": 2}),
         ("say", {"text": "hello", "customer": CUSTOMER, "channel": "whatsapp",
                  "business_id": "salon"}),
+        ("dead_letters", {}),
     ]
     assert [c[0] for c in factory.drivers["all actions"].calls].count("idle") == 6
 

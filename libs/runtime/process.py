@@ -1,0 +1,123 @@
+"""`python -m services.<name>`: one service definition as its own process.
+
+Connect, declare this service's queues, consume, fire its timers (APScheduler, every
+second), serve its HTTP app if it has one, prune old bookkeeping hourly; on SIGINT or
+SIGTERM stop taking messages and let the ones in flight finish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator, Callable, Generator, Sequence
+from typing import Any
+
+import uvicorn
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from fastapi import FastAPI
+
+from libs.bus.amqp import AmqpTransport
+from libs.bus.outbox import OutboxRelay
+from libs.bus.transport import Topology
+from libs.clock import SystemClock
+from libs.db.session import make_engine, make_session_factory
+from libs.logs import configure_logging
+from libs.runtime.definition import ServiceDefinition, Wiring, bindings_of
+from libs.runtime.host import ServiceHost
+from libs.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+TIMER_INTERVAL_S = 1.0
+PRUNE_INTERVAL_S = 3600.0
+
+
+def topology_for(settings: Settings, definitions: Sequence[ServiceDefinition[Any]]) -> Topology:
+    return Topology(prefix=settings.bus_prefix, retry_delays_ms=settings.bus_retry_delays_ms,
+                    delivery_limit=settings.bus_delivery_limit,
+                    bindings=bindings_of(definitions))
+
+
+@contextlib.asynccontextmanager
+async def open_wiring(settings: Settings,
+                      definitions: Sequence[ServiceDefinition[Any]]) -> AsyncIterator[Wiring]:
+    """Database, broker (with the hosted services' queues declared) and the outbox relay."""
+    engine = make_engine(settings.database_url)
+    transport = AmqpTransport(settings.amqp_url, topology_for(settings, definitions))
+    try:
+        await transport.connect()
+        await transport.declare()
+        sessions = make_session_factory(engine)
+        clock = SystemClock()
+        relay = OutboxRelay(sessions, transport, clock,
+                            poll_interval_s=settings.outbox_poll_ms / 1000)
+        yield Wiring(settings=settings, clock=clock, sessions=sessions, transport=transport,
+                     relay=relay)
+    finally:
+        await transport.close()
+        await engine.dispose()
+
+
+class EmbeddedServer(uvicorn.Server):
+    """uvicorn inside our own loop: the process, not uvicorn, owns the signals."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+def _every(seconds: float, job: Callable[[], Any], what: str,
+           scheduler: AsyncIOScheduler) -> None:
+    async def run() -> None:
+        try:
+            await job()
+        except Exception:
+            log.exception("%s failed; the next run retries", what)
+
+    scheduler.add_job(run, "interval", seconds=seconds, max_instances=1, coalesce=True)
+
+
+async def serve(definition: ServiceDefinition[Any], settings: Settings | None = None,
+                stop: asyncio.Event | None = None) -> None:
+    """Run until `stop` is set (by SIGINT/SIGTERM when not given)."""
+    settings = settings or get_settings()
+    stop = stop or _stop_on_signals()
+    async with open_wiring(settings, [definition]) as wiring:
+        host = ServiceHost(wiring, [definition])
+        await host.start(prefetch=settings.bus_prefetch)
+        scheduler = AsyncIOScheduler()
+        if host.has_timers:
+            _every(TIMER_INTERVAL_S, host.tick, f"{definition.name}: timer tick", scheduler)
+        _every(PRUNE_INTERVAL_S, host.prune, f"{definition.name}: prune", scheduler)
+        scheduler.start()
+        servers = [_server(app, settings) for app in host.apps.values()]
+        serving = [asyncio.create_task(s.serve()) for s in servers]
+        log.info("%s started", definition.name)
+        await stop.wait()
+        log.info("%s stopping", definition.name)
+        scheduler.shutdown(wait=False)
+        for server in servers:
+            server.should_exit = True
+        await asyncio.gather(*serving, return_exceptions=True)
+        await host.stop()
+
+
+def _server(app: FastAPI, settings: Settings) -> EmbeddedServer:
+    return EmbeddedServer(uvicorn.Config(app, host=settings.http_host, port=settings.http_port,
+                                         log_config=None, access_log=False))
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+def run_service(definition: ServiceDefinition[Any]) -> None:
+    """The body of every `services/<name>/__main__.py`."""
+    configure_logging(get_settings().log_level)
+    asyncio.run(serve(definition))

@@ -1,0 +1,13 @@
+"""fsm, defined once: the conversation engine and the session-timeout timers."""
+
+from __future__ import annotations
+
+from libs.runtime.definition import ServiceDefinition, Wiring
+from services.fsm.handlers import HANDLERS, TIMERS, FsmDeps
+
+
+def fsm_deps(wiring: Wiring) -> FsmDeps:
+    return FsmDeps()
+
+
+DEFINITION = ServiceDefinition(name="fsm", deps=fsm_deps, handlers=HANDLERS, timers=TIMERS)

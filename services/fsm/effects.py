@@ -1,0 +1,184 @@
+"""Applying the machine's effects: one small function per effect, inside the turn's
+transaction. Each changes fsm's own rows and queues the messages that report the change
+(`turn.emitted`, written to the outbox when the turn commits)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from libs.contracts import events as ev
+from libs.contracts.commands import DepositRequested, RefundRequested, ReplyRequested
+from libs.contracts.vocabulary import Channel
+from libs.timers import service as timers
+from services.fsm import machine as m
+from services.fsm.models import Booking
+
+if TYPE_CHECKING:
+    from services.fsm.turns import Turn
+
+OWNER = "fsm"
+SESSION_TIMEOUT = "session_timeout"
+E = TypeVar("E", bound=ev.BookingEvent)
+Applier = Callable[["Turn", Any], Awaitable[None]]
+
+
+def booking_event(kind: type[E], b: Booking, customer: str, channel: Channel,
+                  **extra: Any) -> E:
+    """A booking event carries the booking as it now is, so consumers need no lookup."""
+    return kind(booking_id=b.id, reference=b.reference, customer=customer, channel=channel,
+                service=b.service, starts_at=b.starts_at, ends_at=b.ends_at,
+                resource=b.resource, status=b.status, deposit_status=b.deposit_status,
+                deposit_amount=b.deposit_amount, **extra)
+
+
+def deposit_request(turn: Turn, b: Booking, amount: Decimal, what: str) -> DepositRequested:
+    """Ask payments for a checkout link: the held booking's next attempt."""
+    assert b.hold_expires_at is not None
+    return DepositRequested(
+        booking_id=b.id, reference=b.reference, customer=turn.customer.address,
+        channel=turn.channel, amount=amount, currency=turn.profile.currency,
+        attempt=b.deposit_requests, hold_expires_at=b.hold_expires_at,
+        description=f"{what} for {b.service} at {turn.profile.name}")
+
+
+async def _locked(session: AsyncSession, booking_id: uuid.UUID) -> Booking:
+    return (await session.scalars(select(Booking).where(
+        Booking.id == booking_id).with_for_update())).one()
+
+
+def _report(turn: Turn, kind: type[E], b: Booking, **extra: Any) -> None:
+    turn.emitted.append(booking_event(kind, b, turn.customer.address, turn.channel, **extra))
+
+
+async def reply(turn: Turn, effect: m.Reply) -> None:
+    turn.emitted.append(ReplyRequested(channel=turn.channel, to=turn.customer.address,
+                                       text=effect.text))
+
+
+async def alert_staff(turn: Turn, effect: m.AlertStaff) -> None:
+    turn.emitted.append(ReplyRequested(channel="sms", to=turn.profile.owner_phone,
+                                       text=effect.text, audience="staff", purpose="alert"))
+
+
+async def create_booking(turn: Turn, effect: m.CreateBooking) -> None:
+    held = effect.deposit > 0
+    booking = Booking(
+        id=effect.booking_id, reference=effect.reference, business_id=turn.profile.id,
+        customer_id=turn.customer.id, service=effect.service, resource=effect.resource,
+        starts_at=effect.start, ends_at=effect.end,
+        status="held" if held else "confirmed", deposit_status="pending" if held else "none",
+        deposit_amount=effect.deposit if held else None,
+        hold_expires_at=turn.now + timedelta(minutes=turn.profile.deposits.hold_minutes)
+        if held else None,
+        deposit_requests=1 if held else 0,
+        no_show_risk=None if held else "medium", created_at=turn.now, updated_at=turn.now)
+    turn.session.add(booking)
+    await turn.session.flush()
+    if held:
+        assert booking.hold_expires_at is not None
+        _report(turn, ev.BookingHeld, booking, hold_expires_at=booking.hold_expires_at)
+        turn.emitted.append(deposit_request(turn, booking, effect.deposit, "Deposit"))
+    else:
+        _report(turn, ev.BookingConfirmed, booking)
+
+
+async def confirm_booking(turn: Turn, effect: m.ConfirmBooking) -> None:
+    booking = await _locked(turn.session, effect.booking_id)
+    booking.status, booking.deposit_status = "confirmed", "paid"
+    booking.deposit_paid_amount = booking.deposit_amount
+    booking.resource, booking.no_show_risk, booking.updated_at = \
+        effect.resource, "medium", turn.now
+    await turn.session.flush()
+    _report(turn, ev.BookingConfirmed, booking)
+
+
+async def expire_booking(turn: Turn, effect: m.ExpireBooking) -> None:
+    booking = await _locked(turn.session, effect.booking_id)
+    booking.status, booking.deposit_status, booking.updated_at = "expired", "expired", turn.now
+    _report(turn, ev.BookingExpired, booking)
+
+
+async def refund_late_payment(turn: Turn, effect: m.RefundLatePayment) -> None:
+    booking = await _locked(turn.session, effect.booking_id)
+    booking.deposit_status, booking.updated_at = "refunded", turn.now
+    turn.emitted.append(RefundRequested(booking_id=booking.id, amount=effect.amount,
+                                        reason="late_payment_slot_taken"))
+
+
+async def reschedule_booking(turn: Turn, effect: m.RescheduleBooking) -> None:
+    booking = await _locked(turn.session, effect.booking_id)
+    previous = (booking.starts_at, booking.ends_at)
+    booking.starts_at, booking.ends_at = effect.start, effect.end
+    booking.resource, booking.updated_at = effect.resource, turn.now
+    if effect.top_up:  # only the difference is asked for; the hold rules apply
+        paid = booking.deposit_amount if booking.deposit_status == "paid" else None
+        booking.deposit_paid_amount = paid
+        booking.deposit_amount = (paid or 0) + effect.top_up
+        booking.status, booking.deposit_status = "held", "pending"
+        booking.hold_expires_at = turn.now + timedelta(
+            minutes=turn.profile.deposits.hold_minutes)
+        booking.deposit_requests += 1
+    await turn.session.flush()
+    _report(turn, ev.BookingRescheduled, booking, previous_starts_at=previous[0],
+            previous_ends_at=previous[1])
+    if effect.top_up:
+        turn.emitted.append(deposit_request(turn, booking, effect.top_up, "Deposit top-up"))
+
+
+async def cancel_booking(turn: Turn, effect: m.CancelBooking) -> None:
+    booking = await _locked(turn.session, effect.booking_id)
+    booking.status, booking.updated_at = "cancelled", turn.now
+    if booking.deposit_status == "paid":
+        booking.deposit_status = "refunded" if effect.refund else "forfeited"
+    elif booking.deposit_status == "pending":
+        booking.deposit_status = "expired"
+    _report(turn, ev.BookingCancelled, booking, cancelled_by="customer")
+
+
+async def set_opted_out(turn: Turn, effect: m.SetOptedOut) -> None:
+    turn.customer.opted_out = effect.opted_out
+
+
+APPLIERS: dict[type[Any], Applier] = {
+    m.Reply: reply,
+    m.AlertStaff: alert_staff,
+    m.CreateBooking: create_booking,
+    m.ConfirmBooking: confirm_booking,
+    m.ExpireBooking: expire_booking,
+    m.RefundLatePayment: refund_late_payment,
+    m.RescheduleBooking: reschedule_booking,
+    m.CancelBooking: cancel_booking,
+    m.SetOptedOut: set_opted_out,
+}
+
+
+async def apply(turn: Turn, outcome: m.Outcome) -> None:
+    """Every effect in order, then the conversation's new state and its timeout timer."""
+    for effect in outcome.effects:
+        await APPLIERS[type(effect)](turn, effect)
+    new = outcome.conversation
+    turn.row.state = new.state.value
+    turn.row.context = new.context.to_json()
+    turn.row.updated_at = turn.now
+    await _keep_session_timer(turn, new.state)
+    await turn.session.flush()
+
+
+async def _keep_session_timer(turn: Turn, state: m.State) -> None:
+    """An unfinished conversation gets a timeout timer; a finished one loses it."""
+    key = f"{SESSION_TIMEOUT}:{turn.row.id}"
+    if state in (m.State.IDLE, m.State.PAYMENT_PENDING):
+        await timers.cancel(turn.session, owner=OWNER, key=key)
+        return
+    last = turn.row.last_customer_message_at or turn.now
+    due = last + timedelta(minutes=turn.profile.booking.session_timeout_minutes)
+    await timers.schedule(turn.session, owner=OWNER, kind=SESSION_TIMEOUT, key=key,
+                          business_id=turn.profile.id, due_at=due,
+                          payload={"conversation_id": str(turn.row.id)})

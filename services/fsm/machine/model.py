@@ -1,0 +1,297 @@
+"""What the machine reads (`World`), remembers (`Context`), is told (inputs) and asks for
+(effects). Plain frozen values: the rules in the sibling modules are pure functions of them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+from libs.business.profile import BusinessProfile
+from libs.contracts.vocabulary import BookingStatus, ConversationState, DepositStatus, Intent
+from services.fsm import availability as av
+
+State = ConversationState
+LOOP_LIMIT = 3
+
+
+# --- what the machine reads ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BookingView:
+    """One of this customer's bookings, as the machine needs to see it."""
+
+    id: uuid.UUID
+    reference: str
+    service: str
+    start: datetime
+    end: datetime
+    status: BookingStatus
+    deposit_status: DepositStatus
+    deposit_amount: Decimal | None
+    resource: int
+    deposit_paid: Decimal | None = None  # paid before a reschedule asked for a top-up
+
+
+@dataclass(frozen=True)
+class Held:
+    """A live booking at the business: who holds which resource when."""
+
+    booking_id: uuid.UUID
+    resource: int
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class World:
+    profile: BusinessProfile
+    now: datetime
+    busy: Sequence[Held]
+    bookings: Sequence[BookingView] = ()
+    customer: str = ""
+    opted_out: bool = False
+    # Identity for a booking this turn may create (chosen outside, so the machine stays pure).
+    next_booking_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    next_reference: str = ""
+
+    def local(self, instant: datetime) -> datetime:
+        return instant.astimezone(self.profile.tz)
+
+    def upcoming(self) -> list[BookingView]:
+        return sorted((b for b in self.bookings
+                       if b.status in ("held", "confirmed") and b.start > self.now),
+                      key=lambda b: b.start)
+
+    def booking(self, booking_id: uuid.UUID | None) -> BookingView | None:
+        return next((b for b in self.bookings if b.id == booking_id), None)
+
+    def busy_without(self, booking_id: uuid.UUID | None = None) -> list[av.Busy]:
+        """Live bookings as availability reads them, leaving out the one being moved."""
+        return [(b.resource, b.start, b.end) for b in self.busy if b.booking_id != booking_id]
+
+
+# --- inputs ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CustomerSaid:
+    intent: Intent
+    text: str = ""
+    service: str | None = None
+    date: date | None = None
+    time: time | None = None
+    part_of_day: str | None = None
+
+    @property
+    def kind(self) -> str:
+        return self.intent
+
+    def has_slots(self) -> bool:
+        return any(v is not None for v in (self.service, self.date, self.time, self.part_of_day))
+
+
+@dataclass(frozen=True)
+class SessionTimedOut:
+    kind: str = "session_timeout"
+
+
+@dataclass(frozen=True)
+class CheckoutReady:
+    booking_id: uuid.UUID
+    url: str
+    amount: Decimal
+    kind: str = "checkout_ready"
+
+
+@dataclass(frozen=True)
+class DepositPaid:
+    booking_id: uuid.UUID
+    amount: Decimal
+    kind: str = "deposit_paid"
+
+
+@dataclass(frozen=True)
+class HoldLapsed:
+    booking_id: uuid.UUID
+    kind: str = "hold_lapsed"
+
+
+Input = CustomerSaid | SessionTimedOut | CheckoutReady | DepositPaid | HoldLapsed
+SYSTEM_INPUTS = ("session_timeout", "checkout_ready", "deposit_paid", "hold_lapsed")
+
+
+# --- the conversation's memory ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What the customer has asked for so far (business-local date and time)."""
+
+    service: str | None = None
+    date: date | None = None
+    time: time | None = None
+    part_of_day: str | None = None
+
+    def merged(self, said: CustomerSaid, profile: BusinessProfile) -> Draft:
+        """A new service, date or time replaces the old one; a new date keeps the time."""
+        draft = self
+        service = profile.service_by_name(said.service) if said.service is not None else None
+        if service is not None:
+            draft = replace(draft, service=service.name)
+        if said.date is not None:
+            draft = replace(draft, date=said.date)
+        if said.time is not None:
+            draft = replace(draft, time=said.time, part_of_day=None)
+        elif said.part_of_day is not None:
+            draft = replace(draft, time=None, part_of_day=said.part_of_day)
+        return draft
+
+
+@dataclass(frozen=True)
+class Context:
+    draft: Draft = field(default_factory=Draft)
+    proposal: datetime | None = None         # local start being proposed
+    booking_id: uuid.UUID | None = None      # the booking being paid, moved or cancelled
+    candidates: tuple[uuid.UUID, ...] = ()   # bookings to choose from ("which one?")
+    misses: int = 0                          # messages in a row the machine could not use
+
+    def to_json(self) -> dict[str, Any]:
+        d = self.draft
+        return {
+            "draft": {"service": d.service, "date": d.date.isoformat() if d.date else None,
+                      "time": d.time.isoformat("minutes") if d.time else None,
+                      "part_of_day": d.part_of_day},
+            "proposal": self.proposal.isoformat() if self.proposal else None,
+            "booking_id": str(self.booking_id) if self.booking_id else None,
+            "candidates": [str(c) for c in self.candidates],
+            "misses": self.misses,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Context:
+        d = data.get("draft") or {}
+        return cls(
+            draft=Draft(service=d.get("service"),
+                        date=date.fromisoformat(d["date"]) if d.get("date") else None,
+                        time=time.fromisoformat(d["time"]) if d.get("time") else None,
+                        part_of_day=d.get("part_of_day")),
+            proposal=datetime.fromisoformat(data["proposal"]) if data.get("proposal") else None,
+            booking_id=uuid.UUID(data["booking_id"]) if data.get("booking_id") else None,
+            candidates=tuple(uuid.UUID(c) for c in data.get("candidates") or ()),
+            misses=int(data.get("misses") or 0),
+        )
+
+
+@dataclass(frozen=True)
+class Conversation:
+    state: State = State.IDLE
+    context: Context = field(default_factory=Context)
+
+
+# --- effects ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+
+
+@dataclass(frozen=True)
+class AlertStaff:
+    text: str
+
+
+@dataclass(frozen=True)
+class CreateBooking:
+    """Store a booking: `held` with a pending deposit when `deposit` > 0, else `confirmed`."""
+
+    service: str
+    start: datetime
+    end: datetime
+    resource: int
+    deposit: Decimal
+    booking_id: uuid.UUID
+    reference: str
+
+
+@dataclass(frozen=True)
+class ConfirmBooking:
+    """A held (or, for a late payment, expired) booking's deposit was paid."""
+
+    booking_id: uuid.UUID
+    resource: int
+
+
+@dataclass(frozen=True)
+class ExpireBooking:
+    booking_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class RefundLatePayment:
+    booking_id: uuid.UUID
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class RescheduleBooking:
+    booking_id: uuid.UUID
+    start: datetime
+    end: datetime
+    resource: int
+    top_up: Decimal
+
+
+@dataclass(frozen=True)
+class CancelBooking:
+    booking_id: uuid.UUID
+    refund: bool
+
+
+@dataclass(frozen=True)
+class SetOptedOut:
+    opted_out: bool
+
+
+Effect = (Reply | AlertStaff | CreateBooking | ConfirmBooking | ExpireBooking | RefundLatePayment
+          | RescheduleBooking | CancelBooking | SetOptedOut)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    conversation: Conversation
+    effects: tuple[Effect, ...] = ()
+
+
+# --- building outcomes -----------------------------------------------------------------------
+
+Rule = Callable[[Conversation, Any, World], Outcome]
+
+
+@dataclass(frozen=True)
+class Transition:
+    """`targets`: the states the rule may move to besides staying where it is."""
+
+    rule: Rule
+    targets: tuple[State, ...]
+    label: str
+
+
+def goto(state: State, ctx: Context, *effects: Effect) -> Outcome:
+    return Outcome(Conversation(state, ctx), tuple(effects))
+
+
+def fresh(*effects: Effect) -> Outcome:
+    """Back to IDLE with nothing remembered."""
+    return Outcome(Conversation(), tuple(effects))
+
+
+def stay(conv: Conversation, *effects: Effect) -> Outcome:
+    """Same state, the miss counter reset (the message was understood)."""
+    return Outcome(replace(conv, context=replace(conv.context, misses=0)), tuple(effects))

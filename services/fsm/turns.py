@@ -1,0 +1,139 @@
+"""One turn of a conversation: lock it, load what the machine reads, step, apply.
+
+The conversation row is locked (SELECT ... FOR UPDATE) for the whole turn, so two fsm
+replicas never interleave one customer's messages. A booking that loses a race at the
+database (the exclusion constraint) is retried against the fresh world, where the machine
+sees the slot taken and says so with alternatives.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from libs.bus.context import HandlerContext, PermanentError
+from libs.business.profile import BusinessProfile
+from libs.business.service import get_profile
+from libs.contracts.message import Message
+from libs.contracts.vocabulary import LIVE_BOOKING_STATUSES, Channel
+from services.fsm import machine as m
+from services.fsm.effects import apply
+from services.fsm.models import Booking, Conversation, Customer
+
+log = logging.getLogger(__name__)
+
+REFERENCE_ALPHABET = "ACDEFGHJKLMNPQRTUVWXY34679"
+RACE_RETRIES = 5
+
+
+def new_reference() -> str:
+    """A booking reference a customer can read out: no 0/O, 1/I, 2/Z, 5/S, 8/B."""
+    return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
+
+
+@dataclass
+class Turn:
+    """One locked conversation and what the machine needs to step it."""
+
+    session: AsyncSession
+    profile: BusinessProfile
+    customer: Customer
+    row: Conversation
+    now: datetime
+    emitted: list[Message] = field(default_factory=list)
+
+    @property
+    def channel(self) -> Channel:
+        return self.row.channel
+
+    @property
+    def conversation(self) -> m.Conversation:
+        return m.Conversation(m.State(self.row.state), m.Context.from_json(self.row.context))
+
+    async def world(self) -> m.World:
+        horizon = self.now + timedelta(days=self.profile.booking.max_days_ahead + 2)
+        live = (await self.session.scalars(
+            select(Booking).where(Booking.business_id == self.profile.id,
+                                  Booking.status.in_(LIVE_BOOKING_STATUSES),
+                                  Booking.ends_at > self.now - timedelta(days=1),
+                                  Booking.starts_at < horizon))).all()
+        mine = (await self.session.scalars(
+            select(Booking).where(Booking.customer_id == self.customer.id)
+            .order_by(Booking.seq))).all()
+        return m.World(
+            profile=self.profile, now=self.now,
+            busy=[m.Held(booking_id=b.id, resource=b.resource, start=b.starts_at,
+                          end=b.ends_at) for b in live],
+            bookings=[_view(b) for b in mine], customer=self.customer.address,
+            opted_out=self.customer.opted_out, next_booking_id=uuid.uuid4(),
+            next_reference=new_reference())
+
+
+def _view(b: Booking) -> m.BookingView:
+    return m.BookingView(id=b.id, reference=b.reference, service=b.service, start=b.starts_at,
+                         end=b.ends_at, status=b.status, deposit_status=b.deposit_status,
+                         deposit_amount=b.deposit_amount, resource=b.resource,
+                         deposit_paid=b.deposit_paid_amount)
+
+
+async def open_turn(session: AsyncSession, ctx: HandlerContext, customer_address: str,
+                    channel: Channel) -> Turn:
+    """Find or create the customer and conversation, and lock the conversation row."""
+    business_id = ctx.business_id
+    profile = await get_profile(session, business_id)
+    if profile is None:
+        raise PermanentError(f"unknown business {business_id!r}")
+    await session.execute(insert(Customer).values(
+        id=uuid.uuid4(), business_id=business_id, address=customer_address
+    ).on_conflict_do_nothing(index_elements=[Customer.business_id, Customer.address]))
+    customer = (await session.scalars(select(Customer).where(
+        Customer.business_id == business_id, Customer.address == customer_address))).one()
+    await session.execute(insert(Conversation).values(
+        id=uuid.uuid4(), customer_id=customer.id, business_id=business_id, channel=channel
+    ).on_conflict_do_nothing(index_elements=[Conversation.customer_id]))
+    row = (await session.scalars(select(Conversation).where(
+        Conversation.customer_id == customer.id).with_for_update())).one()
+    return Turn(session, profile, customer, row, ctx.clock.now())
+
+
+async def open_turn_for_booking(session: AsyncSession, ctx: HandlerContext,
+                                booking_id: uuid.UUID) -> Turn | None:
+    """The turn of the customer a booking belongs to (payments and timers speak of
+    bookings, not customers)."""
+    booking = await session.get(Booking, booking_id)
+    if booking is None:
+        log.warning("message for unknown booking %s ignored", booking_id)
+        return None
+    customer = await session.get(Customer, booking.customer_id)
+    assert customer is not None
+    conversation = await session.scalar(select(Conversation).where(
+        Conversation.customer_id == customer.id))
+    return await open_turn(session, ctx, customer.address,
+                           conversation.channel if conversation else "sms")
+
+
+async def play(ctx: HandlerContext, turn: Turn, said: m.Input) -> m.Outcome:
+    """Step the machine and apply the outcome; retry against a fresh world on a lost race."""
+    for _ in range(RACE_RETRIES):
+        outcome = m.step(turn.conversation, said, await turn.world())
+        try:
+            async with turn.session.begin_nested():
+                await apply(turn, outcome)
+        except IntegrityError as exc:
+            if "no_overlapping_live_bookings" not in str(exc):
+                raise
+            turn.emitted.clear()
+            log.info("booking lost a race at the database; re-checking with fresh data")
+            continue
+        for message in turn.emitted:
+            ctx.emit(message)
+        return outcome
+    raise RuntimeError("booking kept losing races; retrying the message later")

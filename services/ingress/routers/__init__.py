@@ -1,0 +1,1 @@
+"""One router per provider, each with a dependency that yields only a verified body."""

@@ -1,0 +1,52 @@
+"""Stripe: `Stripe-Signature` checked with Stripe's own `construct_event` on the raw body
+(a stale timestamp is refused too)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Annotated
+
+import stripe
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+
+from libs.contracts.events import StripeEventReceived
+from services.ingress.deps import IngressDeps, ingress_deps, raw_body
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+
+STRIPE_TOLERANCE_S = 300
+UNKNOWN_BUSINESS = "_unknown"  # an event without our metadata: payments logs and ignores it
+
+
+async def verified_event(request: Request, deps: Annotated[IngressDeps, Depends(ingress_deps)]
+                         ) -> StripeEventReceived:
+    secret = deps.secrets.stripe_webhook_secret
+    raw = await raw_body(request, secret, "Stripe")
+    assert secret is not None  # raw_body answered 503 otherwise
+    try:
+        event = stripe.Webhook.construct_event(
+            raw, request.headers.get("Stripe-Signature", ""), secret,
+            tolerance=STRIPE_TOLERANCE_S)
+    except stripe.SignatureVerificationError as exc:
+        log.warning("rejected Stripe webhook with a bad or stale signature")
+        raise HTTPException(400, "invalid signature") from exc
+    except ValueError as exc:
+        raise HTTPException(400, f"malformed body: {exc}") from exc
+    data = json.loads(raw)
+    obj = (data.get("data") or {}).get("object") or {}
+    if not str(data.get("id", "")).startswith("evt_") or not isinstance(obj, dict):
+        raise HTTPException(400, "not a Stripe event")
+    return StripeEventReceived(stripe_event_id=event.id, stripe_type=event.type,
+                               created=int(event.created), livemode=bool(event.livemode),
+                               data_object=obj)
+
+
+@router.post("/webhooks/stripe")
+async def stripe_webhook(event: Annotated[StripeEventReceived, Depends(verified_event)],
+                         deps: Annotated[IngressDeps, Depends(ingress_deps)]) -> Response:
+    metadata = event.data_object.get("metadata") or {}
+    business_id = str(metadata.get("business_id") or UNKNOWN_BUSINESS)
+    await deps.publish(event, business_id, "stripe", event.stripe_event_id)
+    return Response(status_code=200)
