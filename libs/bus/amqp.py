@@ -153,13 +153,15 @@ class AmqpTransport:
         finally:
             await channel.close()
 
-    async def publish(self, body: bytes, routing_key: str, *, message_id: str) -> None:
+    async def publish(self, body: bytes, routing_key: str, *, message_id: str,
+                      mandatory: bool | None = None) -> None:
         if self._exchange is None:
             raise PublishError("not connected to RabbitMQ")
         message = aio_pika.Message(body, message_id=message_id, content_type="application/json",
                                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT, type=routing_key)
         await self._confirmed(self._exchange, message, routing_key,
-                              mandatory=is_command(routing_key))
+                              mandatory=is_command(routing_key) if mandatory is None
+                              else mandatory)
 
     async def publish_direct(self, queue: str, body: bytes, headers: dict[str, Any],
                              message_id: str | None) -> None:

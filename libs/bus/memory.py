@@ -111,11 +111,12 @@ class MemoryTransport:
         for consumer in self.topology.bindings:
             self._queues.setdefault(consumer, asyncio.Queue())
 
-    async def publish(self, body: bytes, routing_key: str, *, message_id: str) -> None:
+    async def publish(self, body: bytes, routing_key: str, *, message_id: str,
+                      mandatory: bool | None = None) -> None:
         if not self._connected:
             raise PublishError("in-memory bus is not connected")
         targets = [c for c in self.topology.consumers_of(routing_key) if c in self._queues]
-        if not targets and is_command(routing_key):
+        if not targets and (is_command(routing_key) if mandatory is None else mandatory):
             raise PublishError(f"publish of {routing_key} not confirmed: unroutable")
         self.published.append((routing_key, body))
         for consumer in targets:  # an event nobody follows is dropped, as by RabbitMQ

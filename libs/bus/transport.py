@@ -124,10 +124,14 @@ class Transport(Protocol):
         (idempotent)."""
         ...
 
-    async def publish(self, body: bytes, routing_key: str, *, message_id: str) -> None:
-        """Publish to the topic exchange; returns only once the broker confirmed it. A
-        command nobody would receive raises PublishError; an event nobody follows is
-        confirmed and dropped, as RabbitMQ does with a non-mandatory publish."""
+    async def publish(self, body: bytes, routing_key: str, *, message_id: str,
+                      mandatory: bool | None = None) -> None:
+        """Publish to the topic exchange; returns only once the broker confirmed it.
+
+        A mandatory message nobody would receive raises PublishError; by default that is
+        every command. An event nobody follows is confirmed and dropped, as RabbitMQ does
+        with a non-mandatory publish, unless the publisher says it must arrive (ingress:
+        a customer's message is never dropped; the provider is told to retry instead)."""
         ...
 
     async def consume(self, consumer: str, callback: DeliveryCallback, *, prefetch: int) -> None:

@@ -9,25 +9,24 @@ YAML 1.1 reads some plain scalars as something other than text (`say: yes` is a 
 `say: 11:30` the number 690, `deposit_amount: 15.00` a float, `customer: +1555...` an int);
 the loader keeps the written text for the keys that hold text, so scenarios say what they
 mean without quoting everything.
+
+The value types and the format's vocabulary live in `scalars` (re-exported here); the strict
+YAML loading and error wording are shared with business profiles (`libs.yamlcheck`).
 """
 
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal, NamedTuple
+from typing import Annotated, NamedTuple
 
 import yaml
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
-    PlainValidator,
     StrictBool,
     StrictInt,
     ValidationError,
@@ -35,7 +34,36 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import ErrorDetails, PydanticCustomError
+from pydantic_core import ErrorDetails
+
+from libs import yamlcheck
+from receptionist.scenarios.scalars import (
+    ACTIONS,
+    BOOKING_FIELDS,
+    BOOKING_STATUSES,
+    CHANNELS,
+    DEPOSIT_STATES,
+    NO_SHOW_RISKS,
+    STATES,
+    Amount,
+    BusinessId,
+    Channel,
+    Count,
+    DurationValue,
+    LocalMinute,
+    Name,
+    Phone,
+    Regexes,
+    Resend,
+    State,
+    Text,
+    choice,
+    fail,
+    format_duration,
+    format_local,
+    parse_duration,
+    parse_local_minute,
+)
 
 __all__ = [
     "ACTIONS",
@@ -62,19 +90,6 @@ __all__ = [
     "parse_scenario_text",
 ]
 
-STATES = ("IDLE", "COLLECTING", "CONFIRMING", "PAYMENT_PENDING", "RESCHEDULE_COLLECTING",
-          "RESCHEDULE_CONFIRM", "CANCEL_CONFIRM")
-BOOKING_STATUSES = ("held", "confirmed", "cancelled", "expired", "completed", "no_show")
-DEPOSIT_STATES = ("none", "pending", "paid", "refunded", "forfeited", "expired")
-NO_SHOW_RISKS = ("low", "medium", "high")
-CHANNELS = ("sms", "whatsapp", "web")
-ACTIONS = ("say", "resend", "wait", "wait_until", "pay")
-BOOKING_FIELDS = ("service", "start", "status", "deposit", "deposit_amount",
-                  "attendance_confirmed", "no_show_risk")
-
-Channel = Literal["sms", "whatsapp", "web"]
-LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
-
 
 class ScenarioError(Exception):
     """A scenario file was refused; `problems` lists every reason, each naming its key path."""
@@ -84,165 +99,6 @@ class ScenarioError(Exception):
         self.problems: list[str] = list(problems)
         lines = "\n".join(f"  {p}" for p in self.problems)
         super().__init__(f"invalid scenario file {source}:\n{lines}")
-
-
-# --------------------------------------------------------------------------- scalar types
-
-
-def _fail(message: str) -> PydanticCustomError:
-    """An error shown as written (no templating: a brace in a regex cannot break it)."""
-    return PydanticCustomError("scenario", message, None)
-
-
-_DURATION = re.compile(r"(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m)?")
-
-
-def parse_duration(value: object) -> timedelta:
-    """"30m", "2h", "1d", "1h30m", "90m" -> timedelta; a bare number has no unit, so refused."""
-    if isinstance(value, timedelta):
-        return value
-    example = 'expected a duration such as "30m", "2h", "1d" or "1h30m"'
-    if isinstance(value, bool) or not isinstance(value, str):
-        if isinstance(value, int | float):
-            raise _fail(f"{example}, got the number {value} (a unit is required)")
-        raise _fail(example)
-    text = value.strip()
-    match = _DURATION.fullmatch(text)
-    if not text or match is None:
-        raise _fail(f"{example}, got {value!r}")
-    days, hours, minutes = (int(g) if g else 0 for g in match.groups())
-    return timedelta(days=days, hours=hours, minutes=minutes)
-
-
-def format_duration(delta: timedelta) -> str:
-    """The inverse of `parse_duration`, for the report ("1h30m")."""
-    minutes = int(delta.total_seconds() // 60)
-    days, rest = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(rest, 60)
-    text = (f"{days}d" if days else "") + (f"{hours}h" if hours else "") + (
-        f"{minutes}m" if minutes else "")
-    return text or "0m"
-
-
-def parse_local_minute(value: object) -> datetime:
-    """"YYYY-MM-DDTHH:MM" business-local wall-clock time -> naive datetime."""
-    if isinstance(value, datetime):
-        if value.tzinfo is not None or value.second or value.microsecond:
-            raise _fail('expected a business-local time "YYYY-MM-DDTHH:MM" (no zone, no '
-                        "seconds)")
-        return value
-    if not isinstance(value, str):
-        raise _fail('expected a business-local time "YYYY-MM-DDTHH:MM"')
-    text = value.strip()
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}", text):
-        try:
-            return datetime.strptime(text.replace(" ", "T"), LOCAL_FORMAT)
-        except ValueError:
-            pass
-    raise _fail(f'expected a business-local time "YYYY-MM-DDTHH:MM", got {value!r}')
-
-
-def format_local(value: datetime) -> str:
-    return value.strftime(LOCAL_FORMAT)
-
-
-def _parse_phone(value: object) -> str:
-    """E.164, as the channels spell a sender; the checker compares it to `to` verbatim."""
-    if isinstance(value, str) and re.fullmatch(r"\+[1-9]\d{1,14}", value.strip()):
-        return value.strip()
-    raise _fail(f'expected an E.164 phone number such as "+15555550101", got {value!r}')
-
-
-def _parse_business_id(value: object) -> str:
-    if isinstance(value, str) and re.fullmatch(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?",
-                                               value.strip()):
-        return value.strip()
-    raise _fail(f"expected a business fixture id such as 'salon', got {value!r}")
-
-
-def _parse_text(value: object) -> str:
-    if isinstance(value, str):
-        return value
-    raise _fail(f"expected text, got {value!r}")
-
-
-def _parse_name(value: object) -> str:
-    if isinstance(value, str) and value.strip():
-        return value.strip()
-    raise _fail(f"expected a non-empty name, got {value!r}")
-
-
-def _parse_regex(value: object) -> str:
-    """Compiled once here so a broken pattern is a file error, not a failed expectation."""
-    if not isinstance(value, str):
-        raise _fail(f"expected a regular expression (text), got {value!r}")
-    try:
-        re.compile(value)
-    except re.error as exc:
-        raise _fail(f"invalid regular expression {value!r}: {exc}") from None
-    return value
-
-
-def _one_or_many(value: object) -> object:
-    """`reply: "x"` means `reply: ["x"]`."""
-    return [value] if isinstance(value, str) else value
-
-
-def _parse_state(value: object) -> str:
-    if isinstance(value, str) and value.strip().upper() in STATES:
-        return value.strip().upper()
-    raise _fail(f"unknown state {value!r} (expected one of {', '.join(STATES)})")
-
-
-def _choice(kind: str, choices: tuple[str, ...], *, nullable: bool = False) -> PlainValidator:
-    """One of the spec's words; a misspelling is a file error, not a failed comparison."""
-
-    def parse(value: object) -> str | None:
-        if value is None and nullable:
-            return None
-        if isinstance(value, str) and value.strip() in choices:
-            return value.strip()
-        also = " or null" if nullable else ""
-        raise _fail(f"unknown {kind} {value!r} (expected one of {', '.join(choices)}{also})")
-
-    return PlainValidator(parse)
-
-
-def _parse_amount(value: object) -> str | None:
-    """Stored amounts are compared as "15.00" strings; `15`, `15.0` and "15.00" all mean it."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
-        raise _fail(f'expected an amount such as "15.00" or null, got {value!r}')
-    try:
-        amount = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise _fail(f'expected an amount such as "15.00" or null, got {value!r}') from None
-    if not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")):
-        raise _fail(f'expected an amount with at most 2 decimals such as "15.00", got {value!r}')
-    return f"{amount:.2f}"
-
-
-def _parse_resend(value: object) -> Literal[True]:
-    if value is True:
-        return True
-    raise _fail(f"write `resend: true` (got {value!r})")
-
-
-def _parse_count(value: object) -> int:
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return value
-    raise _fail(f"expected a whole number of messages (0 or more), got {value!r}")
-
-
-LocalMinute = Annotated[datetime, PlainValidator(parse_local_minute)]
-DurationValue = Annotated[timedelta, PlainValidator(parse_duration)]
-Phone = Annotated[str, PlainValidator(_parse_phone)]
-BusinessId = Annotated[str, PlainValidator(_parse_business_id)]
-Regex = Annotated[str, PlainValidator(_parse_regex)]
-Regexes = Annotated[tuple[Regex, ...], BeforeValidator(_one_or_many)]
-State = Annotated[str, PlainValidator(_parse_state)]
-Count = Annotated[int, PlainValidator(_parse_count)]
 
 
 # --------------------------------------------------------------------------- models
@@ -257,14 +113,14 @@ class _Model(BaseModel):
 class BookingExpectation(_Model):
     """One expected booking; only the fields written in the file are compared."""
 
-    service: Annotated[str, PlainValidator(_parse_text)] | None = None
+    service: Text | None = None
     start: LocalMinute | None = None
-    status: Annotated[str, _choice("booking status", BOOKING_STATUSES)] | None = None
-    deposit: Annotated[str, _choice("deposit state", DEPOSIT_STATES)] | None = None
-    deposit_amount: Annotated[str | None, PlainValidator(_parse_amount)] = None
+    status: Annotated[str, choice("booking status", BOOKING_STATUSES)] | None = None
+    deposit: Annotated[str, choice("deposit state", DEPOSIT_STATES)] | None = None
+    deposit_amount: Amount = None
     attendance_confirmed: StrictBool | None = None
-    no_show_risk: Annotated[str | None, _choice("no-show risk", NO_SHOW_RISKS,
-                                                nullable=True)] = None
+    no_show_risk: Annotated[str | None, choice("no-show risk", NO_SHOW_RISKS,
+                                               nullable=True)] = None
 
     def expected_fields(self) -> dict[str, object]:
         """The written fields in spec order, values as the driver reports them."""
@@ -281,7 +137,7 @@ class BookingExpectation(_Model):
     def _not_null(cls, value: object) -> object:
         """Only deposit_amount and no_show_risk may be stored as null."""
         if value is None:
-            raise _fail("needs a value (only deposit_amount and no_show_risk may be null)")
+            raise fail("needs a value (only deposit_amount and no_show_risk may be null)")
         return value
 
 
@@ -301,7 +157,7 @@ class Expectations(_Model):
         """`bookings:` with nothing after it is a typo for `bookings: []`, never 'unchecked'."""
         if value is None:
             hint = " (write bookings: [] for no bookings)" if info.field_name == "bookings" else ""
-            raise _fail(f"needs a value{hint}")
+            raise fail(f"needs a value{hint}")
         return value
 
     def is_empty(self) -> bool:
@@ -326,8 +182,8 @@ class Target(NamedTuple):
 class Step(_Model):
     """Exactly one action, optional overrides, optional expectations."""
 
-    say: Annotated[str, PlainValidator(_parse_text)] | None = None
-    resend: Annotated[Literal[True], PlainValidator(_parse_resend)] | None = None
+    say: Text | None = None
+    resend: Resend | None = None
     wait: DurationValue | None = None
     wait_until: LocalMinute | None = None
     pay: Pay | None = None
@@ -340,21 +196,21 @@ class Step(_Model):
     @classmethod
     def _exactly_one_action(cls, data: object) -> object:
         if not isinstance(data, Mapping):
-            raise _fail(f"expected a mapping with one action ({', '.join(ACTIONS)}), got "
-                        f"{_yaml_kind(data)} {data!r}")
+            raise fail(f"expected a mapping with one action ({', '.join(ACTIONS)}), got "
+                       f"{_yaml_kind(data)} {data!r}")
         present = [a for a in ACTIONS if a in data]
         if not present:
             known = {*ACTIONS, "from", "channel", "to", "expect"}
             unknown = [str(k) for k in data if k not in known]
             extra = f" (unknown key {', '.join(map(repr, unknown))})" if unknown else ""
-            raise _fail(f"no action{extra}: a step needs exactly one of "
-                        f"{', '.join(ACTIONS)}")
+            raise fail(f"no action{extra}: a step needs exactly one of "
+                       f"{', '.join(ACTIONS)}")
         if len(present) > 1:
-            raise _fail(f"{len(present)} actions ({', '.join(present)}): a step has exactly "
-                        f"one of {', '.join(ACTIONS)}")
+            raise fail(f"{len(present)} actions ({', '.join(present)}): a step has exactly "
+                       f"one of {', '.join(ACTIONS)}")
         if data[present[0]] is None and present[0] != "pay":
             hint = ' (write say: "" for an empty message)' if present[0] == "say" else ""
-            raise _fail(f"{present[0]}: needs a value{hint}")
+            raise fail(f"{present[0]}: needs a value{hint}")
         fixed = dict(data)
         if "pay" in fixed and fixed["pay"] is None:
             fixed["pay"] = {}
@@ -366,14 +222,14 @@ class Step(_Model):
     def _overrides_fit_the_action(self) -> Step:
         action = self.action
         if self.channel is not None and action != "say":
-            raise _fail(f"channel: only a say step has a channel (this is a {action} step)")
+            raise fail(f"channel: only a say step has a channel (this is a {action} step)")
         if self.from_ is not None and action not in ("say", "pay"):
-            raise _fail(f"from: a {action} step has no sender (only say and pay steps do)")
+            raise fail(f"from: a {action} step has no sender (only say and pay steps do)")
         if (action == "pay" and self.from_ is not None and self.pay is not None
                 and self.pay.from_ is not None and self.pay.from_ != self.from_):
-            raise _fail("from: given both beside and inside pay, with different numbers")
+            raise fail("from: given both beside and inside pay, with different numbers")
         if self.to is not None and action == "resend":
-            raise _fail("to: a resend delivers the previous say again, to the same business")
+            raise fail("to: a resend delivers the previous say again, to the same business")
         return self
 
     @property
@@ -407,7 +263,7 @@ class Step(_Model):
 class Scenario(_Model):
     """One scenario file."""
 
-    name: Annotated[str, PlainValidator(_parse_name)]
+    name: Name
     business: BusinessId
     start: LocalMinute
     customer: Phone
@@ -418,7 +274,7 @@ class Scenario(_Model):
     @classmethod
     def _some_steps(cls, value: object) -> object:
         if value is None or (isinstance(value, list | tuple) and not value):
-            raise _fail("a scenario needs at least one step")
+            raise fail("a scenario needs at least one step")
         return value
 
     @property
@@ -448,6 +304,7 @@ class Scenario(_Model):
 
 
 def _quote(text: str) -> str:
+    """A step's text for the report, on one line, as a YAML double-quoted string."""
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
@@ -477,52 +334,36 @@ def _section(loc: tuple[int | str, ...]) -> str:
     return "scenario"
 
 
-def _key_path(loc: tuple[int | str, ...]) -> str:
+def _key_path(loc: yamlcheck.Loc) -> str:
     """('steps', 2, 'expect', 'bookings', 0, 'x') -> 'step 3: expect.bookings[0].x'."""
     prefix = ""
     parts = list(loc)
     if len(parts) >= 2 and parts[0] == "steps" and isinstance(parts[1], int):
         prefix = f"step {parts[1] + 1}"
         parts = parts[2:]
-    path = ""
-    for part in parts:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        else:
-            path += f".{part}" if path else str(part)
+    path = yamlcheck.dotted(parts)
     if prefix and path:
         return f"{prefix}: {path}"
     return prefix or path
 
 
-def _message(error: ErrorDetails) -> str:
-    kind = error["type"]
-    loc = tuple(error["loc"])
-    if kind == "missing":
-        return "required key missing"
-    if kind == "extra_forbidden":
-        allowed = _ALLOWED[_section(loc)]
-        guess = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
-        hint = f" (did you mean {guess[0]!r}?)" if guess else ""
-        return f"unknown key{hint}; expected one of {', '.join(allowed)}"
-    msg = error["msg"]
-    for prefix in ("Value error, ", "Assertion failed, "):
-        if msg.startswith(prefix):
-            msg = msg[len(prefix):]
-    if kind == "literal_error":
-        msg = f"{msg}, got {error.get('input')!r}"
-    return msg[:1].lower() + msg[1:] if msg[:1].isupper() and not msg[:2].isupper() else msg
+def _unknown_key(loc: yamlcheck.Loc) -> str:
+    """Name the keys allowed there, and the likely one meant, so a typo is fixed at once."""
+    allowed = _ALLOWED[_section(loc)]
+    guess = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+    hint = f" (did you mean {guess[0]!r}?)" if guess else ""
+    return f"unknown key{hint}; expected one of {', '.join(allowed)}"
 
 
-def _problems(exc: ValidationError) -> list[str]:
-    problems: list[str] = []
-    for error in exc.errors(include_url=False):
-        where = _key_path(tuple(error["loc"]))
-        message = _message(error)
-        problem = f"{where}: {message}" if where else message
-        if problem not in problems:
-            problems.append(problem)
-    return problems
+def _with_input(message: str, error: ErrorDetails) -> str:
+    """pydantic's "Input should be 'sms', ..." does not say what was written; add it."""
+    if error["type"] == "literal_error":
+        return f"{message}, got {error.get('input')!r}"
+    return message
+
+
+_WORDING = yamlcheck.Wording(key_path=_key_path, missing="required key missing",
+                             unknown_key=_unknown_key, amend=_with_input)
 
 
 # --------------------------------------------------------------------------- YAML
@@ -542,32 +383,30 @@ def _as_written(node: yaml.Node) -> None:
         node.tag = _STR_TAG
 
 
-class _Loader(yaml.SafeLoader):
-    """safe_load that keeps written text for text keys and remembers duplicate keys."""
+class _Loader(yamlcheck.StrictLoader):
+    """Keeps the written text for text keys; keys are compared as written."""
 
-    duplicates: list[str]
+    def comparable_key(self, key_node: yaml.Node) -> object:
+        """The key's text: every key of the format is a plain word."""
+        if isinstance(key_node, yaml.ScalarNode):
+            return key_node.value
+        return yamlcheck.SKIP_KEY
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[object] = set()
-        for key_node, value_node in node.value:
-            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
-            if key in _TEXT_KEYS:
+    def prepare_value(self, key_node: yaml.Node, value_node: yaml.Node) -> None:
+        """`say: yes` is the text "yes", `reply: 11:30` the pattern "11:30" (not 690)."""
+        key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+        if key in _TEXT_KEYS:
+            _as_written(value_node)
+        elif key in _REGEX_KEYS:
+            if isinstance(value_node, yaml.SequenceNode):
+                for item in value_node.value:
+                    _as_written(item)
+            else:
                 _as_written(value_node)
-            elif key in _REGEX_KEYS:
-                if isinstance(value_node, yaml.SequenceNode):
-                    for item in value_node.value:
-                        _as_written(item)
-                else:
-                    _as_written(value_node)
-            if key is not None:
-                if key in seen:
-                    self.duplicates.append(f"line {key_node.start_mark.line + 1}: duplicate "
-                                           f"key {key!r} (the earlier value would be ignored)")
-                seen.add(key)
-        return super().construct_mapping(node, deep=deep)
 
 
 def _yaml_kind(value: object) -> str:
+    """What a value was instead of a mapping, in the words of a scenario author."""
     if isinstance(value, list):
         return "a list"
     if isinstance(value, str):
@@ -589,7 +428,7 @@ def parse_scenario(data: object, *, source: str = "<scenario>") -> Scenario:
     try:
         scenario = Scenario.model_validate(dict(data))
     except ValidationError as exc:
-        raise ScenarioError(source, _problems(exc)) from None
+        raise ScenarioError(source, _WORDING.problems(exc)) from None
     problems = _sequence_problems(scenario)
     if problems:
         raise ScenarioError(source, problems)
@@ -616,20 +455,10 @@ def _sequence_problems(scenario: Scenario) -> list[str]:
 
 def parse_scenario_text(text: str, *, source: str = "<scenario>") -> Scenario:
     """Parse YAML text (see the module docstring for how plain scalars are read)."""
-    loader = _Loader(text)
-    loader.duplicates = []
     try:
-        data = loader.get_single_data()
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        reason = exc.problem or exc.context or "invalid YAML"
-        raise ScenarioError(source, [f"YAML syntax error{at}: {reason}"]) from None
+        data, duplicates = yamlcheck.load_yaml(text, _Loader)
     except yaml.YAMLError as exc:
-        raise ScenarioError(source, [f"YAML syntax error: {exc}"]) from None
-    finally:
-        loader.dispose()
-    duplicates = list(loader.duplicates)
+        raise ScenarioError(source, [f"YAML {yamlcheck.syntax_error(exc)}"]) from None
     if data is None:
         raise ScenarioError(source, ["the file is empty"])
     try:

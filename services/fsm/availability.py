@@ -32,11 +32,13 @@ around it instead.
 Capacity N is resources 1..N (DESIGN.md); a booking holds one resource. Busy bookings are
 indexed once per call (`BusyIndex`: per resource, sorted starts and running maximum of ends)
 so each candidate costs O(capacity * log n) instead of a scan of every booking.
+
+The index lives in `busy_index`, the instant and wall-clock arithmetic in `wallclock`; this
+module holds the rules and the public API (`Busy` and `BusyIndex` are re-exported).
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -44,6 +46,18 @@ from typing import Literal, TypeAlias
 from zoneinfo import ZoneInfo
 
 from libs.business.profile import BusinessProfile, Service
+from services.fsm.busy_index import Busy, BusyIndex, as_index
+from services.fsm.wallclock import (
+    DAY_MINUTES,
+    DAY_US,
+    EPOCH_ORDINAL,
+    MINUTE_US,
+    boundary_us,
+    from_us,
+    offset_us,
+    resolve,
+    to_us,
+)
 
 __all__ = [
     "DATE_REASONS",
@@ -89,16 +103,6 @@ PARTS_OF_DAY: dict[PartOfDay, tuple[time, time | None]] = {
 Window: TypeAlias = PartOfDay | tuple[time, time | None]
 """A part of the day or a local `[start, end)` window on the *start* time (end None: midnight)."""
 
-Busy: TypeAlias = tuple[int, datetime, datetime]
-"""A live (held or confirmed) booking: `(resource, start, end)`, aware datetimes."""
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_US = timedelta(microseconds=1)
-_SECOND_US = 1_000_000
-_MINUTE_US = 60 * _SECOND_US
-_DAY_US = 24 * 60 * _MINUTE_US
-_DAY_MINUTES = 24 * 60
-_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 # --------------------------------------------------------------------------- verdicts
 
@@ -152,139 +156,18 @@ class Refusal:
 
 Verdict: TypeAlias = Bookable | Refusal
 
-# --------------------------------------------------------------------------- busy index
-
-
-def _us(value: datetime) -> int:
-    """Microseconds since the epoch, exact (no float rounding) for an aware datetime."""
-    if value.tzinfo is None:  # (a tzinfo answering None fails the subtraction: TypeError)
-        raise ValueError(f"expected an aware datetime, got naive {value.isoformat()}")
-    return (value - _EPOCH) // _US
-
-
-def _from_us(us: int, tz: ZoneInfo) -> datetime:
-    """The instant as a local aware datetime (fold set right on fall-back day)."""
-    return (_EPOCH + timedelta(microseconds=us)).astimezone(tz)
-
-
-class BusyIndex:
-    """Live bookings prepared for O(log n) overlap queries.
-
-    Per resource 1..capacity: starts sorted, and the running maximum of ends in that order,
-    so "does anything on r overlap [a, b)" is one bisect (the bookings starting before b
-    overlap iff the latest end among them is after a) and stays right even if a resource's
-    bookings overlap each other. Bookings on a resource outside 1..capacity (capacity was
-    lowered after they were made) still take a place: at most `capacity` appointments overlap,
-    so each one overlapping a candidate uses up one free resource.
-    """
-
-    __slots__ = ("_orphan_ends", "_orphan_starts", "_resources", "capacity")
-
-    def __init__(self, busy: Iterable[Busy], capacity: int) -> None:
-        if capacity < 1:
-            raise ValueError(f"capacity must be at least 1, got {capacity}")
-        self.capacity = capacity
-        per: list[list[tuple[int, int]]] = [[] for _ in range(capacity)]
-        orphans: list[tuple[int, int]] = []
-        for resource, start, end in busy:
-            s, e = _us(start), _us(end)
-            if e <= s:
-                continue  # an empty range holds nothing
-            if 1 <= resource <= capacity:
-                per[resource - 1].append((s, e))
-            else:
-                orphans.append((s, e))
-        resources: list[tuple[int, list[int], list[int]]] = []
-        for number, items in enumerate(per, start=1):
-            items.sort()
-            starts: list[int] = []
-            max_ends: list[int] = []
-            latest = -(1 << 62)
-            for s, e in items:
-                starts.append(s)
-                latest = max(latest, e)
-                max_ends.append(latest)
-            resources.append((number, starts, max_ends))
-        self._resources = tuple(resources)
-        self._orphan_starts = sorted(s for s, _ in orphans)
-        self._orphan_ends = sorted(e for _, e in orphans)
-
-    def free_resource_us(self, start_us: int, end_us: int) -> int | None:
-        """Lowest resource (1-based) free over `[start_us, end_us)`, or None when full."""
-        if self._orphan_starts:
-            return self._free_resource_with_orphans(start_us, end_us)
-        for number, starts, max_ends in self._resources:
-            i = bisect_left(starts, end_us)
-            if not i or max_ends[i - 1] <= start_us:
-                return number
-        return None
-
-    def _free_resource_with_orphans(self, start_us: int, end_us: int) -> int | None:
-        # Orphans overlapping [a, b): those starting before b minus those ending by a.
-        taken = (bisect_left(self._orphan_starts, end_us)
-                 - bisect_right(self._orphan_ends, start_us))
-        free = [number for number, starts, max_ends in self._resources
-                if not (i := bisect_left(starts, end_us)) or max_ends[i - 1] <= start_us]
-        return free[0] if len(free) > taken else None
-
-
-def _index(busy: Iterable[Busy] | BusyIndex, capacity: int) -> BusyIndex:
-    if isinstance(busy, BusyIndex):
-        if busy.capacity != capacity:
-            raise ValueError(f"BusyIndex was built for capacity {busy.capacity}, "
-                             f"the profile has {capacity}")
-        return busy
-    return BusyIndex(busy, capacity)
-
-
 # --------------------------------------------------------------------------- wall clock
 
 
-def _resolve(wall: datetime, tz: ZoneInfo) -> tuple[int, bool]:
-    """A naive local wall time (its `fold` respected) -> (instant in us, whether it exists).
-
-    A wall time in a spring-forward gap does not exist; zoneinfo then reads it with the
-    offset before the jump (fold=0), i.e. as the time the clock shows after the jump.
-    """
-    us = _us(wall.replace(tzinfo=tz))
-    back = _from_us(us, tz).replace(tzinfo=None)
-    return us, back == wall  # naive equality ignores fold
-
-
-def _offset_us(us: int, tz: ZoneInfo) -> int:
-    offset = _from_us(us, tz).utcoffset()
-    assert offset is not None  # a ZoneInfo always has one
-    return offset // _US
-
-
-def _boundary_us(day: date, at: time, tz: ZoneInfo) -> int:
-    """The instant of a local opening/closing time: first occurrence if ambiguous; the moment
-    of the jump if it falls in a gap (the wall clock passes it there)."""
-    wall = datetime.combine(day, at)
-    us, exists = _resolve(wall, tz)
-    if exists:
-        return us
-    # fold=1 reads the gap time with the offset after the jump: an instant before the jump.
-    lo = _us(wall.replace(tzinfo=tz, fold=1))
-    hi = us
-    after = _offset_us(hi, tz)
-    while hi - lo > _SECOND_US:
-        mid = (lo + hi) // 2
-        if _offset_us(mid, tz) == after:
-            hi = mid
-        else:
-            lo = mid
-    return hi
-
-
 def _wall_minute(local: datetime) -> int:
+    """Minutes since local midnight as the clock shows them: the slot grid is wall-clock."""
     return local.hour * 60 + local.minute
 
 
 def _window_minutes(window: Window | None) -> tuple[int, int]:
     """A window as wall minutes `[lo, hi)` of the start time."""
     if window is None:
-        return 0, _DAY_MINUTES
+        return 0, DAY_MINUTES
     if isinstance(window, str):
         if window not in PARTS_OF_DAY:
             raise ValueError(f"unknown part of day {window!r}")
@@ -296,7 +179,7 @@ def _window_minutes(window: Window | None) -> tuple[int, int]:
         seconds = t.hour * 3600 + t.minute * 60 + t.second + (1 if t.microsecond else 0)
         return -(-seconds // 60)
 
-    hi = _DAY_MINUTES if end is None else ceil_minutes(end)
+    hi = DAY_MINUTES if end is None else ceil_minutes(end)
     return ceil_minutes(start), hi
 
 
@@ -329,10 +212,10 @@ class _Rules:
         return None
 
     def intervals_us(self, day: date) -> list[tuple[int, int]]:
-        return [(_boundary_us(day, open_, self.tz), _boundary_us(day, close, self.tz))
+        return [(boundary_us(day, open_, self.tz), boundary_us(day, close, self.tz))
                 for open_, close in self.profile.intervals_on(day.weekday())]
 
-    def free_on(self, day: date, lo_min: int = 0, hi_min: int = _DAY_MINUTES) -> list[int]:
+    def free_on(self, day: date, lo_min: int = 0, hi_min: int = DAY_MINUTES) -> list[int]:
         """Bookable free starts (UTC us, chronological) on `day` whose wall start minute is in
         `[lo_min, hi_min)`."""
         if day < self.today or self.date_reason(day) is not None:
@@ -342,19 +225,19 @@ class _Rules:
         dur, slot, earliest, free = (self.duration_us, self.slot, self.earliest_us,
                                      self.busy.free_resource_us)
         for open_us, close_us in self.intervals_us(day):
-            offset = _offset_us(open_us, self.tz)
-            if offset != _offset_us(close_us, self.tz):
+            offset = offset_us(open_us, self.tz)
+            if offset != offset_us(close_us, self.tz):
                 slow.append((open_us, close_us))  # a DST transition inside: see below
                 continue
             # One offset all along: wall minute m is the instant base + m minutes.
-            base = (day.toordinal() - _EPOCH_ORDINAL) * _DAY_US - offset
+            base = (day.toordinal() - EPOCH_ORDINAL) * DAY_US - offset
             first = max(open_us, earliest) - base
             last = close_us - dur - base
-            m = max(lo_min, -(-first // _MINUTE_US))
+            m = max(lo_min, -(-first // MINUTE_US))
             m = -(-m // slot) * slot
-            stop = min(hi_min - 1, last // _MINUTE_US)
+            stop = min(hi_min - 1, last // MINUTE_US)
             while m <= stop:
-                s = base + m * _MINUTE_US
+                s = base + m * MINUTE_US
                 if free(s, s + dur) is not None:
                     out.append(s)
                 m += slot
@@ -375,12 +258,12 @@ class _Rules:
         midnight = datetime.combine(day, time(0))
         instants: list[int] = []
         m = -(-lo_min // self.slot) * self.slot
-        while m < min(hi_min, _DAY_MINUTES):
+        while m < min(hi_min, DAY_MINUTES):
             wall = midnight + timedelta(minutes=m)
-            first, exists = _resolve(wall, self.tz)
+            first, exists = resolve(wall, self.tz)
             if exists:
                 instants.append(first)
-                second, _ = _resolve(wall.replace(fold=1), self.tz)
+                second, _ = resolve(wall.replace(fold=1), self.tz)
                 if second != first:
                     instants.append(second)
             m += self.slot
@@ -390,17 +273,17 @@ class _Rules:
 def _rules(profile: BusinessProfile, service: Service, now: datetime,
            busy: Iterable[Busy] | BusyIndex) -> _Rules:
     tz = profile.tz
-    now_us = _us(now)
-    local_now = _from_us(now_us, tz)
+    now_us = to_us(now)
+    local_now = from_us(now_us, tz)
     rules = profile.booking
     cutoff = rules.same_day_cutoff
     return _Rules(
         profile=profile, tz=tz, slot=rules.slot_minutes,
-        duration_us=service.duration_minutes * _MINUTE_US,
-        now_us=now_us, earliest_us=now_us + rules.min_notice_minutes * _MINUTE_US,
+        duration_us=service.duration_minutes * MINUTE_US,
+        now_us=now_us, earliest_us=now_us + rules.min_notice_minutes * MINUTE_US,
         today=local_now.date(), last_day=local_now.date() + timedelta(days=rules.max_days_ahead),
         cutoff_passed=cutoff is not None and local_now.time() >= cutoff,
-        busy=_index(busy, rules.capacity),
+        busy=as_index(busy, rules.capacity),
     )
 
 
@@ -409,10 +292,10 @@ def _read_request(requested: datetime, tz: ZoneInfo) -> tuple[int, date, datetim
 
     A naive value is a business-local wall time; an aware one is an exact instant."""
     if requested.tzinfo is None:
-        us, exists = _resolve(requested, tz)
-        return us, requested.date(), _from_us(us, tz), exists
-    us = _us(requested)
-    local = _from_us(us, tz)
+        us, exists = resolve(requested, tz)
+        return us, requested.date(), from_us(us, tz), exists
+    us = to_us(requested)
+    local = from_us(us, tz)
     return us, local.date(), local, True
 
 
@@ -452,7 +335,7 @@ def check(profile: BusinessProfile, service: Service, requested_local_start: dat
     resource = r.busy.free_resource_us(start_us, end_us)
     if resource is None:
         return refuse("fully_booked")
-    return Bookable(start=local, end=_from_us(end_us, r.tz), resource=resource)
+    return Bookable(start=local, end=from_us(end_us, r.tz), resource=resource)
 
 
 def nearest_free_starts(profile: BusinessProfile, service: Service,
@@ -472,7 +355,7 @@ def nearest_free_starts(profile: BusinessProfile, service: Service,
     same_day = r.free_on(day)
     if same_day:
         picked = sorted(same_day, key=lambda s: (abs(s - req_us), req_us - s))[:limit]
-        return [_from_us(s, r.tz) for s in sorted(picked)]
+        return [from_us(s, r.tz) for s in sorted(picked)]
     found: list[int] = []
     if day > r.last_day:
         cursor = r.last_day
@@ -484,7 +367,7 @@ def nearest_free_starts(profile: BusinessProfile, service: Service,
         while cursor <= r.last_day and len(found) < limit:
             found += r.free_on(cursor)[:limit - len(found)]
             cursor += timedelta(days=1)
-    return [_from_us(s, r.tz) for s in found]
+    return [from_us(s, r.tz) for s in found]
 
 
 def free_starts(profile: BusinessProfile, service: Service, first_day: date, last_day: date,
@@ -502,7 +385,7 @@ def free_starts(profile: BusinessProfile, service: Service, first_day: date, las
         cursor += timedelta(days=1)
     if limit is not None:
         found = found[:max(limit, 0)]
-    return [_from_us(s, r.tz) for s in found]
+    return [from_us(s, r.tz) for s in found]
 
 
 def free_starts_in_window(profile: BusinessProfile, service: Service, local_date: date,
@@ -526,4 +409,4 @@ def free_resource(profile: BusinessProfile, start: datetime, end: datetime,
                   busy: Iterable[Busy] | BusyIndex) -> int | None:
     """Lowest resource 1..capacity free over `[start, end)` (aware), or None when all are
     taken. Only capacity: the booking rules are `check`'s job."""
-    return _index(busy, profile.booking.capacity).free_resource_us(_us(start), _us(end))
+    return as_index(busy, profile.booking.capacity).free_resource_us(to_us(start), to_us(end))

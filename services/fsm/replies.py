@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import phonenumbers
 
-from libs.business.profile import WEEKDAYS, BusinessProfile, Service
+from libs.business.profile import WEEKDAYS, BusinessProfile, Service, Weekday
 from services.fsm.formatting import fmt_date, fmt_list, fmt_money, fmt_time, fmt_when
 
 DAY_NAMES = {"mon": "Mon", "tue": "Tue", "wed": "Wed", "thu": "Thu", "fri": "Fri",
@@ -87,7 +87,7 @@ def hours(profile: BusinessProfile, day: date | None = None) -> str:
 
 
 def _week(profile: BusinessProfile) -> str:
-    groups: list[tuple[list[str], str]] = []
+    groups: list[tuple[list[Weekday], str]] = []
     closed: list[str] = []
     for day in WEEKDAYS:
         spans = profile.hours.get(day, [])
@@ -107,8 +107,8 @@ def _week(profile: BusinessProfile) -> str:
     return out
 
 
-def _next(day: str) -> str:
-    return WEEKDAYS[(WEEKDAYS.index(day) + 1) % 7]  # type: ignore[arg-type,unused-ignore]
+def _next(day: Weekday) -> Weekday:
+    return WEEKDAYS[(WEEKDAYS.index(day) + 1) % 7]
 
 
 def location(profile: BusinessProfile, text: str) -> str:

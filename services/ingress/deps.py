@@ -53,14 +53,15 @@ class IngressDeps:
     secrets: WebhookSecrets
 
     async def publish(self, message: Message, business_id: str, *id_parts: str) -> None:
-        """Publish with a broker confirm; 503 when it did not confirm, so the provider
-        retries. The event id derives from the provider's ids, so a retry dedupes."""
+        """Publish with a broker confirm, mandatory: 503 when the broker did not take it or
+        no queue would receive it (a fresh deployment before `bus declare`), so the
+        provider retries. The event id derives from the provider's ids, so a retry dedupes."""
         envelope = make_envelope(message, business_id=business_id,
                                  occurred_at=self.clock.now(),
                                  event_id=deterministic_event_id(*id_parts))
         try:
             await self.transport.publish(envelope.to_json(), envelope.type,
-                                         message_id=str(envelope.event_id))
+                                         message_id=str(envelope.event_id), mandatory=True)
         except PublishError as exc:
             log.error("%s %s not published; the provider will retry: %s", envelope.type,
                       envelope.event_id, exc)

@@ -15,6 +15,7 @@ from libs.business.profile import load_profile
 from libs.business.service import import_profile
 from libs.clock import SystemClock
 from libs.contracts.registry import parse_envelope, parse_payload
+from receptionist.bootstrap import full_topology
 from services.ingress import whatsapp
 from services.ingress.app import create_app
 from services.ingress.deps import MAX_BODY_BYTES, IngressDeps, WebhookSecrets
@@ -29,7 +30,7 @@ SALON_WA = "109876543210001"
 
 @pytest.fixture
 async def bus() -> AsyncIterator[MemoryTransport]:
-    transport = MemoryTransport(Topology(prefix="t", retry_delays_ms=(10,)))
+    transport = MemoryTransport(full_topology("t", (10,)))
     await transport.connect()
     await transport.declare()
     yield transport
@@ -124,3 +125,21 @@ async def test_web_chat(client: httpx.AsyncClient, bus: MemoryTransport) -> None
     assert len(bus.published) == 1
     inbound = parse_payload(parse_envelope(bus.published[0][1]))
     assert inbound.customer == "web:abcdef123456"  # type: ignore[attr-defined]
+
+
+async def test_a_message_no_queue_would_receive_is_503_not_lost(
+        session_factory: async_sessionmaker[AsyncSession]) -> None:
+    """Before any queue is declared (a fresh deployment), the broker would drop the event:
+    ingress publishes it as mandatory and tells the provider to retry."""
+    bare = MemoryTransport(Topology(prefix="t", retry_delays_ms=(10,)))
+    await bare.connect()
+    async with session_factory() as s, s.begin():
+        await import_profile(s, load_profile(FIXTURE_BUSINESSES / "salon.yaml"))
+    app = create_app(IngressDeps(transport=bare, session_factory=session_factory,
+                                 clock=SystemClock(), secrets=WebhookSecrets()))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="https://x") as client:
+        response = await client.post("/webchat/salon/messages",
+                                     json={"session_id": "abcdef123456", "text": "hi"})
+    assert response.status_code == 503
+    assert bare.published == []

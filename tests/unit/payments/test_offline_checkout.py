@@ -12,9 +12,9 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.bus.memory import MemoryTransport
-from libs.bus.transport import Topology
 from libs.clock import SystemClock
 from libs.contracts.registry import parse_envelope, parse_payload
+from receptionist.bootstrap import full_topology
 from services.ingress.app import create_app
 from services.ingress.deps import IngressDeps, WebhookSecrets
 from services.payments.adapters.base import CheckoutRequest
@@ -32,7 +32,7 @@ def request(booking: str = "b-1") -> CheckoutRequest:
 
 
 async def test_pay_button_posts_a_signed_event_that_ingress_accepts() -> None:
-    bus = MemoryTransport(Topology(prefix="t", retry_delays_ms=(10,)))
+    bus = MemoryTransport(full_topology("t", (10,)))
     await bus.connect()
     await bus.declare()
     no_database = cast(async_sessionmaker[AsyncSession], None)

@@ -1,0 +1,366 @@
+"""Each service's production entry point (`python -m services.<name>`) as a real OS process
+against RabbitMQ and PostgreSQL: it starts, handles one message, and on SIGTERM exits 0.
+
+The processes read their configuration from an explicit environment only, run in a
+temporary directory (no stray `.env`), and use the test's own bus prefix, so their queues
+are isolated and deleted afterwards by the `topology` fixture.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import IO, Any
+from zoneinfo import ZoneInfo
+
+import aio_pika
+import httpx
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from libs.bus.amqp import AmqpTransport
+from libs.bus.models import InboxMessage, OutboxMessage
+from libs.bus.transport import Topology
+from libs.business.profile import BusinessProfile, load_profile
+from libs.business.service import import_profile
+from libs.contracts.commands import DepositRequested
+from libs.contracts.envelope import Envelope
+from libs.contracts.events import InboundMessageReceived, MessageUnderstood, Slots
+from libs.contracts.message import Message
+from libs.contracts.registry import make_envelope
+from libs.contracts.vocabulary import ConversationState
+from services.fsm.models import Conversation
+from services.notifier.models import MessageLog
+from services.payments.models import Deposit
+from tests.helpers import FIXTURE_BUSINESSES, REPO, eventually, reply_envelope
+
+pytestmark = pytest.mark.integration
+
+START_BOUND_S = 20.0  # from spawn to the process consuming / serving
+EFFECT_BOUND_S = 15.0  # from the message sent to its effect in the database or on the bus
+EXIT_BOUND_S = 10.0  # from SIGTERM to the process gone
+PUBLIC_URL = "https://receptionist.example.com"
+TWILIO_TOKEN = "twilio-test-auth-token"
+SALON_ID = "salon"
+SALON_SMS = "+12125550100"
+CUSTOMER = "+15555550101"
+
+
+# --- one service as a process ------------------------------------------------------------
+
+
+def _open_log(path: Path) -> IO[bytes]:
+    return path.open("wb")
+
+
+def _read_log(path: Path) -> str:
+    return path.read_text(errors="replace") if path.exists() else "(no output file)"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class ServiceProcess:
+    name: str
+    process: asyncio.subprocess.Process
+    log_path: Path
+
+    def output(self) -> str:
+        return (f"\n--- services.{self.name} (pid {self.process.pid}, exit code "
+                f"{self.process.returncode}) stdout+stderr ---\n{_read_log(self.log_path)}")
+
+    async def until(self, check: Callable[[], Awaitable[bool]], what: str, *,
+                    within_s: float = EFFECT_BOUND_S) -> None:
+        """`eventually`, failing at once (with the process's output) if the process died."""
+
+        async def alive_and_holds() -> bool:
+            if self.process.returncode is not None:
+                raise AssertionError(f"services.{self.name} exited with code "
+                                     f"{self.process.returncode} while waiting for {what}")
+            return await check()
+
+        try:
+            await eventually(alive_and_holds, within_s=within_s, what=what)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}{self.output()}") from exc
+
+    async def stop(self) -> None:
+        """SIGTERM, then a clean exit (code 0, no traceback) within the bound."""
+        assert self.process.returncode is None, f"exited before SIGTERM{self.output()}"
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            async with asyncio.timeout(EXIT_BOUND_S):
+                code = await self.process.wait()
+        except TimeoutError:
+            raise AssertionError(f"services.{self.name} still running {EXIT_BOUND_S}s after "
+                                 f"SIGTERM{self.output()}") from None
+        assert code == 0, f"services.{self.name} exited with {code} on SIGTERM{self.output()}"
+        assert "Traceback" not in _read_log(self.log_path), (
+            f"services.{self.name} logged a traceback{self.output()}")
+
+
+@dataclass
+class Harness:
+    tmp_path: Path
+    database_url: str
+    amqp_url: str
+    topology: Topology
+    sessions: async_sessionmaker[AsyncSession]
+    profile: BusinessProfile
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """Everything the process is configured with; nothing inherited but PATH."""
+        return {
+            "PATH": os.environ.get("PATH", ""),
+            "PYTHONPATH": str(REPO),
+            "PYTHONUNBUFFERED": "1",
+            "DATABASE_URL": self.database_url,
+            "AMQP_URL": self.amqp_url,
+            "BUS_PREFIX": self.topology.prefix,
+            # as the `topology` fixture's, so the queues it declares are the ones deleted
+            "BUS_RETRY_DELAYS_MS": json.dumps(list(self.topology.retry_delays_ms)),
+            "BUS_DELIVERY_LIMIT": str(self.topology.delivery_limit),
+            "OUTBOX_POLL_MS": "100",
+            "LOG_LEVEL": "INFO",
+            **extra,
+        }
+
+    @contextlib.asynccontextmanager
+    async def service(self, name: str, **extra_env: str) -> AsyncIterator[ServiceProcess]:
+        log_path = self.tmp_path / f"{name}.log"
+        log = _open_log(log_path)
+        try:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", f"services.{name}", cwd=self.tmp_path,
+                env=self.env(**extra_env), stdin=subprocess.DEVNULL, stdout=log,
+                stderr=subprocess.STDOUT)
+        finally:
+            log.close()  # the child has its own copy
+        running = ServiceProcess(name, process, log_path)
+        try:
+            yield running
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+
+    @contextlib.asynccontextmanager
+    async def bus(self) -> AsyncIterator[AmqpTransport]:
+        """Every service's queues under the test's prefix (a deployment has them all)."""
+        transport = AmqpTransport(self.amqp_url, self.topology)
+        await transport.connect()
+        try:
+            await transport.declare()
+            yield transport
+        finally:
+            await transport.close()
+
+    async def consumers_on(self, consumer: str) -> int:
+        """How many consumers read `consumer`'s queue (0 while it does not exist yet)."""
+        connection = await aio_pika.connect(self.amqp_url)
+        try:
+            channel = await connection.channel()
+            try:
+                queue = await channel.declare_queue(self.topology.queue(consumer), passive=True)
+            except aio_pika.exceptions.ChannelClosed:
+                return 0
+            return int(queue.declaration_result.consumer_count or 0)
+        finally:
+            await connection.close()
+
+
+@pytest.fixture
+async def harness(tmp_path: Path, database_url: str, amqp_url: str, topology: Topology,
+                  session_factory: async_sessionmaker[AsyncSession]) -> Harness:
+    profile = load_profile(FIXTURE_BUSINESSES / "salon.yaml")
+    async with session_factory() as s, s.begin():
+        await import_profile(s, profile)
+    return Harness(tmp_path, database_url, amqp_url, topology, session_factory, profile)
+
+
+async def serve_one(harness: Harness, name: str, envelope: Envelope,
+                    effect: Callable[[], Awaitable[bool]], what: str,
+                    **extra_env: str) -> ServiceProcess:
+    """Start `name`, wait until it consumes, publish `envelope`, wait for `effect`; stop it
+    with SIGTERM and require a clean exit. Returns the stopped process (for its output)."""
+    async with harness.service(name, **extra_env) as proc:
+
+        async def consuming() -> bool:
+            return await harness.consumers_on(name) >= 1
+
+        # The process declares its own queue: a consumer on it means it is up.
+        await proc.until(consuming, f"services.{name} to consume from its queue",
+                         within_s=START_BOUND_S)
+        async with harness.bus() as transport:  # idempotent: same arguments as the process
+            await transport.publish(envelope.to_json(), envelope.type,
+                                    message_id=str(envelope.event_id))
+        await proc.until(effect, what)
+        await proc.stop()
+        return proc
+
+
+def envelope_of(message: Message) -> Envelope:
+    return make_envelope(message, business_id=SALON_ID, occurred_at=datetime.now(UTC))
+
+
+async def outbox_rows(sessions: async_sessionmaker[AsyncSession],
+                      message_type: str) -> list[OutboxMessage]:
+    async with sessions() as s:
+        return list((await s.scalars(
+            select(OutboxMessage).where(OutboxMessage.type == message_type))).all())
+
+
+def bookable_day(profile: BusinessProfile) -> date:
+    """A Tuesday or Wednesday a few days ahead: open, no deposit rule, well past the notice."""
+    today = datetime.now(ZoneInfo(profile.timezone)).date()
+    day = today + timedelta(days=2)
+    while day.weekday() not in (1, 2) or day in profile.closed_dates:
+        day += timedelta(days=1)
+    return day
+
+
+# --- one test per service ----------------------------------------------------------------
+
+
+async def test_nlu_process_reads_a_message_and_emits_what_it_understood(
+        harness: Harness) -> None:
+    envelope = envelope_of(InboundMessageReceived(
+        channel="sms", provider_message_id="SMproc0001", customer=CUSTOMER, to=SALON_SMS,
+        text="can i get a haircut tomorrow at 3pm", received_at=datetime.now(UTC)))
+
+    async def understood() -> bool:
+        rows = await outbox_rows(harness.sessions, MessageUnderstood.TYPE)
+        return any(r.published_at is not None for r in rows)
+
+    proc = await serve_one(harness, "nlu", envelope, understood,
+                           "an nlu.message.understood.v1 outbox row, published")
+    [row] = await outbox_rows(harness.sessions, MessageUnderstood.TYPE)
+    payload: dict[str, Any] = row.envelope["payload"]
+    assert payload["intent"] == "book", (payload, proc.output())
+    assert payload["slots"]["service"] == "Haircut", (payload, proc.output())
+    assert row.envelope["causation_id"] == str(envelope.event_id)
+    async with harness.sessions() as s:
+        handled = (await s.scalars(select(InboxMessage.consumer).where(
+            InboxMessage.event_id == envelope.event_id))).all()
+    assert handled == ["nlu"], proc.output()
+
+
+async def test_fsm_process_plays_a_booking_request_to_confirming(harness: Harness) -> None:
+    day = bookable_day(harness.profile)
+    envelope = envelope_of(MessageUnderstood(
+        channel="sms", provider_message_id="SMproc0002", customer=CUSTOMER,
+        text=f"haircut on {day.isoformat()} at 10am", received_at=datetime.now(UTC),
+        intent="book", slots=Slots(service="Haircut", date=day, time=time(10, 0)),
+        confidence=0.95, extractor="rules"))
+
+    async def confirming() -> bool:
+        async with harness.sessions() as s:
+            state = await s.scalar(select(Conversation.state))
+        replies = await outbox_rows(harness.sessions, "reply.requested.v1")
+        return state == ConversationState.CONFIRMING and any(
+            r.published_at is not None for r in replies)
+
+    proc = await serve_one(harness, "fsm", envelope, confirming,
+                           "a CONFIRMING conversation and a published reply.requested.v1")
+    [reply] = await outbox_rows(harness.sessions, "reply.requested.v1")
+    assert reply.envelope["payload"]["to"] == CUSTOMER, (reply.envelope, proc.output())
+    assert "Haircut" in reply.envelope["payload"]["text"], (reply.envelope, proc.output())
+
+
+async def test_payments_process_opens_a_checkout_for_a_deposit(harness: Harness) -> None:
+    booking_id = uuid.uuid4()
+    envelope = envelope_of(DepositRequested(
+        booking_id=booking_id, reference="PROC01", customer=CUSTOMER, channel="sms",
+        amount=Decimal("15.00"), currency="usd", attempt=1,
+        hold_expires_at=datetime.now(UTC) + timedelta(minutes=15),
+        description="Deposit for Haircut"))
+
+    async def checkout() -> bool:
+        rows = await outbox_rows(harness.sessions, "checkout.created.v1")
+        return any(r.published_at is not None for r in rows)
+
+    proc = await serve_one(harness, "payments", envelope, checkout,
+                           "a published checkout.created.v1 outbox row",
+                           PAYMENTS_GATEWAY="offline", PUBLIC_BASE_URL=PUBLIC_URL)
+    async with harness.sessions() as s:
+        [deposit] = (await s.scalars(select(Deposit))).all()
+    assert deposit.booking_id == booking_id, proc.output()
+    assert deposit.status == "open" and deposit.amount == Decimal("15.00"), proc.output()
+    assert (deposit.checkout_url or "").startswith(PUBLIC_URL + "/checkout/"), proc.output()
+    [created] = await outbox_rows(harness.sessions, "checkout.created.v1")
+    assert created.envelope["payload"]["url"] == deposit.checkout_url, proc.output()
+
+
+async def test_notifier_process_logs_the_reply_it_delivers(harness: Harness) -> None:
+    envelope = reply_envelope("see you on Tuesday")
+
+    async def logged() -> bool:
+        async with harness.sessions() as s:
+            return await s.scalar(select(MessageLog.id).where(
+                MessageLog.event_id == envelope.event_id)) is not None
+
+    proc = await serve_one(harness, "notifier", envelope, logged, "a message_log row")
+    async with harness.sessions() as s:
+        [entry] = (await s.scalars(select(MessageLog))).all()
+    assert (entry.body, entry.channel, entry.status) == ("see you on Tuesday", "sms", "sent"), (
+        proc.output())
+
+
+async def test_ingress_process_serves_webhooks_and_publishes_to_nlu(harness: Harness) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    async with harness.bus(), harness.service(
+            "ingress", HTTP_HOST="127.0.0.1", HTTP_PORT=str(port), PUBLIC_BASE_URL=PUBLIC_URL,
+            TWILIO_AUTH_TOKEN=TWILIO_TOKEN) as proc, httpx.AsyncClient(
+            base_url=base, timeout=5.0) as client:
+
+        async def healthy() -> bool:
+            try:
+                return (await client.get("/healthz")).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        await proc.until(healthy, f"GET {base}/healthz to answer 200", within_s=START_BOUND_S)
+        response = await client.post("/webchat/salon/messages",
+                                     json={"session_id": "abcdef123456", "text": "hi"})
+        assert response.status_code == 202, (response.text, proc.output())
+
+        connection = await aio_pika.connect(harness.amqp_url)
+        try:
+            channel = await connection.channel()
+            queue = await channel.get_queue(harness.topology.queue("nlu"), ensure=True)
+            got: list[bytes] = []
+
+            async def arrived() -> bool:
+                message = await queue.get(no_ack=True, fail=False)
+                if message is not None:
+                    got.append(message.body)
+                return bool(got)
+
+            await proc.until(arrived, "the web chat message in the nlu queue")
+        finally:
+            await connection.close()
+        await proc.stop()
+    received = Envelope.from_json(got[0])
+    assert received.type == InboundMessageReceived.TYPE
+    assert received.business_id == SALON_ID
+    assert received.payload["channel"] == "web"
+    assert received.payload["customer"] == "web:abcdef123456"
+    assert received.payload["text"] == "hi"

@@ -1,0 +1,133 @@
+"""Durable timers over real PostgreSQL: claimed on a lease, fired in the handler's own
+transaction, each exactly once however many tickers run or die."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from libs.bus.context import HandlerContext, PermanentError
+from libs.bus.models import OutboxMessage
+from libs.clock import SimulatedClock
+from libs.contracts.events import CalendarSynced
+from libs.timers import service as timers
+from libs.timers.models import Timer
+from libs.timers.ticker import tick
+
+pytestmark = pytest.mark.integration
+
+NOW = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
+Sessions = async_sessionmaker[AsyncSession]
+
+
+async def record(ctx: HandlerContext, timer: Timer, deps: None) -> None:
+    """The effect of firing: one outbox row naming the timer."""
+    ctx.emit(CalendarSynced(booking_id=timer.id, calendar_event_id=timer.key,
+                            action="inserted", synced_at=ctx.clock.now()))
+
+
+async def schedule(sessions: Sessions, n: int, due: datetime = NOW) -> None:
+    async with sessions() as s, s.begin():
+        for i in range(n):
+            await timers.schedule(s, owner="test", kind="ping", key=f"ping:{i}",
+                                  business_id="salon", due_at=due)
+
+
+async def fired_keys(sessions: Sessions) -> list[str]:
+    async with sessions() as s:
+        rows = (await s.scalars(select(OutboxMessage.envelope))).all()
+    return sorted(r["payload"]["calendar_event_id"] for r in rows)
+
+
+async def test_two_tickers_racing_fire_each_timer_once(session_factory: Sessions) -> None:
+    await schedule(session_factory, 300)
+    clock = SimulatedClock(NOW)
+    fired = await asyncio.gather(*(tick(session_factory, clock, owner="test",
+                                        handlers={"ping": record}, deps=None)
+                                   for _ in range(2)))
+    assert sum(fired) == 300
+    keys = await fired_keys(session_factory)
+    assert len(keys) == 300 and len(set(keys)) == 300
+
+
+async def test_a_ticker_dying_after_its_claim_leaves_the_timer_to_fire_later(
+        session_factory: Sessions) -> None:
+    await schedule(session_factory, 1)
+    clock = SimulatedClock(NOW)
+    claimed = await timers.claim_due(session_factory, clock, owner="test")
+    assert len(claimed) == 1  # ...and the process dies before firing it
+    assert await tick(session_factory, clock, owner="test", handlers={"ping": record},
+                      deps=None) == 0  # still leased to the dead ticker
+    clock.advance(timers.LEASE)
+    assert await tick(session_factory, clock, owner="test", handlers={"ping": record},
+                      deps=None) == 1
+    assert await fired_keys(session_factory) == ["ping:0"]
+    clock.advance(timers.LEASE * 2)
+    assert await tick(session_factory, clock, owner="test", handlers={"ping": record},
+                      deps=None) == 0
+
+
+async def test_a_slow_first_ticker_cannot_fire_what_a_second_already_fired(
+        session_factory: Sessions) -> None:
+    """The lease ran out while the first ticker was calling out; the second fired the timer;
+    the first one's commit is refused by the `fired_at` guard and changes nothing."""
+    await schedule(session_factory, 1)
+    clock = SimulatedClock(NOW)
+    (stale,) = await timers.claim_due(session_factory, clock, owner="test")
+    clock.advance(timers.LEASE)
+    assert await tick(session_factory, clock, owner="test", handlers={"ping": record},
+                      deps=None) == 1
+    async with session_factory() as s, s.begin():
+        assert await timers.mark_fired(s, stale, clock.now()) is False
+    assert await fired_keys(session_factory) == ["ping:0"]
+
+
+async def test_a_moved_timer_is_not_fired_by_an_old_claim(session_factory: Sessions) -> None:
+    await schedule(session_factory, 1)
+    clock = SimulatedClock(NOW)
+    (claimed,) = await timers.claim_due(session_factory, clock, owner="test")
+    await schedule(session_factory, 1, due=NOW + timedelta(hours=1))  # rescheduled meanwhile
+    async with session_factory() as s, s.begin():
+        assert await timers.mark_fired(s, claimed, clock.now()) is False
+    clock.advance(timedelta(hours=1))
+    assert await tick(session_factory, clock, owner="test", handlers={"ping": record},
+                      deps=None) == 1
+
+
+async def test_a_failing_handler_is_retried_after_its_lease_and_a_permanent_one_dropped(
+        session_factory: Sessions) -> None:
+    await schedule(session_factory, 2)
+    clock = SimulatedClock(NOW)
+    attempts: list[str] = []
+
+    async def flaky(ctx: HandlerContext, timer: Timer, deps: None) -> None:
+        attempts.append(timer.key)
+        if timer.key == "ping:1":
+            raise PermanentError("this timer can never work")
+        if attempts.count(timer.key) == 1:
+            raise ConnectionError("the database blinked")
+        await record(ctx, timer, deps)
+
+    assert await tick(session_factory, clock, owner="test", handlers={"ping": flaky},
+                      deps=None) == 0
+    clock.advance(timers.LEASE)
+    assert await tick(session_factory, clock, owner="test", handlers={"ping": flaky},
+                      deps=None) == 1
+    assert await fired_keys(session_factory) == ["ping:0"]
+    assert sorted(attempts) == ["ping:0", "ping:0", "ping:1"]  # the permanent one, once
+    async with session_factory() as s:
+        unfired = await s.scalar(select(func.count()).select_from(Timer)
+                                 .where(Timer.fired_at.is_(None)))
+    assert unfired == 0
+
+
+async def test_next_due_at_waits_for_a_lease(session_factory: Sessions) -> None:
+    await schedule(session_factory, 1)
+    clock = SimulatedClock(NOW)
+    await timers.claim_due(session_factory, clock, owner="test")
+    async with session_factory() as s:
+        assert await timers.next_due_at(s) == NOW + timers.LEASE

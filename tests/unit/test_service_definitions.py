@@ -1,0 +1,86 @@
+"""Every service is defined once, and the bus is wired from those definitions: what a
+service handles is exactly what is routed to it, and every command has one consumer."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import get_args
+
+import pytest
+
+from libs.bus.memory import MemoryTransport
+from libs.bus.transport import PublishError, Topology
+from libs.contracts.commands import ReplyRequested
+from libs.contracts.events import CalendarSynced
+from libs.contracts.message import Command, Event
+from libs.contracts.registry import ALL_MESSAGES, make_envelope
+from receptionist.bootstrap import DEFINITIONS, full_topology
+from services.fsm import machine as m
+from services.fsm.effects import APPLIERS
+
+
+def consumers_of(message_type: str) -> list[str]:
+    return sorted(d.name for d in DEFINITIONS if message_type in d.consumes)
+
+
+def test_each_service_is_defined_once() -> None:
+    names = [d.name for d in DEFINITIONS]
+    assert sorted(names) == sorted(set(names))
+    assert set(names) == {"ingress", "nlu", "fsm", "payments", "notifier"}
+
+
+def test_every_command_has_exactly_one_consumer() -> None:
+    commands = [cls for cls in ALL_MESSAGES if issubclass(cls, Command)]
+    assert {cls.TYPE for cls in commands} == {
+        "reply.requested.v1", "deposit.requested.v1", "refund.requested.v1"}
+    for cls in commands:
+        assert len(consumers_of(cls.TYPE)) == 1, (cls.TYPE, consumers_of(cls.TYPE))
+
+
+def test_every_message_is_either_a_command_or_an_event() -> None:
+    for cls in ALL_MESSAGES:
+        assert issubclass(cls, Command) != issubclass(cls, Event), cls
+
+
+def test_services_consume_only_known_messages() -> None:
+    known = {cls.TYPE for cls in ALL_MESSAGES}
+    for d in DEFINITIONS:
+        assert d.consumes <= known, d.name
+
+
+def test_the_topology_binds_exactly_what_each_service_handles() -> None:
+    topology = full_topology("t", (10,))
+    assert topology.bindings == {d.name: d.consumes for d in DEFINITIONS if d.consumes}
+    assert "ingress" not in topology.bindings  # it consumes nothing, so it has no queue
+
+
+async def test_the_memory_bus_routes_each_message_only_to_its_handlers() -> None:
+    """Publish one of every message type and see where each lands."""
+    transport = MemoryTransport(full_topology("t", (10,)))
+    await transport.connect()
+    await transport.declare()
+    for cls in ALL_MESSAGES:
+        await transport.publish(b"{}", cls.TYPE, message_id=cls.TYPE)
+    for d in DEFINITIONS:
+        if not d.consumes:
+            continue
+        landed: set[str] = set()
+        queue = transport._queues[d.name]
+        while not queue.empty():
+            landed.add(queue.get_nowait().routing_key)
+        assert landed == d.consumes, d.name
+
+
+async def test_a_command_nobody_receives_is_refused_and_an_event_is_dropped() -> None:
+    bare = MemoryTransport(Topology(prefix="t", retry_delays_ms=(10,)))
+    await bare.connect()
+    reply = make_envelope(ReplyRequested(channel="sms", to="+15555550100", text="hi"),
+                          business_id="salon", occurred_at=datetime(2026, 12, 1, tzinfo=UTC))
+    with pytest.raises(PublishError, match="unroutable"):
+        await bare.publish(reply.to_json(), reply.type, message_id="1")
+    await bare.publish(b"{}", CalendarSynced.TYPE, message_id="2")  # confirmed, then dropped
+    assert [key for key, _ in bare.published] == [CalendarSynced.TYPE]
+
+
+def test_fsm_applies_every_effect_the_machine_can_ask_for() -> None:
+    assert set(APPLIERS) == set(get_args(m.Effect))
