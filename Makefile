@@ -28,7 +28,7 @@ test-integration: setup services
 
 lint: setup
 	$(BIN)/ruff check .
-	$(BIN)/mypy libs services receptionist
+	$(BIN)/mypy libs services receptionist tests
 
 schemas: setup
 	$(BIN)/python -m libs.contracts.schema_registry

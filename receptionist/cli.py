@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from libs.settings import get_settings
 
@@ -127,53 +128,60 @@ def _fsm_diagram(args: argparse.Namespace) -> int:
     return 0
 
 
+Command = Callable[[argparse.Namespace], int]
+GROUPS = {"business": "business profiles", "nlu": "message understanding",
+          "scenario": "conversation scenarios", "bus": "the message bus",
+          "fsm": "the conversation state machine"}
+
+
+class _Commands:
+    """`receptionist <group> <command>`: each command says its help, options and runner."""
+
+    def __init__(self, parser: argparse.ArgumentParser) -> None:
+        self._top = parser.add_subparsers(dest="command", required=True)
+        self._groups: dict[str, Any] = {}
+
+    def add(self, path: str, help: str, run: Command, *, database: bool = False
+            ) -> argparse.ArgumentParser:
+        group, _, name = path.rpartition(" ")
+        where = self._top
+        if group:
+            if group not in self._groups:
+                self._groups[group] = self._top.add_parser(
+                    group, help=GROUPS[group]).add_subparsers(
+                    dest=f"{group}_command", required=True)
+            where = self._groups[group]
+        p: argparse.ArgumentParser = where.add_parser(name, help=help)
+        if database:
+            p.add_argument("--database-url", help="defaults to $DATABASE_URL")
+        p.set_defaults(run=run)
+        return p
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from receptionist.scenarios.runner import add_arguments
+
     parser = argparse.ArgumentParser(prog="receptionist", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-
-    p = commands.add_parser("migrate", help="upgrade the database schema (Alembic)")
-    p.add_argument("--database-url", help="defaults to $DATABASE_URL")
-    p.add_argument("--revision", default="head")
-    p.set_defaults(run=_migrate)
-
-    business = commands.add_parser("business", help="business profiles").add_subparsers(
-        dest="business_command", required=True)
-    p = business.add_parser("import", help="create or update businesses from YAML profiles")
-    p.add_argument("files", nargs="+", metavar="FILE")
-    p.add_argument("--database-url", help="defaults to $DATABASE_URL")
-    p.set_defaults(run=_business_import)
-
-    nlu = commands.add_parser("nlu", help="message understanding").add_subparsers(
-        dest="nlu_command", required=True)
-    p = nlu.add_parser("eval", help="score an extractor on a JSON Lines set (spec/nlu.md)")
+    commands = _Commands(parser)
+    commands.add("migrate", "upgrade the database schema (Alembic)", _migrate,
+                 database=True).add_argument("--revision", default="head")
+    commands.add("business import", "create or update businesses from YAML profiles",
+                 _business_import, database=True).add_argument("files", nargs="+",
+                                                               metavar="FILE")
+    p = commands.add("nlu eval", "score an extractor on a JSON Lines set (spec/nlu.md)",
+                     _nlu_eval)
     p.add_argument("file")
     p.add_argument("--extractor", default="rules")
     p.add_argument("--businesses", help="folder of business profiles")
     p.add_argument("--predictions", help="also write one prediction per input row here")
-    p.set_defaults(run=_nlu_eval)
-
-    scenario = commands.add_parser("scenario", help="conversation scenarios").add_subparsers(
-        dest="scenario_command", required=True)
-    p = scenario.add_parser("run", help="play scenario files against the whole system")
-    from receptionist.scenarios.runner import add_arguments
-
-    add_arguments(p)
-    p.set_defaults(run=_scenario_run)
-
-    bus = commands.add_parser("bus", help="the message bus").add_subparsers(
-        dest="bus_command", required=True)
-    p = bus.add_parser("declare", help="declare every service's queues on RabbitMQ")
-    p.add_argument("--amqp-url", help="defaults to $AMQP_URL")
-    p.set_defaults(run=_bus_declare)
-
-    p = commands.add_parser("prune", help="delete bookkeeping older than RETENTION_DAYS")
-    p.add_argument("--database-url", help="defaults to $DATABASE_URL")
-    p.set_defaults(run=_prune)
-
-    fsm = commands.add_parser("fsm", help="the conversation state machine").add_subparsers(
-        dest="fsm_command", required=True)
-    p = fsm.add_parser("diagram", help="print the transition table as a Mermaid diagram")
-    p.set_defaults(run=_fsm_diagram)
+    add_arguments(commands.add("scenario run", "play scenario files against the whole system",
+                               _scenario_run))
+    commands.add("bus declare", "declare every service's queues on RabbitMQ",
+                 _bus_declare).add_argument("--amqp-url", help="defaults to $AMQP_URL")
+    commands.add("prune", "delete bookkeeping older than RETENTION_DAYS", _prune,
+                 database=True)
+    commands.add("fsm diagram", "print the transition table as a Mermaid diagram",
+                 _fsm_diagram)
     return parser
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from urllib.parse import urlparse
 
 LOCAL_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -38,48 +38,48 @@ def _docker_answers() -> bool:
 
 
 @contextlib.contextmanager
-def postgres_url() -> Iterator[str]:
-    if url := os.environ.get("DATABASE_URL"):
-        if not _answers(url, 5432):
-            raise RuntimeError(f"DATABASE_URL is set but nothing answers at {_where(url)}")
+def _server(env: str, port: int, container: Callable[[], Iterator[str]], local: str,
+            what: str, start: str) -> Iterator[str]:
+    """The URL of `what`: `$env`, else a testcontainer, else the local server; else fail."""
+    if url := os.environ.get(env):
+        if not _answers(url, port):
+            raise RuntimeError(f"{env} is set but nothing answers at {_where(url)}")
         yield url
-        return
-    if _docker_answers():
-        from testcontainers.postgres import PostgresContainer
-
-        with PostgresContainer("postgres:15", driver="psycopg") as pg:
-            yield pg.get_connection_url()
-        return
-    if _answers(LOCAL_DATABASE_URL, 5432):
-        yield LOCAL_DATABASE_URL
-        return
-    raise RuntimeError(
-        "no PostgreSQL for the integration tests: DATABASE_URL is unset, no Docker engine "
-        "answers for testcontainers, and nothing listens on 127.0.0.1:5432. Start one with "
-        "`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`.")
+    elif _docker_answers():
+        yield from container()
+    elif _answers(local, port):
+        yield local
+    else:
+        raise RuntimeError(
+            f"no {what} for the integration tests: {env} is unset, no Docker engine answers "
+            f"for testcontainers, and nothing listens on 127.0.0.1:{port}. Start one with "
+            f"`{start}`.")
 
 
-@contextlib.contextmanager
-def rabbitmq_url() -> Iterator[str]:
-    if url := os.environ.get("AMQP_URL"):
-        if not _answers(url, 5672):
-            raise RuntimeError(f"AMQP_URL is set but nothing answers at {_where(url)}")
-        yield url
-        return
-    if _docker_answers():
-        from testcontainers.rabbitmq import RabbitMqContainer
+def _postgres_container() -> Iterator[str]:
+    from testcontainers.postgres import PostgresContainer
 
-        with RabbitMqContainer("rabbitmq:3.13") as rmq:
-            params = rmq.get_connection_params()
-            yield f"amqp://guest:guest@{params.host}:{params.port}/"
-        return
-    if _answers(LOCAL_AMQP_URL, 5672):
-        yield LOCAL_AMQP_URL
-        return
-    raise RuntimeError(
-        "no RabbitMQ for the integration tests: AMQP_URL is unset, no Docker engine answers "
-        "for testcontainers, and nothing listens on 127.0.0.1:5672. Start one with "
-        "`rabbitmq-server -detached`.")
+    with PostgresContainer("postgres:15", driver="psycopg") as pg:
+        yield pg.get_connection_url()
+
+
+def _rabbitmq_container() -> Iterator[str]:
+    from testcontainers.rabbitmq import RabbitMqContainer
+
+    with RabbitMqContainer("rabbitmq:3.13") as rmq:
+        params = rmq.get_connection_params()
+        yield f"amqp://guest:guest@{params.host}:{params.port}/"
+
+
+def postgres_url() -> contextlib.AbstractContextManager[str]:
+    return _server("DATABASE_URL", 5432, _postgres_container, LOCAL_DATABASE_URL,
+                   "PostgreSQL", "pg_ctlcluster --skip-systemctl-redirect "
+                   "$(ls /etc/postgresql) main start")
+
+
+def rabbitmq_url() -> contextlib.AbstractContextManager[str]:
+    return _server("AMQP_URL", 5672, _rabbitmq_container, LOCAL_AMQP_URL, "RabbitMQ",
+                   "rabbitmq-server -detached")
 
 
 def _where(url: str) -> str:

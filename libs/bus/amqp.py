@@ -28,11 +28,9 @@ from aio_pika.abc import (
 from libs.bus.transport import (
     ORIGINAL_KEY_HEADER,
     DeliveryCallback,
+    MovableDelivery,
     PublishError,
     Topology,
-    attempt_of,
-    dead_headers,
-    retry_headers,
 )
 from libs.contracts.registry import is_command
 
@@ -42,7 +40,7 @@ PUBLISH_TIMEOUT_S = 5.0
 CLOSE_TIMEOUT_S = 5.0
 
 
-class AmqpDelivery:
+class AmqpDelivery(MovableDelivery):
     def __init__(self, transport: AmqpTransport, consumer: str, message: AbstractIncomingMessage):
         self._transport = transport
         self._consumer = consumer
@@ -52,24 +50,16 @@ class AmqpDelivery:
         self.headers: dict[str, Any] = dict(message.headers or {})
         self.redelivered = bool(message.redelivered)
 
-    @property
-    def attempt(self) -> int:
-        return attempt_of(self.headers)
-
     async def ack(self) -> None:
         await self._message.ack()
 
-    async def retry(self, tier: int, reason: str) -> None:
-        headers = retry_headers(self.headers, attempt=self.attempt, reason=reason,
-                                routing_key=self.routing_key)
-        queue = self._transport.topology.retry_queue(self._consumer, tier)
-        await self._transport.publish_direct(queue, self.body, headers, self._message.message_id)
-        await self._message.ack()
+    async def _to_retry(self, tier: int, headers: dict[str, Any]) -> None:
+        await self._move(self._transport.topology.retry_queue(self._consumer, tier), headers)
 
-    async def dead(self, reason: str, error: str) -> None:
-        headers = dead_headers(self.headers, reason=reason, error=error,
-                               routing_key=self.routing_key)
-        queue = self._transport.topology.dead_queue(self._consumer)
+    async def _to_dead(self, headers: dict[str, Any]) -> None:
+        await self._move(self._transport.topology.dead_queue(self._consumer), headers)
+
+    async def _move(self, queue: str, headers: dict[str, Any]) -> None:
         await self._transport.publish_direct(queue, self.body, headers, self._message.message_id)
         await self._message.ack()
 

@@ -11,17 +11,10 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from libs.bus.transport import (
-    DeliveryCallback,
-    PublishError,
-    Topology,
-    attempt_of,
-    dead_headers,
-    retry_headers,
-)
+from libs.bus.transport import DeliveryCallback, MovableDelivery, PublishError, Topology
 from libs.contracts.registry import is_command
 
 log = logging.getLogger(__name__)
@@ -36,47 +29,30 @@ class _Message:
     redelivered: bool = False
 
 
-@dataclass
-class MemoryDelivery:
-    transport: MemoryTransport
-    consumer: str
-    message: _Message
-    settled: bool = field(default=False)
-
-    @property
-    def body(self) -> bytes:
-        return self.message.body
-
-    @property
-    def routing_key(self) -> str:
-        return self.message.routing_key
-
-    @property
-    def headers(self) -> dict[str, Any]:
-        return self.message.headers
+class MemoryDelivery(MovableDelivery):
+    def __init__(self, transport: MemoryTransport, consumer: str, message: _Message) -> None:
+        self.transport = transport
+        self.consumer = consumer
+        self.message = message
+        self.body = message.body
+        self.routing_key = message.routing_key
+        self.headers = message.headers
+        self.settled = False
 
     @property
     def redelivered(self) -> bool:
         return self.message.redelivered
 
-    @property
-    def attempt(self) -> int:
-        return attempt_of(self.headers)
-
     async def ack(self) -> None:
         self.settled = True
 
-    async def retry(self, tier: int, reason: str) -> None:
-        headers = retry_headers(self.headers, attempt=self.attempt, reason=reason,
-                                routing_key=self.routing_key)
+    async def _to_retry(self, tier: int, headers: dict[str, Any]) -> None:
         delay_s = self.transport.topology.retry_delays_ms[tier] / 1000
         retried = _Message(self.body, self.routing_key, headers, self.message.message_id)
         self.transport._schedule(self.consumer, retried, delay_s)
         self.settled = True
 
-    async def dead(self, reason: str, error: str) -> None:
-        headers = dead_headers(self.headers, reason=reason, error=error,
-                               routing_key=self.routing_key)
+    async def _to_dead(self, headers: dict[str, Any]) -> None:
         self.transport._dead[self.consumer].append((self.body, headers))
         self.settled = True
 

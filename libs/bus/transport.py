@@ -57,22 +57,32 @@ class Delivery(Protocol):
 DeliveryCallback = Callable[[Delivery], Awaitable[None]]
 
 
-def retry_headers(headers: Mapping[str, Any], *, attempt: int, reason: str,
-                  routing_key: str) -> dict[str, Any]:
-    """The headers a message carries into its next retry tier."""
-    return {**headers, ATTEMPT_HEADER: attempt + 1, ERROR_HEADER: reason[:1000],
-            ORIGINAL_KEY_HEADER: routing_key}
+class MovableDelivery:
+    """What both transports' deliveries share: the attempt count and the headers a message
+    carries into a retry tier or the dead queue. Each transport moves it its own way."""
 
+    body: bytes
+    routing_key: str
+    headers: dict[str, Any]
 
-def dead_headers(headers: Mapping[str, Any], *, reason: str, error: str,
-                 routing_key: str) -> dict[str, Any]:
-    """The headers a message carries into `<queue>.dead`: why it ended there."""
-    return {**headers, DEAD_REASON_HEADER: reason, ERROR_HEADER: error[:4000],
-            ORIGINAL_KEY_HEADER: routing_key}
+    @property
+    def attempt(self) -> int:
+        return int(self.headers.get(ATTEMPT_HEADER, 0) or 0)
 
+    async def retry(self, tier: int, reason: str) -> None:
+        await self._to_retry(tier, {**self.headers, ATTEMPT_HEADER: self.attempt + 1,
+                                    ERROR_HEADER: reason[:1000],
+                                    ORIGINAL_KEY_HEADER: self.routing_key})
 
-def attempt_of(headers: Mapping[str, Any]) -> int:
-    return int(headers.get(ATTEMPT_HEADER, 0) or 0)
+    async def dead(self, reason: str, error: str) -> None:
+        await self._to_dead({**self.headers, DEAD_REASON_HEADER: reason,
+                             ERROR_HEADER: error[:4000], ORIGINAL_KEY_HEADER: self.routing_key})
+
+    async def _to_retry(self, tier: int, headers: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    async def _to_dead(self, headers: dict[str, Any]) -> None:
+        raise NotImplementedError
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Literal, TypeAlias
+from typing import ClassVar, Literal, TypeAlias
 from zoneinfo import ZoneInfo
 
 from libs.business.profile import BusinessProfile, Service
@@ -114,10 +114,7 @@ class Bookable:
     start: datetime
     end: datetime
     resource: int
-
-    @property
-    def ok(self) -> Literal[True]:
-        return True
+    ok: ClassVar[Literal[True]] = True
 
     @property
     def start_utc(self) -> datetime:
@@ -142,10 +139,7 @@ class Refusal:
     reason: Reason
     start: datetime
     today: date
-
-    @property
-    def ok(self) -> Literal[False]:
-        return False
+    ok: ClassVar[Literal[False]] = False
 
     @property
     def about_date(self) -> bool:

@@ -7,21 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    CheckConstraint,
-    DateTime,
-    ForeignKey,
-    Identity,
-    Integer,
-    Numeric,
-    String,
-    Text,
-    UniqueConstraint,
-    func,
-    text,
-)
+import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB, UUID, ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -45,13 +31,13 @@ class Customer(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True,
                                           default=uuid.uuid4)
-    business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id", ondelete="CASCADE"))
-    address: Mapped[str] = mapped_column(Text, comment="E.164 phone or web:<session>")
-    opted_out: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
-                                                 server_default=func.now())
+    business_id: Mapped[str] = mapped_column(sa.ForeignKey("businesses.id", ondelete="CASCADE"))
+    address: Mapped[str] = mapped_column(sa.Text, comment="E.164 phone or web:<session>")
+    opted_out: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.text("false"))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True),
+                                                 server_default=sa.func.now())
 
-    __table_args__ = (UniqueConstraint("business_id", "address"),)
+    __table_args__ = (sa.UniqueConstraint("business_id", "address"),)
 
 
 class Conversation(Base):
@@ -62,14 +48,14 @@ class Conversation(Base):
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True,
                                           default=uuid.uuid4)
     customer_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("customers.id", ondelete="CASCADE"), unique=True)
-    business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id", ondelete="CASCADE"))
-    channel: Mapped[Channel] = mapped_column(String(16))
-    state: Mapped[str] = mapped_column(String(32), server_default="IDLE")
-    context: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
-    last_customer_message_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
-                                                 server_default=func.now())
+        sa.ForeignKey("customers.id", ondelete="CASCADE"), unique=True)
+    business_id: Mapped[str] = mapped_column(sa.ForeignKey("businesses.id", ondelete="CASCADE"))
+    channel: Mapped[Channel] = mapped_column(sa.String(16))
+    state: Mapped[str] = mapped_column(sa.String(32), server_default="IDLE")
+    context: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=sa.text("'{}'::jsonb"))
+    last_customer_message_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True),
+                                                 server_default=sa.func.now())
 
 
 class Booking(Base):
@@ -84,40 +70,41 @@ class Booking(Base):
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True,
                                           default=uuid.uuid4)
     seq: Mapped[int] = mapped_column(
-        BigInteger, Identity(), unique=True,
+        sa.BigInteger, sa.Identity(), unique=True,
         comment="creation order: bookings made in one turn share created_at")
-    reference: Mapped[str] = mapped_column(String(16), unique=True)
-    business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id", ondelete="CASCADE"))
-    customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
-    service: Mapped[str] = mapped_column(Text)
-    resource: Mapped[int] = mapped_column(Integer)
-    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    status: Mapped[BookingStatus] = mapped_column(String(16))
-    deposit_status: Mapped[DepositStatus] = mapped_column(String(16), server_default="none")
-    deposit_amount: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    reference: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    business_id: Mapped[str] = mapped_column(sa.ForeignKey("businesses.id", ondelete="CASCADE"))
+    customer_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("customers.id", ondelete="CASCADE"))
+    service: Mapped[str] = mapped_column(sa.Text)
+    resource: Mapped[int] = mapped_column(sa.Integer)
+    starts_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    ends_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    status: Mapped[BookingStatus] = mapped_column(sa.String(16))
+    deposit_status: Mapped[DepositStatus] = mapped_column(sa.String(16), server_default="none")
+    deposit_amount: Mapped[Decimal | None] = mapped_column(sa.Numeric(10, 2))
     deposit_paid_amount: Mapped[Decimal | None] = mapped_column(
-        Numeric(10, 2), comment="what was paid before a top-up was asked for")
+        sa.Numeric(10, 2), comment="what was paid before a top-up was asked for")
     deposit_requests: Mapped[int] = mapped_column(
-        Integer, server_default=text("0"), comment="checkout attempts asked of payments")
-    hold_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    attendance_confirmed: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
-    no_show_risk: Mapped[NoShowRisk | None] = mapped_column(String(8))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
-                                                 server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
-                                                 server_default=func.now())
+        sa.Integer, server_default=sa.text("0"), comment="checkout attempts asked of payments")
+    hold_expires_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    attendance_confirmed: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.text("false"))
+    no_show_risk: Mapped[NoShowRisk | None] = mapped_column(sa.String(8))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True),
+                                                 server_default=sa.func.now())
+    updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True),
+                                                 server_default=sa.func.now())
 
     __table_args__ = (
-        CheckConstraint("ends_at > starts_at", name="positive_duration"),
-        CheckConstraint(sql_in("status", BOOKING_STATUSES), name="status"),
-        CheckConstraint(sql_in("deposit_status", DEPOSIT_STATUSES), name="deposit_status"),
+        sa.CheckConstraint("ends_at > starts_at", name="positive_duration"),
+        sa.CheckConstraint(sql_in("status", BOOKING_STATUSES), name="status"),
+        sa.CheckConstraint(sql_in("deposit_status", DEPOSIT_STATUSES), name="deposit_status"),
         ExcludeConstraint(
             ("business_id", "="),
             ("resource", "="),
-            (func.tstzrange(text("starts_at"), text("ends_at"), "[)"), "&&"),
+            (sa.func.tstzrange(sa.text("starts_at"), sa.text("ends_at"), "[)"), "&&"),
             name="no_overlapping_live_bookings",
             using="gist",
-            where=text(sql_in("status", LIVE_BOOKING_STATUSES)),
+            where=sa.text(sql_in("status", LIVE_BOOKING_STATUSES)),
         ),
     )

@@ -60,9 +60,25 @@ async def transport(request: pytest.FixtureRequest, topology: Topology,
 
 
 def consumer_for(handler: Recorder, transport: Transport,
-                 sessions: async_sessionmaker[AsyncSession]) -> Consumer:
+                 sessions: async_sessionmaker[AsyncSession]) -> Consumer[None]:
     return Consumer(CONSUMER, {ReplyRequested.TYPE: handler}, None, session_factory=sessions,
                     transport=transport, clock=SystemClock())
+
+
+async def connected(amqp_url: str, topology: Topology) -> AmqpTransport:
+    """A process's own connection, with the topology declared."""
+    transport = AmqpTransport(amqp_url, topology)
+    await transport.connect()
+    await transport.declare()
+    return transport
+
+
+async def consuming(transport: Transport, sessions: async_sessionmaker[AsyncSession]
+                    ) -> Recorder:
+    """A fresh consumer (a restarted process), one message at a time."""
+    handler = Recorder()
+    await consumer_for(handler, transport, sessions).start(prefetch=1)
+    return handler
 
 
 async def effects(sessions: async_sessionmaker[AsyncSession], text: str | None = None) -> int:
@@ -185,9 +201,7 @@ async def test_unreadable_message_goes_to_dead_and_consumer_keeps_running(
 async def test_consumer_dying_after_commit_before_ack_is_redelivered_and_handled_once(
         amqp_url: str, topology: Topology,
         session_factory: async_sessionmaker[AsyncSession]) -> None:
-    first = AmqpTransport(amqp_url, topology)
-    await first.connect()
-    await first.declare()
+    first = await connected(amqp_url, topology)
     handler_a = Recorder()
     consumer_a = consumer_for(handler_a, first, session_factory)
     crashes: list[asyncio.Task[None]] = []
@@ -208,10 +222,8 @@ async def test_consumer_dying_after_commit_before_ack_is_redelivered_and_handled
     await eventually(crashed, what="the first consumer to die")
     assert await effects(session_factory, "crashy") == 1  # committed before the crash
 
-    second = AmqpTransport(amqp_url, topology)
-    await second.connect()
-    handler_b = Recorder()
-    await consumer_for(handler_b, second, session_factory).start(prefetch=1)
+    second = await connected(amqp_url, topology)
+    handler_b = await consuming(second, session_factory)
     await publish(second, "next")
     await eventually(lambda: _has(session_factory, "next"), what="the consumer to resume")
     await eventually(lambda: _queue_empty(amqp_url, topology.queue(CONSUMER)),
@@ -224,9 +236,7 @@ async def test_consumer_dying_after_commit_before_ack_is_redelivered_and_handled
 async def test_consumer_dying_before_commit_is_redelivered_and_handled_once(
         amqp_url: str, topology: Topology,
         session_factory: async_sessionmaker[AsyncSession]) -> None:
-    first = AmqpTransport(amqp_url, topology)
-    await first.connect()
-    await first.declare()
+    first = await connected(amqp_url, topology)
     started = asyncio.Event()
 
     async def hang(delivery: Delivery) -> None:
@@ -238,10 +248,8 @@ async def test_consumer_dying_before_commit_is_redelivered_and_handled_once(
     await asyncio.wait_for(started.wait(), timeout=15)
     await first.connection.close()
 
-    second = AmqpTransport(amqp_url, topology)
-    await second.connect()
-    handler = Recorder()
-    await consumer_for(handler, second, session_factory).start(prefetch=1)
+    second = await connected(amqp_url, topology)
+    handler = await consuming(second, session_factory)
     await eventually(lambda: _has(session_factory, "interrupted"), what="the redelivery")
     assert handler.calls == ["interrupted"]
     assert await effects(session_factory, "interrupted") == 1
@@ -269,16 +277,14 @@ async def _queue_empty(amqp_url: str, queue: str) -> bool:
         channel = await connection.channel()
         declared = await channel.declare_queue(queue, passive=True)
         result = declared.declaration_result
-        return bool(result.message_count == 0 and result.consumer_count >= 1)
+        return (result.message_count or 0) == 0 and (result.consumer_count or 0) >= 1
 
 
 async def test_a_message_that_keeps_killing_its_consumer_ends_in_dead(
         amqp_url: str, topology: Topology,
         session_factory: async_sessionmaker[AsyncSession]) -> None:
     """Redelivered unacked past `x-delivery-limit`, RabbitMQ itself moves it to `.dead`."""
-    transport = AmqpTransport(amqp_url, topology)
-    await transport.connect()
-    await transport.declare()
+    transport = await connected(amqp_url, topology)
     deliveries: list[int] = []
 
     async def crash_every_time(delivery: Delivery) -> None:

@@ -199,11 +199,15 @@ class Conversation:
 
 @dataclass(frozen=True)
 class Reply:
+    """Say `text` to the customer, on the channel they wrote from."""
+
     text: str
 
 
 @dataclass(frozen=True)
 class AlertStaff:
+    """Tell the business's staff (`owner_phone`, by SMS): a person is needed."""
+
     text: str
 
 
@@ -230,17 +234,25 @@ class ConfirmBooking:
 
 @dataclass(frozen=True)
 class ExpireBooking:
+    """The hold lapsed unpaid: the booking expires and its time is free again."""
+
     booking_id: uuid.UUID
 
 
 @dataclass(frozen=True)
 class RefundLatePayment:
+    """A payment came after the hold lapsed and the time was taken meanwhile: the money
+    goes back (payments refunds it) and the booking stays expired."""
+
     booking_id: uuid.UUID
     amount: Decimal
 
 
 @dataclass(frozen=True)
 class RescheduleBooking:
+    """Move the booking (same reference) to `[start, end)` on `resource`; a larger deposit
+    at the new time asks only for `top_up`, the difference."""
+
     booking_id: uuid.UUID
     start: datetime
     end: datetime
@@ -250,12 +262,16 @@ class RescheduleBooking:
 
 @dataclass(frozen=True)
 class CancelBooking:
+    """The customer confirmed: cancel, refunding a paid deposit when `refund`."""
+
     booking_id: uuid.UUID
     refund: bool
 
 
 @dataclass(frozen=True)
 class SetOptedOut:
+    """STOP (True) or START (False): nothing more is sent while opted out."""
+
     opted_out: bool
 
 

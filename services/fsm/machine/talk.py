@@ -8,36 +8,23 @@ from __future__ import annotations
 from dataclasses import replace
 
 from services.fsm import replies
-from services.fsm.machine.model import (
-    LOOP_LIMIT,
-    AlertStaff,
-    Conversation,
-    CustomerSaid,
-    Outcome,
-    Reply,
-    SetOptedOut,
-    State,
-    World,
-    fresh,
-    goto,
-    stay,
-)
+from services.fsm.machine import model as m
 
 
-def prompt(conv: Conversation, world: World) -> str | None:
+def prompt(conv: m.Conversation, world: m.World) -> str | None:
     ctx, profile = conv.context, world.profile
-    if conv.state in (State.CONFIRMING, State.RESCHEDULE_CONFIRM) and ctx.proposal is not None:
-        return "Shall I go ahead? Reply yes or no."
-    if conv.state in (State.COLLECTING, State.RESCHEDULE_COLLECTING):
+    if conv.state in (m.State.CONFIRMING, m.State.RESCHEDULE_CONFIRM) and ctx.proposal is not None:
+        return "Shall I go ahead? m.Reply yes or no."
+    if conv.state in (m.State.COLLECTING, m.State.RESCHEDULE_COLLECTING):
         if ctx.draft.service is None:
             return replies.ask_service(profile)
         if ctx.draft.date is None:
             return replies.ask_day(ctx.draft.service)
         return "What time would you like?"
-    if conv.state == State.CANCEL_CONFIRM:
-        return "Reply yes to cancel or no to keep it." if ctx.booking_id else \
+    if conv.state == m.State.CANCEL_CONFIRM:
+        return "m.Reply yes to cancel or no to keep it." if ctx.booking_id else \
             "Which appointment should I cancel?"
-    if conv.state == State.PAYMENT_PENDING:
+    if conv.state == m.State.PAYMENT_PENDING:
         booking = world.booking(ctx.booking_id)
         if booking is not None:
             return replies.waiting_for_payment(profile, booking.service,
@@ -45,12 +32,12 @@ def prompt(conv: Conversation, world: World) -> str | None:
     return None
 
 
-def with_prompt(text: str, conv: Conversation, world: World) -> str:
+def with_prompt(text: str, conv: m.Conversation, world: m.World) -> str:
     follow = prompt(conv, world)
     return f"{text} {follow}" if follow else text
 
 
-def answer_faq(conv: Conversation, said: CustomerSaid, world: World) -> Outcome:
+def answer_faq(conv: m.Conversation, said: m.CustomerSaid, world: m.World) -> m.Outcome:
     profile = world.profile
     service = profile.service_by_name(said.service) if said.service else None
     topic = replies.faq_topic(profile, said.text)
@@ -62,65 +49,65 @@ def answer_faq(conv: Conversation, said: CustomerSaid, world: World) -> Outcome:
         text = replies.prices(profile, service)
     else:
         text = topic or replies.services(profile, service)
-    if conv.state == State.IDLE:
-        return stay(conv, Reply(text))
-    return stay(conv, Reply(with_prompt(text, conv, world)))
+    if conv.state == m.State.IDLE:
+        return m.stay(conv, m.Reply(text))
+    return m.stay(conv, m.Reply(with_prompt(text, conv, world)))
 
 
-def answer_status(conv: Conversation, said: CustomerSaid, world: World) -> Outcome:
+def answer_status(conv: m.Conversation, said: m.CustomerSaid, world: m.World) -> m.Outcome:
     lines = [(b.service, world.local(b.start),
               "confirmed" if b.status == "confirmed" else "on hold until the deposit is paid")
              for b in world.upcoming()]
     text = replies.status(lines)
-    return stay(conv, Reply(text if conv.state == State.IDLE
+    return m.stay(conv, m.Reply(text if conv.state == m.State.IDLE
                              else with_prompt(text, conv, world)))
 
 
-def greet(conv: Conversation, said: CustomerSaid, world: World) -> Outcome:
+def greet(conv: m.Conversation, said: m.CustomerSaid, world: m.World) -> m.Outcome:
     text = replies.greeting(world.profile)
-    if conv.state != State.IDLE:
+    if conv.state != m.State.IDLE:
         text = with_prompt(f"Hi! This is {world.profile.name}.", conv, world)
-    return stay(conv, Reply(text))
+    return m.stay(conv, m.Reply(text))
 
 
-def welcome(conv: Conversation, said: CustomerSaid, world: World) -> Outcome:
+def welcome(conv: m.Conversation, said: m.CustomerSaid, world: m.World) -> m.Outcome:
     text = replies.thanks()
-    return stay(conv, Reply(text if conv.state in (State.IDLE, State.PAYMENT_PENDING)
+    return m.stay(conv, m.Reply(text if conv.state in (m.State.IDLE, m.State.PAYMENT_PENDING)
                              else with_prompt(text, conv, world)))
 
 
-def hand_to_person(conv: Conversation, said: CustomerSaid, world: World) -> Outcome:
-    alert = AlertStaff(replies.staff_alert_person(world.profile, world.customer,
+def hand_to_person(conv: m.Conversation, said: m.CustomerSaid, world: m.World) -> m.Outcome:
+    alert = m.AlertStaff(replies.staff_alert_person(world.profile, world.customer,
                                                   "asked to talk to a person"))
-    keep = conv.state == State.PAYMENT_PENDING
-    return (stay(conv, Reply(replies.person(world.profile)), alert) if keep
-            else fresh(Reply(replies.person(world.profile)), alert))
+    keep = conv.state == m.State.PAYMENT_PENDING
+    return (m.stay(conv, m.Reply(replies.person(world.profile)), alert) if keep
+            else m.fresh(m.Reply(replies.person(world.profile)), alert))
 
 
-def opt_out(conv: Conversation, said: CustomerSaid, world: World) -> Outcome:
-    return fresh(SetOptedOut(True), Reply(replies.opted_out(world.profile)))
+def opt_out(conv: m.Conversation, said: m.CustomerSaid, world: m.World) -> m.Outcome:
+    return m.fresh(m.SetOptedOut(True), m.Reply(replies.opted_out(world.profile)))
 
 
-def opt_in(conv: Conversation, said: CustomerSaid, world: World) -> Outcome:
-    return stay(conv, SetOptedOut(False), Reply(replies.opted_in(world.profile)))
+def opt_in(conv: m.Conversation, said: m.CustomerSaid, world: m.World) -> m.Outcome:
+    return m.stay(conv, m.SetOptedOut(False), m.Reply(replies.opted_in(world.profile)))
 
 
-def not_understood(conv: Conversation, said: CustomerSaid, world: World) -> Outcome:
+def not_understood(conv: m.Conversation, said: m.CustomerSaid, world: m.World) -> m.Outcome:
     misses = conv.context.misses + 1
-    if misses >= LOOP_LIMIT:
-        alert = AlertStaff(replies.staff_alert_person(
+    if misses >= m.LOOP_LIMIT:
+        alert = m.AlertStaff(replies.staff_alert_person(
             world.profile, world.customer, "could not be understood after 3 messages"))
-        if conv.state == State.PAYMENT_PENDING:
-            return goto(conv.state, replace(conv.context, misses=0),
-                         Reply(replies.handoff(world.profile)), alert)
-        return fresh(Reply(replies.handoff(world.profile)), alert)
-    return goto(conv.state, replace(conv.context, misses=misses),
-                 Reply(replies.not_understood(prompt(conv, world))))
+        if conv.state == m.State.PAYMENT_PENDING:
+            return m.goto(conv.state, replace(conv.context, misses=0),
+                         m.Reply(replies.handoff(world.profile)), alert)
+        return m.fresh(m.Reply(replies.handoff(world.profile)), alert)
+    return m.goto(conv.state, replace(conv.context, misses=misses),
+                 m.Reply(replies.not_understood(prompt(conv, world))))
 
 
-def stray_yes_no(conv: Conversation, said: CustomerSaid, world: World) -> Outcome:
-    return stay(conv, Reply(replies.stray_yes_no()))
+def stray_yes_no(conv: m.Conversation, said: m.CustomerSaid, world: m.World) -> m.Outcome:
+    return m.stay(conv, m.Reply(replies.stray_yes_no()))
 
 
-def reprompt(conv: Conversation, said: CustomerSaid, world: World) -> Outcome:
-    return stay(conv, Reply(prompt(conv, world) or replies.stray_yes_no()))
+def reprompt(conv: m.Conversation, said: m.CustomerSaid, world: m.World) -> m.Outcome:
+    return m.stay(conv, m.Reply(prompt(conv, world) or replies.stray_yes_no()))

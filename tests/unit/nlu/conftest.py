@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from libs.business.fixtures import default_businesses_dir
 from services.nlu.catalog import Catalog
-from services.nlu.evaluate import default_businesses_dir
 from services.nlu.rules import RulesExtractor
 
 HERE = Path(__file__).resolve().parent

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from tests.local_server import LocalServer
+from tests.local_server import LocalServer, send_json
 
 PATH = "/openai/v1/chat/completions"
 KEY = "gsk_test_key"
@@ -113,17 +113,7 @@ class GroqStub(LocalServer):
                 model = "llama-3.1-8b-instant"
                 payload = (answer.body if answer.body is not None
                            else completion(answer.content or "", model))
-                data = json.dumps(payload).encode()
-                try:
-                    self.send_response(answer.status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    for k, v in answer.headers.items():
-                        self.send_header(k, v)
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up (a timeout test)
+                send_json(self, answer.status, payload, answer.headers)
 
         super().__init__(Handler, name="groq-stub")
 

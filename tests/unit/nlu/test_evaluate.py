@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
+from libs.business.fixtures import default_businesses_dir
 from libs.contracts.events import Slots
-from services.nlu.evaluate import Row, default_businesses_dir, run_eval, score
+from services.nlu.evaluate import Row, run_eval, score
 from services.nlu.extractor import Understanding
 
 from .conftest import HOLDOUT

@@ -8,8 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from libs.contracts.events import Intent
-from libs.contracts.vocabulary import INTENTS
+from libs.contracts.vocabulary import INTENTS, Intent
 from services.nlu.catalog import Catalog
 from services.nlu.rules import CONFIDENT, RulesExtractor
 from services.nlu.text import MAX_CHARS

@@ -20,7 +20,6 @@ in order, before the default behaviour.
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 import time
@@ -30,7 +29,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.local_server import LocalServer
+from tests.local_server import LocalServer, send_json
 
 API_VERSION_HEADER = "Stripe-Version"
 
@@ -227,20 +226,10 @@ class StripeStub(LocalServer):
                 answer = stub._answer(req)
                 if answer.delay_s:
                     time.sleep(answer.delay_s)
-                payload = json.dumps(answer.body).encode()
-                try:
-                    self.send_response(answer.status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.send_header("Request-Id", f"req_stub{len(stub.requests):06d}")
-                    if version := req.headers.get(API_VERSION_HEADER.lower()):
-                        self.send_header(API_VERSION_HEADER, version)
-                    for name, value in answer.headers.items():
-                        self.send_header(name, value)
-                    self.end_headers()
-                    self.wfile.write(payload)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up (a timeout test)
+                headers = {"Request-Id": f"req_stub{len(stub.requests):06d}"}
+                if version := req.headers.get(API_VERSION_HEADER.lower()):
+                    headers[API_VERSION_HEADER] = version
+                send_json(self, answer.status, answer.body, {**headers, **answer.headers})
 
             do_GET = do_POST = do_DELETE = _serve
 

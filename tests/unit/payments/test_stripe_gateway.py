@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 import stripe
@@ -76,6 +77,18 @@ def make_gateway(stub: StripeStub, *, api_key: str = API_KEY, max_retries: int =
     return StripeGateway(api_key, api_base=api_base or stub.url, success_url=SUCCESS_URL,
                          cancel_url=CANCEL_URL, timeout_s=timeout_s, max_retries=max_retries,
                          clock=lambda: now)
+
+
+async def failure(stub: StripeStub, call: Callable[[StripeGateway], Awaitable[object]],
+                  **options: Any) -> GatewayError:
+    """The GatewayError a call raises, through a gateway made (and closed) for it."""
+    gateway = make_gateway(stub, **options)
+    try:
+        with pytest.raises(GatewayError) as caught:
+            await call(gateway)
+    finally:
+        await gateway.aclose()
+    return caught.value
 
 
 @pytest.fixture
@@ -376,49 +389,33 @@ async def test_stripe_should_retry_false_stops_the_sdk(
 ], ids=["400", "401", "402", "403", "idempotency", "429", "500", "503"])
 async def test_stripe_errors_map_to_gateway_errors(
         stub: StripeStub, answer: Answer, error: str, retryable: bool) -> None:
-    gateway = make_gateway(stub, max_retries=0)
     stub.script("POST", SESSIONS, answer)
-    try:
-        with pytest.raises(GatewayError, match=error) as caught:
-            await gateway.create_checkout(checkout_request())
-    finally:
-        await gateway.aclose()
-    assert caught.value.retryable is retryable
-    assert str(answer.body["error"]["message"]) in str(caught.value)
+    caught = await failure(stub, lambda g: g.create_checkout(checkout_request()),
+                           max_retries=0)
+    assert error in str(caught) and caught.retryable is retryable
+    assert str(answer.body["error"]["message"]) in str(caught)
 
 
 async def test_a_wrong_api_key_is_a_permanent_error(stub: StripeStub) -> None:
-    gateway = make_gateway(stub, api_key="sk_test_revoked")
-    try:
-        with pytest.raises(GatewayError, match="AuthenticationError") as caught:
-            await gateway.create_checkout(checkout_request())
-    finally:
-        await gateway.aclose()
-    assert caught.value.retryable is False
+    caught = await failure(stub, lambda g: g.create_checkout(checkout_request()),
+                           api_key="sk_test_revoked")
+    assert "AuthenticationError" in str(caught) and caught.retryable is False
     assert stub.requests[0].headers["authorization"] == "Bearer sk_test_revoked"
     assert len(stub.requests) == 1
 
 
 async def test_a_slow_answer_times_out_as_retryable(stub: StripeStub) -> None:
-    gateway = make_gateway(stub, timeout_s=0.2, max_retries=0)
     stub.script("POST", "/v1/refunds", Answer(200, {"id": "re_late", "object": "refund"},
                                               delay_s=1.0))
-    try:
-        with pytest.raises(GatewayError, match="APIConnectionError") as caught:
-            await gateway.refund(refund_request())
-    finally:
-        await gateway.aclose()
-    assert caught.value.retryable is True
+    caught = await failure(stub, lambda g: g.refund(refund_request()), timeout_s=0.2,
+                           max_retries=0)
+    assert "APIConnectionError" in str(caught) and caught.retryable is True
 
 
 async def test_nothing_listening_is_retryable(stub: StripeStub) -> None:
     with socket.socket() as sock:  # a port that was free a moment ago and is closed now
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    gateway = make_gateway(stub, api_base=f"http://127.0.0.1:{port}", max_retries=0)
-    try:
-        with pytest.raises(GatewayError) as caught:
-            await gateway.expire_checkout("cs_test_any")
-    finally:
-        await gateway.aclose()
-    assert caught.value.retryable is True
+    caught = await failure(stub, lambda g: g.expire_checkout("cs_test_any"),
+                           api_base=f"http://127.0.0.1:{port}", max_retries=0)
+    assert caught.retryable is True
