@@ -17,18 +17,18 @@ from pydantic import BeforeValidator, PlainValidator
 from pydantic_core import PydanticCustomError
 
 from libs import yamlcheck
+from libs.contracts import vocabulary
 
-STATES = ("IDLE", "COLLECTING", "CONFIRMING", "PAYMENT_PENDING", "RESCHEDULE_COLLECTING",
-          "RESCHEDULE_CONFIRM", "CANCEL_CONFIRM")
-BOOKING_STATUSES = ("held", "confirmed", "cancelled", "expired", "completed", "no_show")
-DEPOSIT_STATES = ("none", "pending", "paid", "refunded", "forfeited", "expired")
-NO_SHOW_RISKS = ("low", "medium", "high")
-CHANNELS = ("sms", "whatsapp", "web")
+STATES = vocabulary.CONVERSATION_STATES
+BOOKING_STATUSES = vocabulary.BOOKING_STATUSES
+DEPOSIT_STATES = vocabulary.DEPOSIT_STATUSES
+NO_SHOW_RISKS = vocabulary.NO_SHOW_RISKS
+CHANNELS = vocabulary.CHANNELS
 ACTIONS = ("say", "resend", "wait", "wait_until", "pay")
 BOOKING_FIELDS = ("service", "start", "status", "deposit", "deposit_amount",
                   "attendance_confirmed", "no_show_risk")
 
-Channel = Literal["sms", "whatsapp", "web"]
+Channel = vocabulary.Channel
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 
 
