@@ -81,3 +81,16 @@ async def test_overlap_allowed_on_another_resource_back_to_back_and_when_not_liv
     assert await _insert(session_factory, _booking(b, start=START, status="cancelled"))
     assert not await _insert(session_factory, _booking(b, start=START + timedelta(minutes=10),
                                                        status="held"))
+
+
+async def test_the_same_resource_and_time_at_another_business_is_free(
+        session_factory: async_sessionmaker[AsyncSession]) -> None:
+    (a,) = await _customers(session_factory, 1)
+    async with session_factory() as s, s.begin():
+        await import_profile(s, load_profile(FIXTURE_BUSINESSES / "barber.yaml"))
+        other = Customer(business_id="barber", address="+15555550199")
+        s.add(other)
+    assert await _insert(session_factory, _booking(a, start=START))
+    elsewhere = _booking(other.id, start=START)
+    elsewhere.business_id = "barber"
+    assert await _insert(session_factory, elsewhere)
