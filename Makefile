@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: setup test test-unit test-integration lint schemas services bench clean
+.PHONY: setup demo test test-unit test-integration lint schemas services browser bench clean
 
 setup: $(BIN)/receptionist
 
@@ -14,10 +14,16 @@ $(BIN)/receptionist: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $@
 
+demo: setup
+	$(BIN)/receptionist demo
+
 services:
 	@scripts/ensure-services
 
-test: setup services lint
+browser:
+	@scripts/ensure-browser
+
+test: setup services browser lint
 	$(BIN)/pytest -q
 
 test-unit: setup
@@ -38,4 +44,4 @@ clean:
 
 bench: setup
 	$(BIN)/python benchmarks/availability_bench.py
-	$(BIN)/receptionist nlu eval ../shared/nlu/dev.jsonl | tail -n 1
+	$(BIN)/receptionist nlu eval tests/nlu/dev_en.jsonl | tail -n 1

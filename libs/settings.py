@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -37,9 +38,28 @@ class Settings(BaseSettings):
     stripe_webhook_secret: str | None = None
     payments_gateway: str = Field(default="stripe", pattern="^(stripe|offline)$",
                                   description="offline: the local checkout page, no Stripe")
+    webchat_replies_url: str = Field(
+        default="", description="where the web chat page reads replies (notifier's HTTP "
+                                "server); empty: the page's own origin")
+    webchat_origins: tuple[str, ...] = Field(
+        default=(), description="origins whose web chat page may read the reply stream from "
+                                "notifier's port (JSON list); none needed when one origin "
+                                "serves both")
     http_host: str = "127.0.0.1"
     http_port: int = 8000
     log_level: str = "INFO"
+    log_format: Literal["json", "text"] = Field(
+        default="json", description="json: one JSON object per line, for log collectors; "
+                                    "text: plain lines for people at a terminal")
+    ops_host: str = Field(default="127.0.0.1",
+                          description="address of each process's /healthz, /readyz and "
+                                      "/metrics server (0.0.0.0 to be scraped from outside)")
+    ops_port: int = Field(default=9100, ge=0, le=65535,
+                          description="port of that server; 0 turns it off")
+    shutdown_grace_s: float = Field(
+        default=30.0, ge=0,
+        description="on SIGTERM, how long messages, timers and requests being handled may "
+                    "take to finish; what is unfinished then is left unacked, redelivered")
 
 
 @lru_cache

@@ -121,6 +121,18 @@ def _prune(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo(args: argparse.Namespace) -> int:
+    from receptionist.demo import run_demo
+
+    return run_demo(args)
+
+
+def _chat(args: argparse.Namespace) -> int:
+    from receptionist.demo import run_chat
+
+    return run_chat(args)
+
+
 def _fsm_diagram(args: argparse.Namespace) -> int:
     from services.fsm.machine import diagram
 
@@ -159,16 +171,22 @@ class _Commands:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from receptionist import demo
     from receptionist.scenarios.runner import add_arguments
 
     parser = argparse.ArgumentParser(prog="receptionist", description=__doc__)
     commands = _Commands(parser)
+    demo.add_arguments(commands.add(
+        "demo", "run everything on this machine: web chat, checkout page, state diagram",
+        _demo))
+    demo.add_arguments(commands.add("chat", "talk to a business's receptionist in the "
+                                            "terminal", _chat), chat=True)
     commands.add("migrate", "upgrade the database schema (Alembic)", _migrate,
                  database=True).add_argument("--revision", default="head")
     commands.add("business import", "create or update businesses from YAML profiles",
                  _business_import, database=True).add_argument("files", nargs="+",
                                                                metavar="FILE")
-    p = commands.add("nlu eval", "score an extractor on a JSON Lines set (spec/nlu.md)",
+    p = commands.add("nlu eval", "score an extractor on a JSON Lines set (docs/nlu.md)",
                      _nlu_eval)
     p.add_argument("file")
     p.add_argument("--extractor", default="rules")

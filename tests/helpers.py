@@ -24,8 +24,11 @@ from libs.timers.models import Timer
 from libs.timers.ticker import timer_guard
 
 REPO = Path(__file__).resolve().parent.parent
+FIXTURE_BUSINESSES = REPO / "examples" / "businesses"
+NLU_SETS = REPO / "tests" / "nlu"
+OWN_SCENARIOS = REPO / "tests" / "scenarios"
 SHARED = Path(os.environ.get("RECEPTIONIST_SHARED", REPO.parent / "shared"))
-FIXTURE_BUSINESSES = SHARED / "fixtures" / "businesses"
+"""The outside acceptance set (CI has it beside the clone): used when present, never needed."""
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], *, within_s: float = 15.0,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from dataclasses import dataclass, field
 from typing import Any
 
 import aio_pika
@@ -67,6 +68,17 @@ class AmqpDelivery(MovableDelivery):
         await self._message.reject(requeue=True)
 
 
+@dataclass(eq=False)
+class _Subscription:
+    """One `consume()`: its queue and tag, and the handler tasks running for it (a message
+    is acked on its channel, so the channel outlives them)."""
+
+    queue: AbstractQueue
+    tag: str = ""
+    handling: set[asyncio.Task[Any]] = field(default_factory=set)
+    stopping: bool = False
+
+
 class AmqpTransport:
     def __init__(self, url: str, topology: Topology) -> None:
         self.url = url
@@ -74,7 +86,7 @@ class AmqpTransport:
         self._connection: AbstractRobustConnection | None = None
         self._publish_channel: AbstractChannel | None = None
         self._exchange: AbstractExchange | None = None
-        self._consumers: list[tuple[AbstractQueue, str]] = []
+        self._consumers: list[_Subscription] = []
 
     async def connect(self) -> None:
         self._connection = await aio_pika.connect_robust(self.url, client_properties={
@@ -91,6 +103,17 @@ class AmqpTransport:
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(CLOSE_TIMEOUT_S):
                     await connection.close()
+
+    def is_ready(self) -> bool:
+        """The connection is up (not closed, not in a robust reconnect) and the publishing
+        channel open."""
+        connection = self._connection
+        if connection is None or connection.is_closed:
+            return False
+        underlay = connection.transport
+        if underlay is None or underlay.connection.is_closed:
+            return False
+        return self._publish_channel is not None and not self._publish_channel.is_closed
 
     @property
     def connection(self) -> AbstractRobustConnection:
@@ -176,24 +199,62 @@ class AmqpTransport:
         channel = await self.connection.channel()
         await channel.set_qos(prefetch_count=prefetch)
         queue = await channel.get_queue(self.topology.queue(consumer), ensure=True)
+        sub = _Subscription(queue)
 
         async def on_message(message: AbstractIncomingMessage) -> None:
-            await callback(AmqpDelivery(self, consumer, message))
-
-        tag = await queue.consume(on_message, no_ack=False)
-        self._consumers.append((queue, tag))
-
-    async def stop_consuming(self) -> None:
-        consumers, self._consumers = self._consumers, []
-        for queue, tag in consumers:
-            if queue.channel.is_closed:
-                continue  # gone with the connection: nothing to cancel
+            if sub.stopping:  # delivered while cancelling: left unacked, so redelivered
+                return
+            task = asyncio.current_task()
+            assert task is not None
+            sub.handling.add(task)
             try:
-                async with asyncio.timeout(CLOSE_TIMEOUT_S):
-                    await queue.cancel(tag)
-                    await queue.channel.close()
-            except Exception:  # the channel may already be gone with the connection
-                log.debug("consumer %s already closed", tag)
+                await callback(AmqpDelivery(self, consumer, message))
+            finally:
+                sub.handling.discard(task)
+
+        sub.tag = await queue.consume(on_message, no_ack=False)
+        self._consumers.append(sub)
+
+    async def stop_consuming(self, grace_s: float = 0.0) -> None:
+        """Cancel the consumers (the broker sends no more), wait up to `grace_s` for the
+        handlers running, cancel those still running (their messages stay unacked), then
+        close the channels: RabbitMQ redelivers whatever was not acked."""
+        subs, self._consumers = self._consumers, []
+        for sub in subs:
+            sub.stopping = True
+        for sub in subs:
+            await self._cancel(sub)
+        running = {task for sub in subs for task in sub.handling}
+        if running:
+            _, unfinished = await asyncio.wait(running, timeout=grace_s)
+            if unfinished:
+                log.warning("%d message(s) still being handled after %.1fs; abandoned "
+                            "unacked, to be redelivered", len(unfinished), grace_s)
+                for task in unfinished:
+                    task.cancel()
+                await asyncio.wait(unfinished, timeout=CLOSE_TIMEOUT_S)
+        for sub in subs:
+            await self._close_channel(sub)
+
+    @staticmethod
+    async def _cancel(sub: _Subscription) -> None:
+        if sub.queue.channel.is_closed:
+            return  # gone with the connection: nothing to cancel
+        try:
+            async with asyncio.timeout(CLOSE_TIMEOUT_S):
+                await sub.queue.cancel(sub.tag)
+        except Exception:  # the channel may be going with the connection
+            log.debug("consumer %s already cancelled", sub.tag)
+
+    @staticmethod
+    async def _close_channel(sub: _Subscription) -> None:
+        if sub.queue.channel.is_closed:
+            return
+        try:
+            async with asyncio.timeout(CLOSE_TIMEOUT_S):
+                await sub.queue.channel.close()
+        except Exception:
+            log.debug("channel of consumer %s already closed", sub.tag)
 
     async def dead_letters(self, consumer: str) -> list[tuple[bytes, dict[str, Any]]]:
         channel = await self.connection.channel()

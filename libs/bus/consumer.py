@@ -24,6 +24,15 @@ from libs.bus.transport import Delivery, PublishError, Transport
 from libs.clock import Clock
 from libs.contracts.envelope import Envelope
 from libs.contracts.registry import ContractError, parse_envelope, parse_payload
+from libs.logs import log_context
+from libs.metrics import (
+    HANDLER_SECONDS,
+    MESSAGES_DEAD_LETTERED,
+    MESSAGES_DUPLICATE,
+    MESSAGES_FAILED,
+    MESSAGES_HANDLED,
+    MESSAGES_RETRIED,
+)
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +78,8 @@ class Consumer(Generic[DepsT]):
     async def on_delivery(self, delivery: Delivery) -> None:
         self.in_flight += 1
         try:
-            await self._handle(delivery)
+            with log_context(service=self.name):
+                await self._handle(delivery)
         finally:
             self.in_flight -= 1
 
@@ -79,29 +89,53 @@ class Consumer(Generic[DepsT]):
             message = parse_payload(envelope)
         except ContractError as exc:
             log.error("%s: unreadable message on %s: %s", self.name, delivery.routing_key, exc)
-            await delivery.dead("invalid", str(exc))
+            await self._dead(delivery, delivery.routing_key, "invalid", str(exc))
             return
+        # Every line logged from here on, the handler's included, says which message it is.
+        with log_context(correlation_id=envelope.correlation_id,
+                         business_id=envelope.business_id, event_id=envelope.event_id,
+                         message_type=envelope.type):
+            await self._dispatch(delivery, envelope, message)
+
+    async def _dispatch(self, delivery: Delivery, envelope: Envelope, message: Any) -> None:
         handler = self.handlers.get(envelope.type)
         if handler is None:
-            await delivery.dead("unhandled", f"{self.name} has no handler for {envelope.type}")
+            await self._dead(delivery, envelope.type, "unhandled",
+                             f"{self.name} has no handler for {envelope.type}")
             return
         try:
-            handled = (not await self._seen(envelope.event_id)
-                       and await run_handler(handler, self._context(envelope), message,
-                                             self.deps))
+            handled = await self._run(handler, envelope, message)
         except PermanentError as exc:
+            MESSAGES_FAILED.labels(self.name, envelope.type).inc()
             log.error("%s: %s %s failed permanently: %s", self.name, envelope.type,
                       envelope.event_id, exc)
-            await delivery.dead("permanent", repr(exc))
+            await self._dead(delivery, envelope.type, "permanent", repr(exc))
             return
         except Exception as exc:
+            MESSAGES_FAILED.labels(self.name, envelope.type).inc()
             await self._retry_or_dead(delivery, envelope.type, exc)
             return
-        if not handled:
+        if handled:
+            MESSAGES_HANDLED.labels(self.name, envelope.type).inc()
+        else:
+            MESSAGES_DUPLICATE.labels(self.name, envelope.type).inc()
             log.info("%s: duplicate %s %s skipped", self.name, envelope.type, envelope.event_id)
         await delivery.ack()
         if handled and self._on_commit is not None:
             self._on_commit()
+
+    async def _run(self, handler: Handler[DepsT], envelope: Envelope, message: Any) -> bool:
+        """The handler to its commit, timed; False when the inbox shows it handled already
+        (a redelivery recorded before: the handler is not even called)."""
+        if await self._seen(envelope.event_id):
+            return False
+        with HANDLER_SECONDS.labels(self.name, envelope.type).time():
+            return await run_handler(handler, self._context(envelope), message, self.deps)
+
+    async def _dead(self, delivery: Delivery, message_type: str, reason: str,
+                    error: str) -> None:
+        await delivery.dead(reason, error)
+        MESSAGES_DEAD_LETTERED.labels(self.name, message_type, reason).inc()
 
     def _context(self, envelope: Envelope) -> HandlerContext:
         return HandlerContext(envelope=envelope, sessions=self._sessions, clock=self._clock,
@@ -126,7 +160,9 @@ class Consumer(Generic[DepsT]):
             except PublishError:
                 log.exception("%s: could not schedule a retry; requeueing", self.name)
                 await delivery.requeue()
+                return
+            MESSAGES_RETRIED.labels(self.name, message_type).inc()
             return
         log.error("%s: %s failed %d times, dead-lettered: %r", self.name, message_type,
                   delivery.attempt + 1, exc)
-        await delivery.dead("retries_exhausted", repr(exc))
+        await self._dead(delivery, message_type, "retries_exhausted", repr(exc))

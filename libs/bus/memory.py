@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ from libs.bus.transport import DeliveryCallback, MovableDelivery, PublishError, 
 from libs.contracts.registry import is_command
 
 log = logging.getLogger(__name__)
+
+CANCEL_WAIT_S = 5.0  # for a cancelled handler to unwind and hand its message back
 
 
 @dataclass
@@ -57,6 +60,9 @@ class MemoryDelivery(MovableDelivery):
         self.settled = True
 
     async def requeue(self) -> None:
+        self.give_back()
+
+    def give_back(self) -> None:
         self.message.redelivered = True
         self.transport._queues[self.consumer].put_nowait(self.message)
         self.settled = True
@@ -68,6 +74,7 @@ class MemoryTransport:
         self._queues: dict[str, asyncio.Queue[_Message]] = {}
         self._dead: dict[str, list[tuple[bytes, dict[str, Any]]]] = defaultdict(list)
         self._workers: list[asyncio.Task[None]] = []
+        self._handling: set[asyncio.Task[None]] = set()
         self._in_flight = 0
         self._pending_retries: set[asyncio.Task[None]] = set()
         self._connected = False
@@ -82,6 +89,9 @@ class MemoryTransport:
         for task in self._pending_retries:
             task.cancel()
         self._connected = False
+
+    def is_ready(self) -> bool:
+        return self._connected
 
     async def declare(self) -> None:
         for consumer in self.topology.bindings:
@@ -112,32 +122,54 @@ class MemoryTransport:
         self._consumed.add(consumer)
         slots = asyncio.Semaphore(prefetch)
 
-        async def handle(message: _Message) -> None:
-            delivery = MemoryDelivery(self, consumer, message)
-            try:
-                await callback(delivery)
-            finally:
-                if not delivery.settled:  # like a channel closing with the message unacked
-                    await delivery.requeue()
-                self._in_flight -= 1
-                slots.release()
+        async def handle(delivery: MemoryDelivery) -> None:
+            await callback(delivery)
+
+        def finished(delivery: MemoryDelivery, task: asyncio.Task[None]) -> None:
+            """A done callback, so it runs even for a task cancelled before it started."""
+            self._handling.discard(task)
+            if not task.cancelled() and task.exception() is not None:
+                log.error("%s: delivery callback failed", consumer, exc_info=task.exception())
+            if not delivery.settled:  # like a channel closing with the message unacked
+                delivery.give_back()
+            self._in_flight -= 1
+            slots.release()
 
         async def work() -> None:
             while True:
-                message = await queue.get()
+                # A slot first, then a message: a worker cancelled while waiting holds none.
                 await slots.acquire()
+                try:
+                    message = await queue.get()
+                except BaseException:
+                    slots.release()
+                    raise
                 self._in_flight += 1
-                asyncio.get_running_loop().create_task(handle(message))
+                delivery = MemoryDelivery(self, consumer, message)
+                task = asyncio.get_running_loop().create_task(handle(delivery))
+                self._handling.add(task)
+                task.add_done_callback(functools.partial(finished, delivery))
 
         self._workers.append(asyncio.get_running_loop().create_task(work()))
 
-    async def stop_consuming(self) -> None:
+    async def stop_consuming(self, grace_s: float = 0.0) -> None:
+        """As RabbitMQ's: take nothing more, let the handlers running finish for up to
+        `grace_s`, cancel the rest; their messages go back to the queue unsettled."""
         self._consumed.clear()
         for worker in self._workers:
             worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await worker
         self._workers.clear()
+        running = set(self._handling)
+        if running:
+            _, unfinished = await asyncio.wait(running, timeout=grace_s)
+            if unfinished:
+                log.warning("%d message(s) still being handled after %.1fs; abandoned "
+                            "unsettled, to be redelivered", len(unfinished), grace_s)
+                for task in unfinished:
+                    task.cancel()
+                await asyncio.wait(unfinished, timeout=CANCEL_WAIT_S)
 
     def busy(self) -> bool:
         """Work is queued or running for a consumer that is running here. Messages for a

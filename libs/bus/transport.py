@@ -147,7 +147,15 @@ class Transport(Protocol):
     async def consume(self, consumer: str, callback: DeliveryCallback, *, prefetch: int) -> None:
         ...
 
-    async def stop_consuming(self) -> None: ...
+    async def stop_consuming(self, grace_s: float = 0.0) -> None:
+        """Stop taking messages, let those being handled finish for up to `grace_s`, then
+        abandon the rest unsettled: the broker gives them to another consumer. Nothing
+        unfinished is acked."""
+        ...
+
+    def is_ready(self) -> bool:
+        """Connected: publishing and consuming can work now (readiness probes)."""
+        ...
 
     async def dead_letters(self, consumer: str) -> list[tuple[bytes, dict[str, Any]]]:
         """Drain and return what sits in `<consumer>.dead` (operators and tests)."""

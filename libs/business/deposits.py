@@ -1,4 +1,4 @@
-"""The deposit rule (spec/business.md, "deposits"): pure, shared by fsm and payments.
+"""The deposit rule (docs/business-profile.md, "deposits"): pure, shared by fsm and payments.
 
 fsm states the amount in its proposal and holds the booking; payments charges it. Both must
 compute the same number, so the rule lives once here, beside the profile it reads.

@@ -2,7 +2,7 @@
 
 Pure: no I/O except `load_profile`, which reads one file. A file that breaks a rule is
 refused with *every* problem listed by key path (`ProfileError.problems`), so an operator
-fixes a file in one pass instead of one error per attempt (spec/business.md).
+fixes a file in one pass instead of one error per attempt (docs/business-profile.md).
 
 Wall-clock values (hours, cutoff, windows, quiet hours) are naive `datetime.time` in the
 business's own zone (`BusinessProfile.tz`); converting to UTC is the caller's job.

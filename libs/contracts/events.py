@@ -53,7 +53,7 @@ class Slots(BaseModel):
 
 
 class MessageUnderstood(Event):
-    """The inbound message with the intent and slots nlu read from it (spec/nlu.md)."""
+    """The inbound message with the intent and slots nlu read from it (docs/nlu.md)."""
 
     TYPE: ClassVar[str] = "nlu.message.understood.v1"
     channel: Channel

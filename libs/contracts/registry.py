@@ -39,7 +39,7 @@ def parse_envelope(body: bytes | str) -> Envelope:
     try:
         return Envelope.from_json(body)
     except ValidationError as exc:
-        raise InvalidEvent(f"invalid envelope: {exc}") from exc
+        raise InvalidEvent(f"invalid envelope: {_problems(exc)}") from exc
 
 
 def parse_payload(envelope: Envelope) -> Message:
@@ -48,8 +48,17 @@ def parse_payload(envelope: Envelope) -> Message:
         raise UnknownEventType(f"unknown event type {envelope.type!r}")
     try:
         return model.model_validate_json(_json(envelope.payload))
-    except (ValidationError, TypeError, ValueError) as exc:
+    except ValidationError as exc:
+        raise InvalidEvent(f"invalid {envelope.type} payload: {_problems(exc)}") from exc
+    except (TypeError, ValueError) as exc:
         raise InvalidEvent(f"invalid {envelope.type} payload: {exc}") from exc
+
+
+def _problems(exc: ValidationError) -> str:
+    """Where and what, never the offending value: it may be a customer's words or number,
+    and this text reaches logs and dead-letter headers."""
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or '(body)'}: {e['msg']}"
+                     for e in exc.errors(include_input=False, include_url=False))
 
 
 def make_envelope(

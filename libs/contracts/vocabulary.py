@@ -23,7 +23,7 @@ NoShowRisk = Literal["low", "medium", "high"]
 
 
 class ConversationState(StrEnum):
-    """Where a customer's conversation is (spec/scenarios.md, "States")."""
+    """Where a customer's conversation is (docs/conversations.md, "States")."""
 
     IDLE = "IDLE"
     COLLECTING = "COLLECTING"

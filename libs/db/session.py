@@ -19,8 +19,11 @@ def async_url(url: str) -> str:
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    """`hide_parameters`: a database error's text (which reaches logs and dead-letter
+    headers) names the statement, never the values bound to it: customers' words and
+    numbers stay out."""
     return create_async_engine(async_url(url), pool_size=pool_size, max_overflow=pool_size,
-                               pool_pre_ping=True)
+                               pool_pre_ping=True, hide_parameters=True)
 
 
 def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -25,6 +25,9 @@ from libs.timers.ticker import tick
 
 log = logging.getLogger(__name__)
 
+CANCEL_WAIT_S = 5.0  # for a cancelled timer handler to unwind (roll back)
+FINAL_PUBLISH_S = 5.0
+
 
 class ServiceHost:
     """`overrides` replaces a service's adapters by name (deps built elsewhere)."""
@@ -46,6 +49,8 @@ class ServiceHost:
             d.name: d.http(wiring, self.deps[d.name])
             for d in self.definitions if d.http is not None}
         self._relay_task: asyncio.Task[None] | None = None
+        self._ticks: set[asyncio.Task[int]] = set()
+        self._stopping = False
 
     @property
     def has_timers(self) -> bool:
@@ -57,27 +62,61 @@ class ServiceHost:
         self._relay_task = asyncio.get_running_loop().create_task(self.wiring.relay.run())
 
     async def tick(self) -> int:
-        """Fire every timer due now, for every hosted service that owns timers."""
+        """Fire every timer due now, for every hosted service that owns timers. The firing
+        runs in a task of its own, which `stop` waits for (and cancels past the grace)."""
+        task = asyncio.get_running_loop().create_task(self._tick())
+        self._ticks.add(task)
+        task.add_done_callback(self._ticks.discard)
+        return await task
+
+    async def _tick(self) -> int:
         fired = 0
         for d in self.definitions:
             if d.timers:
                 fired += await tick(self.wiring.sessions, self.wiring.clock, owner=d.name,
                                     handlers=d.timers, deps=self.deps[d.name],
-                                    on_commit=self.wiring.relay.nudge)
+                                    on_commit=self.wiring.relay.nudge,
+                                    stopping=lambda: self._stopping)
         return fired
 
     async def prune(self) -> int:
         cutoff = self.wiring.clock.now() - timedelta(days=self.wiring.settings.retention_days)
         return await prune(self.wiring.sessions, self.definitions, cutoff)
 
-    async def stop(self) -> None:
-        """Stop taking messages; those in flight finish (an unsettled one is redelivered)."""
-        await self.wiring.transport.stop_consuming()
+    async def stop(self, grace_s: float | None = None) -> None:
+        """Stop taking messages and firing timers; those in flight get `grace_s`
+        (`SHUTDOWN_GRACE_S` by default) to finish and are then abandoned unacked, so they
+        are redelivered. Then the relay publishes what they committed, and stops."""
+        grace_s = self.wiring.settings.shutdown_grace_s if grace_s is None else grace_s
+        self._stopping = True
+        await asyncio.gather(self.wiring.transport.stop_consuming(grace_s),
+                             self._settle_ticks(grace_s))
         self.wiring.relay.stop()
         if self._relay_task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._relay_task
             self._relay_task = None
+            await self._final_publish()
+
+    async def _settle_ticks(self, grace_s: float) -> None:
+        running = set(self._ticks)
+        if not running:
+            return
+        _, unfinished = await asyncio.wait(running, timeout=grace_s)
+        if unfinished:
+            log.warning("timers still firing after %.1fs; abandoned (they fire again when "
+                        "their lease ends)", grace_s)
+            for task in unfinished:
+                task.cancel()
+            await asyncio.wait(unfinished, timeout=CANCEL_WAIT_S)
+
+    async def _final_publish(self) -> None:
+        """Publish what the last handlers committed (any process's relay would, later)."""
+        try:
+            async with asyncio.timeout(FINAL_PUBLISH_S):
+                await self.wiring.relay.drain()
+        except Exception as exc:
+            log.warning("outbox rows left for another relay at shutdown: %r", exc)
 
 
 async def prune(sessions: async_sessionmaker[AsyncSession],

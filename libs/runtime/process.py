@@ -1,8 +1,10 @@
 """`python -m services.<name>`: one service definition as its own process.
 
-Connect, declare this service's queues, consume, fire its timers (APScheduler, every
-second), serve its HTTP app if it has one, prune old bookkeeping hourly; on SIGINT or
-SIGTERM stop taking messages and let the ones in flight finish.
+Connect, declare this service's queues, serve the ops endpoints (`/healthz`, `/readyz`,
+`/metrics` on `OPS_PORT`), consume, fire its timers (APScheduler, every second), serve its
+HTTP app if it has one, prune old bookkeeping hourly. On SIGINT or SIGTERM: report not
+ready, stop taking requests, messages and timers, let those in flight finish within
+`SHUTDOWN_GRACE_S` (the unfinished are left unacked, so redelivered), then exit.
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import signal
+import socket
 from collections.abc import AsyncIterator, Callable, Generator, Sequence
 from typing import Any
 
@@ -26,6 +30,7 @@ from libs.db.session import make_engine, make_session_factory
 from libs.logs import configure_logging
 from libs.runtime.definition import ServiceDefinition, Wiring, bindings_of
 from libs.runtime.host import ServiceHost
+from libs.runtime.ops import OpsState, create_ops_app
 from libs.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -73,6 +78,8 @@ def _every(seconds: float, job: Callable[[], Any], what: str,
     async def run() -> None:
         try:
             await job()
+        except asyncio.CancelledError:  # shutdown gave up on it; nothing for the scheduler
+            log.info("%s interrupted by shutdown", what)
         except Exception:
             log.exception("%s failed; the next run retries", what)
 
@@ -86,27 +93,70 @@ async def serve(definition: ServiceDefinition[Any], settings: Settings | None = 
     stop = stop or _stop_on_signals()
     async with open_wiring(settings, [definition]) as wiring:
         host = ServiceHost(wiring, [definition])
-        await host.start(prefetch=settings.bus_prefetch)
-        scheduler = AsyncIOScheduler()
-        if host.has_timers:
-            _every(TIMER_INTERVAL_S, host.tick, f"{definition.name}: timer tick", scheduler)
-        _every(PRUNE_INTERVAL_S, host.prune, f"{definition.name}: prune", scheduler)
-        scheduler.start()
-        servers = [_server(app, settings) for app in host.apps.values()]
-        serving = [asyncio.create_task(s.serve()) for s in servers]
-        log.info("%s started", definition.name)
-        await stop.wait()
-        log.info("%s stopping", definition.name)
-        scheduler.shutdown(wait=False)
-        for server in servers:
-            server.should_exit = True
-        await asyncio.gather(*serving, return_exceptions=True)
-        await host.stop()
+        ops_state = OpsState()
+        ops = _ops_server(host, ops_state, settings)
+        ops_task = None
+        if ops is not None:
+            ops_task = asyncio.create_task(ops[0].serve(sockets=[ops[1]]))
+            log.info("ops endpoints (/healthz, /readyz, /metrics) on http://%s:%d",
+                     settings.ops_host, settings.ops_port)
+        try:
+            await host.start(prefetch=settings.bus_prefetch)
+            scheduler = AsyncIOScheduler()
+            if host.has_timers:
+                _every(TIMER_INTERVAL_S, host.tick, f"{definition.name}: timer tick",
+                       scheduler)
+            _every(PRUNE_INTERVAL_S, host.prune, f"{definition.name}: prune", scheduler)
+            scheduler.start()
+            servers = [_server(app, settings) for app in host.apps.values()]
+            serving = [asyncio.create_task(s.serve()) for s in servers]
+            log.info("%s started", definition.name)
+            await stop.wait()
+            deadline = asyncio.get_running_loop().time() + settings.shutdown_grace_s
+            log.info("%s stopping; work in flight gets up to %.0fs", definition.name,
+                     settings.shutdown_grace_s)
+            ops_state.stopping = True  # /readyz answers 503 from now on
+            scheduler.shutdown(wait=False)
+            for server in servers:
+                server.should_exit = True  # stop accepting; requests in flight finish
+            await asyncio.gather(*serving, return_exceptions=True)
+            await host.stop(max(0.0, deadline - asyncio.get_running_loop().time()))
+            log.info("%s stopped", definition.name)
+        finally:
+            if ops is not None and ops_task is not None:
+                ops[0].should_exit = True
+                await asyncio.gather(ops_task, return_exceptions=True)
+                ops[1].close()
 
 
 def _server(app: FastAPI, settings: Settings) -> EmbeddedServer:
-    return EmbeddedServer(uvicorn.Config(app, host=settings.http_host, port=settings.http_port,
-                                         log_config=None, access_log=False))
+    return EmbeddedServer(uvicorn.Config(
+        app, host=settings.http_host, port=settings.http_port, log_config=None,
+        access_log=False, timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_s)))
+
+
+def _ops_server(host: ServiceHost, state: OpsState,
+                settings: Settings) -> tuple[EmbeddedServer, socket.socket] | None:
+    """The ops endpoints' own server and its bound socket; none when `OPS_PORT` is 0. The
+    socket is bound here so that a port in use stops the process with a clear message."""
+    if settings.ops_port == 0:
+        return None
+    wiring = host.wiring
+    app = create_ops_app(sessions=wiring.sessions, transport=wiring.transport,
+                         clock=wiring.clock, state=state,
+                         timer_owners=[d.name for d in host.definitions if d.timers])
+    server = EmbeddedServer(uvicorn.Config(
+        app, host=settings.ops_host, port=settings.ops_port, log_config=None,
+        access_log=False, lifespan="off", timeout_graceful_shutdown=1))
+    family = socket.AF_INET6 if ":" in settings.ops_host else socket.AF_INET
+    try:
+        sock = socket.create_server((settings.ops_host, settings.ops_port), family=family)
+    except OSError as exc:
+        raise RuntimeError(
+            f"the ops endpoints cannot listen on {settings.ops_host}:{settings.ops_port} "
+            f"({exc.strerror}); set OPS_PORT to a free port, or to 0 to turn them off"
+        ) from exc
+    return server, sock
 
 
 def _stop_on_signals() -> asyncio.Event:
@@ -119,5 +169,6 @@ def _stop_on_signals() -> asyncio.Event:
 
 def run_service(definition: ServiceDefinition[Any]) -> None:
     """The body of every `services/<name>/__main__.py`."""
-    configure_logging(get_settings().log_level)
-    asyncio.run(serve(definition))
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format, service=definition.name)
+    asyncio.run(serve(definition, settings))

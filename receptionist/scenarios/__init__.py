@@ -1,4 +1,4 @@
-"""Conversation scenarios (spec/scenarios.md): the YAML acceptance format and its runner.
+"""Conversation scenarios (docs/conversations.md): the YAML acceptance format and its runner.
 
 The runner drives the whole system through `ScenarioDriver` (driver.py) so that parsing,
 checking and reporting can be tested without a database or a bus, and so the one real

@@ -1,4 +1,4 @@
-"""The scenario file format (spec/scenarios.md), parsed strictly.
+"""The scenario file format (docs/conversations.md), parsed strictly.
 
 A typo in a scenario must not turn into a check that silently passes, so unknown keys,
 misspelled enum values and malformed times are refused, every problem named by key path

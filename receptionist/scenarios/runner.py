@@ -1,4 +1,5 @@
-"""`receptionist scenario run FILE_OR_DIR...`: play scenario files and report (spec/scenarios.md).
+"""`receptionist scenario run FILE_OR_DIR...`: play scenario files and report
+(docs/conversations.md).
 
 Every file gets a fresh system from the driver factory. A file that cannot be parsed, a
 business fixture that is missing, or an exception inside the system fails that file only:
@@ -286,9 +287,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="+", metavar="FILE_OR_DIR",
                         help="scenario files, or folders whose *.yaml files run in name order")
     parser.add_argument("--businesses", metavar="DIR", default=None,
-                        help="folder of business fixtures <id>.yaml (default: "
-                             "../shared/fixtures/businesses, else the repository's sibling "
-                             "shared/fixtures/businesses)")
+                        help="folder of business profiles <id>.yaml (default: the "
+                             "repository's examples/businesses)")
     parser.add_argument("--amqp", metavar="URL", default=None,
                         help="run over RabbitMQ at URL instead of the in-memory bus")
     parser.add_argument("--step-timeout", metavar="SECONDS", type=float,

@@ -1,4 +1,4 @@
-"""The words and values a scenario file is written in (spec/scenarios.md): states, statuses,
+"""The words and values a scenario file is written in (docs/conversations.md): states, statuses,
 actions, durations, local times, phones, regexes, amounts.
 
 Split from receptionist/scenarios/model.py (which re-exports the public names). Each parser

@@ -44,7 +44,7 @@ from receptionist.scenarios.driver import DriverFactory, SentMessage
 from receptionist.scenarios.model import Scenario
 from services.fsm.models import Booking, Conversation, Customer
 from services.ingress import whatsapp
-from services.ingress.deps import IngressDeps, WebhookSecrets
+from services.ingress.deps import IngressConfig, IngressDeps
 from services.notifier.adapters.recording import RecordingChannel
 from services.notifier.handlers import NotifierDeps
 from services.payments.adapters import offline
@@ -101,7 +101,7 @@ class SimulatedSystem:
     """A `ScenarioDriver` over the composed system (see receptionist/scenarios/driver.py)."""
 
     def __init__(self, host: ServiceHost, channel: RecordingChannel,
-                 gateway: offline.OfflineGateway, secrets: WebhookSecrets,
+                 gateway: offline.OfflineGateway, secrets: IngressConfig,
                  clock: SimulatedClock, profiles: dict[str, BusinessProfile],
                  scenario: Scenario) -> None:
         self.host = host
@@ -319,12 +319,12 @@ def driver_factory(*, database_url: str | None = None, amqp_url: str | None = No
                         relay=OutboxRelay(sessions, transport, clock, poll_interval_s=0.05))
         channel = RecordingChannel()
         gateway = offline.OfflineGateway(PUBLIC_URL)
-        made_up = WebhookSecrets(public_base_url=PUBLIC_URL, twilio_auth_token=token_hex(16),
+        made_up = IngressConfig(public_base_url=PUBLIC_URL, twilio_auth_token=token_hex(16),
                                  whatsapp_app_secret=token_hex(16),
                                  stripe_webhook_secret=f"whsec_{token_hex(16)}")
         host = compose(wiring, overrides={
             "ingress": IngressDeps(transport=transport, session_factory=sessions, clock=clock,
-                                   secrets=made_up),
+                                   config=made_up),
             "notifier": NotifierDeps(channel=channel),
             "payments": PaymentsDeps(gateway=gateway),
         })

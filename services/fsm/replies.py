@@ -1,4 +1,4 @@
-"""Every message the receptionist sends, in one place (spec/scenarios.md, "Replies").
+"""Every message the receptionist sends, in one place (docs/conversations.md, "Replies").
 
 Pure functions of the business profile and plain values: times read `3:00 PM`, dates
 `Wed, Dec 2`, money `$15.00`, and a message that confirms a booking says "confirmed".

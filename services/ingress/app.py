@@ -8,7 +8,9 @@ router (`services/ingress/routers`); what they share lives on the app (`deps`).
 from __future__ import annotations
 
 from fastapi import FastAPI, HTTPException, Request, Response
+from fastapi.responses import JSONResponse
 
+from libs.runtime.ops import readiness, readiness_response
 from services.ingress.deps import IngressDeps
 from services.ingress.routers import stripe, twilio, webchat, whatsapp
 
@@ -29,5 +31,10 @@ def create_app(deps: IngressDeps) -> FastAPI:
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
+
+    @app.get("/readyz")
+    async def readyz() -> JSONResponse:
+        """Ready to take webhooks: a message can be published and a business looked up."""
+        return readiness_response(await readiness(deps.session_factory, deps.transport))
 
     return app

@@ -6,12 +6,12 @@ from fastapi import FastAPI
 
 from libs.runtime.definition import ServiceDefinition, Wiring
 from services.ingress.app import create_app
-from services.ingress.deps import IngressDeps, WebhookSecrets
+from services.ingress.deps import IngressConfig, IngressDeps
 
 
 def ingress_deps(wiring: Wiring) -> IngressDeps:
     return IngressDeps(transport=wiring.transport, session_factory=wiring.sessions,
-                       clock=wiring.clock, secrets=WebhookSecrets.from_settings(wiring.settings))
+                       clock=wiring.clock, config=IngressConfig.from_settings(wiring.settings))
 
 
 def ingress_app(wiring: Wiring, deps: IngressDeps) -> FastAPI:

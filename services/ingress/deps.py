@@ -27,22 +27,25 @@ def _secret(value: str | None) -> str | None:
 
 
 @dataclass(frozen=True)
-class WebhookSecrets:
-    """What webhooks are verified with; a provider without its secret is refused (503)."""
+class IngressConfig:
+    """What webhooks are verified with (a provider without its secret is refused: 503),
+    and the public addresses ingress states."""
 
     public_base_url: str = "http://testserver"
     twilio_auth_token: str | None = None
     whatsapp_app_secret: str | None = None
     whatsapp_verify_token: str | None = None
     stripe_webhook_secret: str | None = None
+    webchat_replies_url: str = ""
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> WebhookSecrets:
+    def from_settings(cls, settings: Settings) -> IngressConfig:
         return cls(public_base_url=settings.public_base_url,
                    twilio_auth_token=_secret(settings.twilio_auth_token),
                    whatsapp_app_secret=_secret(settings.whatsapp_app_secret),
                    whatsapp_verify_token=_secret(settings.whatsapp_verify_token),
-                   stripe_webhook_secret=_secret(settings.stripe_webhook_secret))
+                   stripe_webhook_secret=_secret(settings.stripe_webhook_secret),
+                   webchat_replies_url=settings.webchat_replies_url.rstrip("/"))
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,7 @@ class IngressDeps:
     transport: Transport
     session_factory: async_sessionmaker[AsyncSession]
     clock: Clock
-    secrets: WebhookSecrets
+    config: IngressConfig
 
     async def publish(self, message: Message, business_id: str, *id_parts: str) -> None:
         """Publish with a broker confirm, mandatory: 503 when the broker did not take it or

@@ -1,4 +1,4 @@
-"""`receptionist nlu eval`: score an extractor on a JSON Lines set (spec/nlu.md, "The
+"""`receptionist nlu eval`: score an extractor on a JSON Lines set (docs/nlu.md, "The
 evaluation command"). Misses first, so a person reads what went wrong; the one-line JSON
 last, so a script reads the numbers with `tail -1`."""
 

@@ -23,6 +23,7 @@ from typing import Final
 
 from libs.contracts.events import Slots
 from libs.contracts.vocabulary import Intent
+from libs.logs import error_without_message
 from services.nlu.catalog import Catalog, choose_service, stem
 from services.nlu.extractor import Understanding
 from services.nlu.text import expand, foreign_script, normalize, words
@@ -266,7 +267,7 @@ _NO_ALNUM = re.compile(r"^[^a-z0-9]*$")
 
 
 class RulesExtractor:
-    """The default extractor (spec/nlu.md). Pure: same text, catalog and now, same answer."""
+    """The default extractor (docs/nlu.md). Pure: same text, catalog and now, same answer."""
 
     name = "rules"
 
@@ -278,8 +279,10 @@ class RulesExtractor:
     def extract(self, text: str, catalog: Catalog, now: datetime) -> Understanding:
         try:
             return self._extract(text, catalog, now)
-        except Exception:  # a customer's message must never crash the consumer
-            log.exception("rules extractor failed; answering unknown")
+        except Exception as exc:  # a customer's message must never crash the consumer
+            # Not log.exception: the exception's message may quote the customer's text.
+            log.error("rules extractor failed; answering unknown: %s",
+                      error_without_message(exc))
             return Understanding("unknown", Slots(), 0.0, self.name)
 
     # -- steps -----------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Dates and times a customer means, resolved in the business's zone (spec/nlu.md, Slots).
+"""Dates and times a customer means, resolved in the business's zone (docs/nlu.md, Slots).
 
 The spec pins down readings a general parser gets "wrong" for us: a bare hour 1-7 is pm and
 8-11 am (Duckling picks the next such instant), a weekday is the next one *after* today,
@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from libs.contracts.vocabulary import PartOfDay
+from libs.logs import error_without_message
 
 log = logging.getLogger(__name__)
 
@@ -296,8 +297,8 @@ class _Duckling:
             ref = self._mod.parse_ref_time(self._tzdb, tz, int(now_local.timestamp()))
             ctx = self._mod.Context(ref, self._locale)
             found = self._mod.parse(text[:160], ctx, self._dims, False)
-        except Exception:
-            log.warning("duckling failed on a message", exc_info=True)
+        except Exception as exc:  # its message may quote the customer's text
+            log.warning("duckling failed on a message: %s", error_without_message(exc))
             return None
         for ent in found:
             value = ent.get("value") or {}

@@ -16,6 +16,7 @@ from libs.bus.context import HandlerContext, HandlerMap
 from libs.contracts.commands import ReplyRequested
 from libs.contracts.events import DeliveryStatus
 from libs.logs import mask_phone
+from libs.metrics import OUTBOUND_MESSAGES
 from services.notifier.adapters.base import OutboundChannel, OutboundMessage
 from services.notifier.models import MessageLog
 
@@ -32,7 +33,12 @@ async def on_reply_requested(ctx: HandlerContext, command: ReplyRequested,
     assert ctx.envelope is not None
     message = OutboundMessage(business_id=ctx.business_id, channel=command.channel,
                               to=command.to, text=command.text, audience=command.audience)
-    provider_id = await deps.channel.send(message)
+    try:
+        provider_id = await deps.channel.send(message)
+    except Exception as exc:
+        OUTBOUND_MESSAGES.labels(command.channel, type(exc).__name__).inc()
+        raise
+    OUTBOUND_MESSAGES.labels(command.channel, "sent").inc()
     async with ctx.write() as session:
         session.add(MessageLog(
             event_id=ctx.envelope.event_id, business_id=ctx.business_id,

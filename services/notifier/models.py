@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, String, Text, func
+from sqlalchemy import BigInteger, DateTime, Identity, Index, String, Text, func
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -17,6 +17,9 @@ class MessageLog(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True,
                                           default=uuid.uuid4)
+    seq: Mapped[int] = mapped_column(
+        BigInteger, Identity(), unique=True,
+        comment="send order: the web chat's reply stream resumes after the last one seen")
     event_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), unique=True,
                                                 comment="the reply.requested event it delivers")
     business_id: Mapped[str] = mapped_column(Text, index=True)
@@ -32,3 +35,5 @@ class MessageLog(Base):
                                                  server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
                                                  server_default=func.now())
+
+    __table_args__ = (Index("ix_message_log_recipient", "business_id", "to", "seq"),)

@@ -18,7 +18,7 @@ from libs.contracts.registry import parse_envelope, parse_payload
 from receptionist.bootstrap import full_topology
 from services.ingress import whatsapp
 from services.ingress.app import create_app
-from services.ingress.deps import MAX_BODY_BYTES, IngressDeps, WebhookSecrets
+from services.ingress.deps import MAX_BODY_BYTES, IngressConfig, IngressDeps
 from tests.helpers import FIXTURE_BUSINESSES
 
 pytestmark = pytest.mark.integration
@@ -42,7 +42,7 @@ async def client(bus: MemoryTransport, session_factory: async_sessionmaker[Async
     async with session_factory() as s, s.begin():
         await import_profile(s, load_profile(FIXTURE_BUSINESSES / "salon.yaml"))
     app = create_app(IngressDeps(transport=bus, session_factory=session_factory,
-                                 clock=SystemClock(), secrets=WebhookSecrets(
+                                 clock=SystemClock(), config=IngressConfig(
                                      public_base_url="https://x", whatsapp_app_secret=SECRET,
                                      whatsapp_verify_token=VERIFY)))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
@@ -136,7 +136,7 @@ async def test_a_message_no_queue_would_receive_is_503_not_lost(
     async with session_factory() as s, s.begin():
         await import_profile(s, load_profile(FIXTURE_BUSINESSES / "salon.yaml"))
     app = create_app(IngressDeps(transport=bare, session_factory=session_factory,
-                                 clock=SystemClock(), secrets=WebhookSecrets()))
+                                 clock=SystemClock(), config=IngressConfig()))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                  base_url="https://x") as client:
         response = await client.post("/webchat/salon/messages",

@@ -139,6 +139,8 @@ class Harness:
             "BUS_DELIVERY_LIMIT": str(self.topology.delivery_limit),
             "OUTBOX_POLL_MS": "100",
             "LOG_LEVEL": "INFO",
+            "HTTP_PORT": str(free_port()),  # notifier serves the web chat's replies too
+            "OPS_PORT": str(free_port()),  # /healthz, /readyz, /metrics of every process
             **extra,
         }
 
@@ -321,6 +323,47 @@ async def test_notifier_process_logs_the_reply_it_delivers(harness: Harness) -> 
         [entry] = (await s.scalars(select(MessageLog))).all()
     assert (entry.body, entry.channel, entry.status) == ("see you on Tuesday", "sms", "sent"), (
         proc.output())
+
+
+async def test_a_process_serves_probes_and_metrics_and_logs_json_lines(
+        harness: Harness) -> None:
+    """The ops port of a real process: ready once connected, its counters moved by the
+    message it handled; its log lines JSON, naming the message, with the number masked."""
+    ops = f"http://127.0.0.1:{free_port()}"
+    envelope = reply_envelope("ops check")
+    async with harness.service("notifier", OPS_PORT=ops.rsplit(":", 1)[1]) as proc, \
+            httpx.AsyncClient(base_url=ops, timeout=5.0) as client:
+
+        async def ready() -> bool:
+            try:
+                return (await client.get("/readyz")).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        await proc.until(ready, f"GET {ops}/readyz to answer 200", within_s=START_BOUND_S)
+        assert (await client.get("/healthz")).json() == {"status": "ok"}
+        async with harness.bus() as transport:
+            await transport.publish(envelope.to_json(), envelope.type,
+                                    message_id=str(envelope.event_id))
+
+        async def counted() -> bool:
+            text = (await client.get("/metrics")).text
+            return ('receptionist_messages_handled_total{service="notifier",'
+                    'type="reply.requested.v1"} 1.0') in text
+
+        await proc.until(counted, "the handled message in /metrics")
+        metrics = (await client.get("/metrics")).text
+        await proc.stop()
+    assert 'receptionist_outbound_messages_total{channel="sms",status="sent"} 1.0' in metrics
+    assert "receptionist_outbox_backlog " in metrics
+    lines = [json.loads(line) for line in _read_log(proc.log_path).splitlines()
+             if line.startswith("{")]
+    assert lines and all(line["service"] == "notifier" for line in lines), proc.output()
+    [sent] = [line for line in lines if line["message"].startswith("sent sms")]
+    assert sent["event_id"] == str(envelope.event_id), proc.output()
+    assert sent["correlation_id"] == str(envelope.correlation_id), proc.output()
+    assert "+1******0100" in sent["message"], proc.output()
+    assert "5555550100" not in _read_log(proc.log_path), proc.output()
 
 
 async def test_ingress_process_serves_webhooks_and_publishes_to_nlu(harness: Harness) -> None:

@@ -21,7 +21,7 @@ from libs.clock import SystemClock
 from libs.runtime.definition import Wiring
 from libs.settings import get_settings
 from receptionist.bootstrap import compose
-from services.ingress.deps import IngressDeps, WebhookSecrets
+from services.ingress.deps import IngressConfig, IngressDeps
 from services.notifier.adapters.recording import RecordingChannel
 from services.notifier.handlers import NotifierDeps
 from services.notifier.models import MessageLog
@@ -51,7 +51,7 @@ async def system(amqp_transport: AmqpTransport,
                                       poll_interval_s=0.05))
     host = compose(wiring, overrides={
         "ingress": IngressDeps(amqp_transport, session_factory, clock,
-                               WebhookSecrets(public_base_url=PUBLIC_URL,
+                               IngressConfig(public_base_url=PUBLIC_URL,
                                               twilio_auth_token=TOKEN)),
         "notifier": NotifierDeps(channel),
         "payments": PaymentsDeps(OfflineGateway(PUBLIC_URL)),

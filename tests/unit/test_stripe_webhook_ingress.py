@@ -19,7 +19,7 @@ from libs.contracts.events import StripeEventReceived
 from libs.contracts.registry import parse_envelope, parse_payload
 from receptionist.bootstrap import full_topology
 from services.ingress.app import create_app
-from services.ingress.deps import IngressDeps, WebhookSecrets
+from services.ingress.deps import IngressConfig, IngressDeps
 from services.payments.adapters.offline import stripe_signature
 
 SECRET = "whsec_test_secret"
@@ -52,7 +52,7 @@ async def post(transport: MemoryTransport, body: bytes, headers: dict[str, str])
     await transport.declare()
     no_database = cast(async_sessionmaker[AsyncSession], NoDatabase())
     app = create_app(IngressDeps(transport=transport, session_factory=no_database,
-                                 clock=SystemClock(), secrets=WebhookSecrets(
+                                 clock=SystemClock(), config=IngressConfig(
                                      public_base_url="https://x", stripe_webhook_secret=SECRET)))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                  base_url="https://x") as client:

@@ -1,7 +1,7 @@
 """Booking a new appointment: collect service, day and time, check them, propose, book.
 
 Corrections replace what was said before and the proposal is checked again; a refusal says
-why and offers the nearest free times (spec/scenarios.md, "Refusals").
+why and offers the nearest free times (docs/conversations.md, "Refusals").
 """
 
 from __future__ import annotations

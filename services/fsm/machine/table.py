@@ -1,6 +1,6 @@
 """The transition table: every (state, input) pair and the rule that answers it.
 
-`step(conversation, input, world) -> m.Outcome(conversation', effects)` looks the pair up and
+`step(conversation, input, world) -> Outcome(conversation', effects)` looks the pair up and
 applies its rule; `diagram()` prints the table as a Mermaid state diagram.
 """
 

@@ -14,7 +14,7 @@ from services.fsm.machine import model as m
 def prompt(conv: m.Conversation, world: m.World) -> str | None:
     ctx, profile = conv.context, world.profile
     if conv.state in (m.State.CONFIRMING, m.State.RESCHEDULE_CONFIRM) and ctx.proposal is not None:
-        return "Shall I go ahead? m.Reply yes or no."
+        return "Shall I go ahead? Reply yes or no."
     if conv.state in (m.State.COLLECTING, m.State.RESCHEDULE_COLLECTING):
         if ctx.draft.service is None:
             return replies.ask_service(profile)
@@ -22,7 +22,7 @@ def prompt(conv: m.Conversation, world: m.World) -> str | None:
             return replies.ask_day(ctx.draft.service)
         return "What time would you like?"
     if conv.state == m.State.CANCEL_CONFIRM:
-        return "m.Reply yes to cancel or no to keep it." if ctx.booking_id else \
+        return "Reply yes to cancel or no to keep it." if ctx.booking_id else \
             "Which appointment should I cancel?"
     if conv.state == m.State.PAYMENT_PENDING:
         booking = world.booking(ctx.booking_id)

@@ -22,7 +22,7 @@ UNKNOWN_BUSINESS = "_unknown"  # an event without our metadata: payments logs an
 
 async def verified_event(request: Request, deps: Annotated[IngressDeps, Depends(ingress_deps)]
                          ) -> StripeEventReceived:
-    secret = deps.secrets.stripe_webhook_secret
+    secret = deps.config.stripe_webhook_secret
     raw = await raw_body(request, secret, "Stripe")
     assert secret is not None  # raw_body answered 503 otherwise
     try:

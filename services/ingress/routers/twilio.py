@@ -22,11 +22,11 @@ EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 async def verified_form(request: Request,
                         deps: Annotated[IngressDeps, Depends(ingress_deps)]) -> dict[str, str]:
-    token = deps.secrets.twilio_auth_token
+    token = deps.config.twilio_auth_token
     await raw_body(request, token, "Twilio")
     assert token is not None  # raw_body answered 503 otherwise
     form = {k: str(v) for k, v in (await request.form()).items()}
-    url = deps.secrets.public_base_url.rstrip("/") + request.url.path
+    url = deps.config.public_base_url.rstrip("/") + request.url.path
     if request.url.query:
         url += "?" + request.url.query
     if not RequestValidator(token).validate(url, form,

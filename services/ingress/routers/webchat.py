@@ -6,11 +6,14 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Response
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from libs.business.models import Business
+from libs.business.service import get_profile
 from libs.contracts.events import InboundMessageReceived
 from services.ingress.deps import IngressDeps, ingress_deps
+from services.ingress.webchat_page import render as webchat_page_html
 
 router = APIRouter()
 
@@ -19,6 +22,18 @@ class WebChatMessage(BaseModel):
     session_id: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
     text: str = Field(min_length=1, max_length=2000)
     message_id: str | None = Field(default=None, max_length=64)
+
+
+@router.get("/webchat/{business_id}", response_class=HTMLResponse)
+async def webchat_page(business_id: str,
+                       deps: Annotated[IngressDeps, Depends(ingress_deps)]) -> HTMLResponse:
+    """The chat page itself (a business links to it or embeds it)."""
+    async with deps.session_factory() as session:
+        profile = await get_profile(session, business_id)
+    if profile is None:
+        raise HTTPException(404, "unknown business")
+    return HTMLResponse(webchat_page_html(business_id, profile.name, profile.address,
+                                          deps.config.webchat_replies_url))
 
 
 @router.post("/webchat/{business_id}/messages", status_code=202)

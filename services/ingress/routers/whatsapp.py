@@ -20,7 +20,7 @@ router = APIRouter()
 
 async def verified_payload(request: Request,
                            deps: Annotated[IngressDeps, Depends(ingress_deps)]) -> Any:
-    secret = deps.secrets.whatsapp_app_secret
+    secret = deps.config.whatsapp_app_secret
     raw = await raw_body(request, secret, "WhatsApp")
     assert secret is not None  # raw_body answered 503 otherwise
     if not whatsapp.signature_valid(secret, raw, request.headers.get("X-Hub-Signature-256", "")):
@@ -36,7 +36,7 @@ async def verified_payload(request: Request,
 async def whatsapp_verify(request: Request,
                           deps: Annotated[IngressDeps, Depends(ingress_deps)]) -> Response:
     q = request.query_params
-    token = deps.secrets.whatsapp_verify_token
+    token = deps.config.whatsapp_verify_token
     if (token is not None and q.get("hub.mode") == "subscribe"
             and q.get("hub.verify_token") == token):
         return Response(q.get("hub.challenge", ""), media_type="text/plain")

@@ -40,6 +40,7 @@ from tenacity import (
 
 from libs.contracts.events import Slots
 from libs.contracts.vocabulary import INTENTS, Intent, PartOfDay
+from libs.logs import error_without_message
 from services.nlu.catalog import Catalog, choose_service, phrase_tokens
 from services.nlu.extractor import Extractor, Understanding
 from services.nlu.rules import CONFIDENT, RulesExtractor
@@ -233,10 +234,12 @@ class GroqExtractor:
             self._count("fallback_error")
             log.warning("groq failed (%s); using the offline reading", type(exc).__name__)
             return offline
-        except Exception:  # never lose a reply to an unexpected SDK or parsing problem
+        except Exception as exc:  # never lose a reply to an unexpected SDK or parsing problem
             self.breaker.failure()
             self._count("fallback_error")
-            log.exception("groq extractor failed unexpectedly; using the offline reading")
+            # Its message may quote the customer's text (or the model's reading of it).
+            log.error("groq extractor failed unexpectedly; using the offline reading: %s",
+                      error_without_message(exc))
             return offline
         self.breaker.success()
         self._count("model_answers")

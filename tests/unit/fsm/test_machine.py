@@ -383,3 +383,16 @@ def test_cancel_again_while_confirming_a_cancellation_cancels(salon: BusinessPro
 def test_the_readme_shows_the_diagram_the_table_prints() -> None:
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     assert f"```mermaid\n{m.diagram()}\n```" in readme, "run: receptionist fsm diagram"
+
+
+def test_a_question_while_proposing_is_answered_then_the_proposal_asked_again(
+        salon: BusinessProfile) -> None:
+    out = m.step(m.Conversation(State.CONFIRMING, PROPOSING),
+                 said("faq_location", "where are you?"), world(salon))
+    (text,) = replies(out)
+    assert text.startswith("We're at 212 Mulberry St")
+    assert text.endswith("Shall I go ahead? Reply yes or no.")
+    mine = booking(datetime(2026, 12, 4, 11))
+    out = m.step(m.Conversation(State.CANCEL_CONFIRM, m.Context(booking_id=mine.id)),
+                 said("faq_hours", "when do you open?"), world(salon, bookings=[mine]))
+    assert replies(out)[0].endswith("Reply yes to cancel or no to keep it.")

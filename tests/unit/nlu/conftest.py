@@ -9,9 +9,10 @@ import pytest
 from libs.business.fixtures import default_businesses_dir
 from services.nlu.catalog import Catalog
 from services.nlu.rules import RulesExtractor
+from tests.helpers import NLU_SETS
 
-HERE = Path(__file__).resolve().parent
-HOLDOUT = HERE / "holdout.jsonl"
+DEV = NLU_SETS / "dev_en.jsonl"
+"""Our own English rows, used while writing the rules (the held-out sets are not)."""
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -16,15 +15,12 @@ from libs.business.fixtures import default_businesses_dir
 from libs.contracts.events import Slots
 from services.nlu.evaluate import Row, run_eval, score
 from services.nlu.extractor import Understanding
+from tests.helpers import REPO, SHARED
 
-from .conftest import HOLDOUT
+from .conftest import DEV
 
 KEYS = ["n", "intent_accuracy", "slot_precision", "slot_recall", "slot_f1", "frame_exact",
         "p50_ms", "p99_ms", "extractor"]
-
-
-def dev_set(businesses_dir: Path) -> Path:
-    return businesses_dir.parent.parent / "nlu" / "dev.jsonl"
 
 
 def evaluate(path: Path, businesses_dir: Path, **kw: Any) -> tuple[int, list[str], dict[str, Any]]:
@@ -34,11 +30,12 @@ def evaluate(path: Path, businesses_dir: Path, **kw: Any) -> tuple[int, list[str
     return code, lines, json.loads(lines[-1]) if lines else {}
 
 
-@pytest.mark.parametrize("which", ["dev", "holdout"])
-def test_targets(businesses_dir: Path, which: str) -> None:
-    path = dev_set(businesses_dir) if which == "dev" else HOLDOUT
-    if not path.is_file():
-        pytest.skip(f"{path} not present")
+@pytest.mark.parametrize("path", [
+    DEV, pytest.param(SHARED / "nlu" / "dev.jsonl", marks=pytest.mark.skipif(
+        not (SHARED / "nlu" / "dev.jsonl").is_file(),
+        reason="the outside acceptance set (../shared) is not beside this clone"))],
+    ids=["own dev", "shared dev"])
+def test_targets(businesses_dir: Path, path: Path) -> None:
     result = evaluate(path, businesses_dir)[2]
     assert result["intent_accuracy"] >= 0.95
     assert result["slot_f1"] >= 0.93
@@ -46,8 +43,8 @@ def test_targets(businesses_dir: Path, which: str) -> None:
     assert result["n"] >= 95  # latency is measured by `make bench`, never asserted
 
 
-def test_holdout_is_large_and_varied() -> None:
-    rows = [json.loads(line) for line in HOLDOUT.read_text(encoding="utf-8").splitlines()]
+def test_dev_set_is_large_and_varied() -> None:
+    rows = [json.loads(line) for line in DEV.read_text(encoding="utf-8").splitlines()]
     assert len(rows) >= 60
     assert {r["business"] for r in rows} == {"salon", "barber", "clinic"}
     assert len({r["now"] for r in rows}) >= 10
@@ -113,19 +110,12 @@ def test_unknown_business_or_extractor_exits_2(tmp_path: Path, businesses_dir: P
     path.write_text(json.dumps({"text": "hi", "business": "nope", "now": "2026-12-01T09:00",
                                 "intent": "greeting", "slots": {}}) + "\n", encoding="utf-8")
     assert run_eval(path, "rules", businesses_dir, out=io.StringIO()) == 2
-    assert run_eval(HOLDOUT, "gpt-17", businesses_dir, out=io.StringIO()) == 2
+    assert run_eval(DEV, "gpt-17", businesses_dir, out=io.StringIO()) == 2
     assert run_eval(tmp_path / "missing.jsonl", "rules", businesses_dir,
                     out=io.StringIO()) == 2
 
 
-def test_default_businesses_dir_is_relative_to_the_working_directory(
+def test_default_businesses_are_the_repository_examples(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "shared" / "fixtures" / "businesses").mkdir(parents=True)
-    (tmp_path / "repo").mkdir()
-    monkeypatch.delenv("RECEPTIONIST_SHARED", raising=False)
-    monkeypatch.chdir(tmp_path / "repo")
-    assert default_businesses_dir() == (tmp_path / "shared" / "fixtures" / "businesses")
-    monkeypatch.chdir(tmp_path)  # no ../shared here: the repository's neighbour is used
-    found = default_businesses_dir()
-    assert found.parts[-3:] == ("shared", "fixtures", "businesses")
-    assert os.path.commonpath([found, Path(__file__).resolve()]) != str(tmp_path)
+    monkeypatch.chdir(tmp_path)  # wherever the command runs from
+    assert default_businesses_dir() == REPO / "examples" / "businesses"

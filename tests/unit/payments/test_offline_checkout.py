@@ -16,7 +16,7 @@ from libs.clock import SystemClock
 from libs.contracts.registry import parse_envelope, parse_payload
 from receptionist.bootstrap import full_topology
 from services.ingress.app import create_app
-from services.ingress.deps import IngressDeps, WebhookSecrets
+from services.ingress.deps import IngressConfig, IngressDeps
 from services.payments.adapters.base import CheckoutRequest
 from services.payments.adapters.offline import OfflineGateway, checkout_page_router
 
@@ -37,7 +37,7 @@ async def test_pay_button_posts_a_signed_event_that_ingress_accepts() -> None:
     await bus.declare()
     no_database = cast(async_sessionmaker[AsyncSession], None)
     ingress = create_app(IngressDeps(transport=bus, session_factory=no_database,
-                                     clock=SystemClock(), secrets=WebhookSecrets(
+                                     clock=SystemClock(), config=IngressConfig(
                                          public_base_url="https://x",
                                          stripe_webhook_secret=SECRET)))
     gateway = OfflineGateway("https://demo.test")

@@ -17,9 +17,10 @@ from receptionist.scenarios.model import (
     parse_local_minute,
     parse_scenario_text,
 )
-from tests.helpers import SHARED
+from tests.helpers import OWN_SCENARIOS, SHARED
 
 PUBLIC = sorted((SHARED / "scenarios").glob("*.yaml"))
+EVERY = sorted(OWN_SCENARIOS.glob("*.yaml")) + PUBLIC
 
 HEADER = """\
 name: test
@@ -45,9 +46,8 @@ def problems(text: str) -> list[str]:
 # --- the public set ---------------------------------------------------------------------
 
 
-@pytest.mark.skipif(not PUBLIC, reason="no shared scenarios folder")
-@pytest.mark.parametrize("path", PUBLIC, ids=[p.name for p in PUBLIC])
-def test_every_public_scenario_parses(path: Path) -> None:
+@pytest.mark.parametrize("path", EVERY, ids=[p.name for p in EVERY])
+def test_every_scenario_parses(path: Path) -> None:
     scenario = load_scenario(path)
     assert scenario.name
     assert scenario.steps

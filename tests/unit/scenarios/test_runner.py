@@ -427,14 +427,9 @@ def test_main_refuses_a_missing_businesses_folder(tmp_path: Path,
 
 
 def test_default_businesses_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    work = tmp_path / "main"
-    work.mkdir()
-    fixtures = tmp_path / "shared" / "fixtures" / "businesses"
-    monkeypatch.delenv("RECEPTIONIST_SHARED", raising=False)
-    monkeypatch.setattr(shared_fixtures, "REPO", tmp_path / "elsewhere" / "repo")
-    assert default_businesses_dir(work) == fixtures  # none exists: name the expected place
-    fallback = tmp_path / "elsewhere" / "shared" / "fixtures" / "businesses"
-    fallback.mkdir(parents=True)
-    assert default_businesses_dir(work) == fallback  # the repository's sibling
-    fixtures.mkdir(parents=True)
-    assert default_businesses_dir(work) == fixtures  # ../shared from the working directory
+    """The repository's own examples; in an image without the checkout, ./examples."""
+    assert default_businesses_dir(tmp_path) == shared_fixtures.REPO / "examples" / "businesses"
+    monkeypatch.setattr(shared_fixtures, "REPO", tmp_path / "elsewhere")
+    assert default_businesses_dir(tmp_path) == tmp_path / "elsewhere" / "examples" / "businesses"
+    (tmp_path / "examples" / "businesses").mkdir(parents=True)
+    assert default_businesses_dir(tmp_path) == tmp_path / "examples" / "businesses"

@@ -1,0 +1,90 @@
+"""The web chat's reply stream: what notifier delivered to one visitor, as server-sent
+events (the page's EventSource) or as JSON (polling clients, the terminal chat).
+
+Replies are read from the message log, in send order (`seq`); a reconnecting page resumes
+after the last event id it saw, so nothing is missed or shown twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Sequence
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.notifier.models import MessageLog
+
+router = APIRouter()
+POLL_S = 0.5
+SESSION_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
+
+
+class WebReply(BaseModel):
+    id: int
+    text: str
+
+
+def _sessions(request: Request) -> async_sessionmaker[AsyncSession]:
+    sessions: async_sessionmaker[AsyncSession] = request.app.state.notifier_sessions
+    return sessions
+
+
+Sessions = Annotated[async_sessionmaker[AsyncSession], Depends(_sessions)]
+
+
+async def replies_after(sessions: async_sessionmaker[AsyncSession], business_id: str,
+                        session_id: str, after: int) -> list[WebReply]:
+    async with sessions() as session:
+        rows = (await session.execute(
+            select(MessageLog.seq, MessageLog.body)
+            .where(MessageLog.business_id == business_id,
+                   MessageLog.to == f"web:{session_id}", MessageLog.audience == "customer",
+                   MessageLog.seq > after)
+            .order_by(MessageLog.seq).limit(100))).all()
+    return [WebReply(id=seq, text=body) for seq, body in rows]
+
+
+SessionId = Annotated[str, Path(pattern=SESSION_PATTERN)]
+
+
+@router.get("/webchat/{business_id}/sessions/{session_id}/messages")
+async def web_replies(business_id: str, session_id: SessionId, sessions: Sessions,
+                      after: Annotated[int, Query(ge=0)] = 0) -> list[WebReply]:
+    return await replies_after(sessions, business_id, session_id, after)
+
+
+@router.get("/webchat/{business_id}/sessions/{session_id}/events")
+async def web_reply_events(
+        business_id: str, session_id: SessionId, request: Request, sessions: Sessions,
+        last_event_id: Annotated[int, Header(ge=0)] = 0,
+        after: Annotated[int, Query(ge=0)] = 0) -> StreamingResponse:
+    async def stream() -> AsyncIterator[str]:
+        seen = max(after, last_event_id)
+        yield "retry: 2000\n\n"
+        while not await request.is_disconnected():
+            for reply in await replies_after(sessions, business_id, session_id, seen):
+                seen = reply.id
+                yield f"id: {reply.id}\ndata: {json.dumps({'text': reply.text})}\n\n"
+            await asyncio.sleep(POLL_S)
+
+    return StreamingResponse(stream(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+def create_app(sessions: async_sessionmaker[AsyncSession],
+               origins: Sequence[str] = ()) -> FastAPI:
+    """`origins`: where web chat pages live when they are not served from this origin."""
+    app = FastAPI(title="Receptionist web chat replies", version="1")
+    app.state.notifier_sessions = sessions
+    if origins:
+        app.add_middleware(CORSMiddleware, allow_origins=list(origins),
+                           allow_methods=["GET"], allow_headers=["Last-Event-ID"])
+    app.include_router(router)
+    return app
