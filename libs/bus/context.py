@@ -8,8 +8,8 @@ the database.
   if it commits.
 
 A handler reads, calls any outside system (made idempotent by key), and only then writes:
-no transaction, and so no lock, is held across a network call (DESIGN.md, "Delivery
-guarantees"). A handler that never opens `write()` has it opened for it when it returns.
+no transaction, and so no lock, is held across a network call (docs/architecture.md,
+"Handlers"). A handler that never opens `write()` has it opened for it when it returns.
 """
 
 from __future__ import annotations

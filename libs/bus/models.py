@@ -1,4 +1,4 @@
-"""The outbox and inbox tables (DESIGN.md, "Delivery guarantees")."""
+"""The outbox and inbox tables (docs/architecture.md, "Delivery guarantees")."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Every command on the bus: a message that asks one service to act, with exactly one
-consumer (DESIGN.md, "Commands and events")."""
+consumer (docs/architecture.md, "Events and commands")."""
 
 from __future__ import annotations
 

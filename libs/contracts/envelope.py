@@ -1,4 +1,4 @@
-"""The envelope every message on the bus travels in (DESIGN.md, "Event contracts")."""
+"""The envelope every message on the bus travels in (docs/architecture.md, "The envelope")."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Every event (a fact) on the bus: one frozen pydantic model per type (DESIGN.md, "Event
-contracts"). Commands, which ask one service to act, are in `libs.contracts.commands`.
+"""Every event (a fact) on the bus: one frozen pydantic model per type (docs/architecture.md,
+"Contracts"). Commands, which ask one service to act, are in `libs.contracts.commands`.
 
 A released model may only change additively (new optional fields); anything else is a new
 `.v2` class published beside this one. `tests/unit/test_contract_schemas.py` enforces it
@@ -45,11 +45,24 @@ class InboundMessageReceived(Event):
 
 
 class Slots(BaseModel):
+    """What a message says about a booking (docs/nlu.md, "Slots"). The first four are the
+    scored slots; the others are extras the conversation uses (additive, optional)."""
+
     model_config = ConfigDict(strict=True, frozen=True, extra="ignore")
     service: str | None = None
     date: dt.date | None = None
     time: dt.time | None = None
     part_of_day: PartOfDay | None = None
+    service2: str | None = Field(
+        default=None, description="a second service asked for in the same message")
+    timezone: str | None = Field(
+        default=None, description="the IANA zone the customer gave the time in ('1pm eastern')")
+    earliest: bool = Field(
+        default=False, description="asks for the earliest, soonest or first free time")
+    topic: str | None = Field(
+        default=None, description="what a message is about when that is no slot: "
+                                  "deposit_policy, cancellation_policy, unanswerable, rude, "
+                                  "new_link, or staff:<name> (a person asked for by name)")
 
 
 class MessageUnderstood(Event):
@@ -95,6 +108,9 @@ class BookingEvent(Event):
     status: BookingStatus
     deposit_status: DepositStatus
     deposit_amount: Money | None = None
+    deposit_booking_id: uuid.UUID | None = Field(
+        default=None, description="the booking whose checkout took this booking's deposit, "
+                                  "when it was paid together with another (two services)")
 
 
 class BookingHeld(BookingEvent):

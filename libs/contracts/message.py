@@ -1,4 +1,4 @@
-"""The two kinds of message on the bus (DESIGN.md, "Commands and events").
+"""The two kinds of message on the bus (docs/architecture.md, "Events and commands").
 
 An `Event` is a fact that happened (`booking.confirmed`): any number of services may follow
 it, and one that nobody follows yet is simply not delivered. A `Command` asks one service

@@ -2,7 +2,8 @@
 
 The files in `libs/contracts/schemas/` are the released wire formats. Regenerate them with
 `python -m libs.contracts.schema_registry`; `--check` fails when a current model cannot
-replace its released schema (DESIGN.md, "Event contracts": a breaking change is a new `.vN`).
+replace its released schema (docs/architecture.md, "Contracts": a breaking change is a new
+`.vN`).
 """
 
 from __future__ import annotations

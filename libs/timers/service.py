@@ -1,4 +1,4 @@
-"""Scheduling and claiming durable timers (DESIGN.md, "Timers")."""
+"""Scheduling and claiming durable timers (docs/architecture.md, "Timers")."""
 
 from __future__ import annotations
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import re
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -121,6 +122,24 @@ class SimulatedSystem:
             transport=httpx.ASGITransport(app=host.apps["ingress"]), base_url=PUBLIC_URL)
         self._last_request: tuple[str, dict[str, Any]] | None = None
         self._ids = itertools.count(1)
+        self._visitors: dict[str, str] = {}  # scenario customer -> web chat session id
+
+    def _visit(self, customer: str) -> str:
+        """A web visitor is named like a phone in the scenario; the web chat knows them by
+        the session the page opened (one per visitor, kept for the whole scenario)."""
+        return self._visitors.setdefault(customer, "visitor" + re.sub(r"\D", "", customer))
+
+    def _address(self, customer: str) -> str:
+        """How the system knows this scenario customer: their number, or their web session."""
+        session = self._visitors.get(customer)
+        return f"web:{session}" if session else customer
+
+    def _customer(self, address: str) -> str:
+        """The scenario's name for an address a message was sent to."""
+        for customer, session in self._visitors.items():
+            if address == f"web:{session}":
+                return customer
+        return address
 
     async def close(self) -> None:
         await self._client.aclose()
@@ -148,7 +167,7 @@ class SimulatedSystem:
                 "Content-Type": "application/json",
                 "X-Hub-Signature-256": whatsapp.sign(self._whatsapp_secret, body)}})
         else:
-            session = customer.removeprefix("web:")
+            session = self._visit(customer)
             request = (f"/webchat/{business_id}/messages",
                        {"json": {"session_id": session, "text": text, "message_id": f"w{n}"}})
         self._last_request = request
@@ -196,7 +215,8 @@ class SimulatedSystem:
                 select(Deposit.checkout_session_id)
                 .join(Booking, Booking.id == Deposit.booking_id)
                 .join(Customer, Customer.id == Booking.customer_id)
-                .where(Customer.business_id == business_id, Customer.address == customer)
+                .where(Customer.business_id == business_id,
+                       Customer.address == self._address(customer))
                 .order_by(Deposit.created_at.desc(), Deposit.attempt.desc()).limit(1))
         if session_id is None or session_id not in self.gateway.sessions:
             raise RuntimeError(f"no checkout to pay for {customer} at {business_id}")
@@ -261,7 +281,7 @@ class SimulatedSystem:
         return len(self.channel.sent)
 
     def messages_since(self, mark: int) -> list[SentMessage]:
-        return [SentMessage(business_id=m.business_id, to=m.to, text=m.text,
+        return [SentMessage(business_id=m.business_id, to=self._customer(m.to), text=m.text,
                             audience="staff" if m.audience == "staff" else "customer")
                 for m in self.channel.sent[mark:]]
 
@@ -269,7 +289,8 @@ class SimulatedSystem:
         async with self.sessions() as session:
             state = await session.scalar(
                 select(Conversation.state).join(Customer, Customer.id == Conversation.customer_id)
-                .where(Customer.business_id == business_id, Customer.address == customer))
+                .where(Customer.business_id == business_id,
+                       Customer.address == self._address(customer)))
         return state or "IDLE"
 
     async def bookings(self, *, customer: str, business_id: str) -> list[dict[str, object]]:
@@ -277,7 +298,9 @@ class SimulatedSystem:
         async with self.sessions() as session:
             rows = (await session.scalars(
                 select(Booking).join(Customer, Customer.id == Booking.customer_id)
-                .where(Customer.business_id == business_id, Customer.address == customer)
+                .where(Customer.business_id == business_id,
+                       Customer.address == self._address(customer),
+                       Booking.holds_for.is_(None))  # a held move time is no appointment
                 .order_by(Booking.seq))).all()
         return [{
             "service": b.service,

@@ -3,9 +3,9 @@
 Pure: no I/O and no clock reads (`now` is a parameter), so the state machine, the scenario
 runner and the benchmark all get the same answer for the same inputs.
 
-Time (DESIGN.md "Time"): instants are compared as UTC; the business zone is used only to read
-wall-clock rules (hours, grid, cutoff, dates) and what the customer meant. Durations and the
-minimum notice are real elapsed time, so DST days behave like every other day:
+Time (docs/architecture.md, "Time"): instants are compared as UTC; the business zone is used
+only to read wall-clock rules (hours, grid, cutoff, dates) and what the customer meant.
+Durations and the minimum notice are real elapsed time, so DST days behave like every other day:
 
 - a local wall time that does not exist (spring-forward gap) is not bookable (`no_such_time`);
 - a naive ambiguous wall time (fall-back) means what its `fold` says, and `fold=0` (the
@@ -29,9 +29,10 @@ time is off our 15-minute grid"), and a date-level reason tells the caller to dr
 silently change what the customer asked for; `nearest_free_starts` offers the grid times
 around it instead.
 
-Capacity N is resources 1..N (DESIGN.md); a booking holds one resource. Busy bookings are
-indexed once per call (`BusyIndex`: per resource, sorted starts and running maximum of ends)
-so each candidate costs O(capacity * log n) instead of a scan of every booking.
+Capacity N is resources 1..N (docs/architecture.md, "No double booking"); a booking holds one
+resource. Busy bookings are indexed once per call (`BusyIndex`: per resource, sorted starts and
+running maximum of ends) so each candidate costs O(capacity * log n) instead of a scan of every
+booking.
 
 The index lives in `busy_index`, the instant and wall-clock arithmetic in `wallclock`; this
 module holds the rules and the public API (`Busy` and `BusyIndex` are re-exported).
@@ -297,13 +298,14 @@ def _read_request(requested: datetime, tz: ZoneInfo) -> tuple[int, date, datetim
 
 
 def check(profile: BusinessProfile, service: Service, requested_local_start: datetime,
-          now: datetime, busy: Iterable[Busy] | BusyIndex) -> Verdict:
+          now: datetime, busy: Iterable[Busy] | BusyIndex, *, on_grid: bool = True) -> Verdict:
     """Can `service` start at `requested_local_start`? Bookable with the lowest free resource,
     or the first reason in `REASON_PRECEDENCE` that applies.
 
     `requested_local_start`: naive = wall time in the business zone (fold respected, default
     the first occurrence), aware = that instant. `now`: aware. `busy`: live bookings only
-    (leave out the booking being rescheduled).
+    (leave out the booking being rescheduled). `on_grid=False` for a second service that
+    starts when the first ends, wherever that falls.
     """
     r = _rules(profile, service, now, busy)
     start_us, day, local, exists = _read_request(requested_local_start, r.tz)
@@ -324,7 +326,7 @@ def check(profile: BusinessProfile, service: Service, requested_local_start: dat
         return refuse("outside_hours")
     if start_us < r.earliest_us:
         return refuse("too_soon")
-    if local.second or local.microsecond or _wall_minute(local) % r.slot:
+    if on_grid and (local.second or local.microsecond or _wall_minute(local) % r.slot):
         return refuse("off_grid")
     resource = r.busy.free_resource_us(start_us, end_us)
     if resource is None:
@@ -337,31 +339,35 @@ def nearest_free_starts(profile: BusinessProfile, service: Service,
                         busy: Iterable[Busy] | BusyIndex, limit: int = 3) -> list[datetime]:
     """Up to `limit` bookable free starts nearest to the request, chronological (local aware).
 
-    The requested day first, looking earlier and later by real elapsed distance, a tie going
-    to the later start (spec: refusals). When that day has none: the earliest starts of the
-    following days up to `max_days_ahead` (forward, the nearest in time); when the request
-    lies beyond the horizon, the latest starts before it instead.
+    Nearest by real elapsed distance, looking earlier and later, a tie going to the later
+    start (docs/conversations.md, "Refusals"): the requested day's own free starts when it
+    has any, else those of the days around it, from today to `max_days_ahead` (so a closed
+    Saturday is answered with Friday evening as readily as with Tuesday morning).
     """
     if limit <= 0:
         return []
     r = _rules(profile, service, now, busy)
     req_us, day, _, _ = _read_request(requested_local_start, r.tz)
+
+    def nearest(starts: list[int]) -> list[datetime]:
+        picked = sorted(starts, key=lambda s: (abs(s - req_us), req_us - s))[:limit]
+        return [from_us(s, r.tz) for s in sorted(picked)]
+
     same_day = r.free_on(day)
     if same_day:
-        picked = sorted(same_day, key=lambda s: (abs(s - req_us), req_us - s))[:limit]
-        return [from_us(s, r.tz) for s in sorted(picked)]
+        return nearest(same_day)
     found: list[int] = []
-    if day > r.last_day:
-        cursor = r.last_day
-        while cursor >= r.today and len(found) < limit:
-            found = r.free_on(cursor)[-(limit - len(found)):] + found
-            cursor -= timedelta(days=1)
-    else:
-        cursor = max(day + timedelta(days=1), r.today)
-        while cursor <= r.last_day and len(found) < limit:
-            found += r.free_on(cursor)[:limit - len(found)]
-            cursor += timedelta(days=1)
-    return [from_us(s, r.tz) for s in found]
+    span = max((day - r.today).days, (r.last_day - day).days)
+    for offset in range(1, span + 1):
+        for other in (day - timedelta(days=offset), day + timedelta(days=offset)):
+            if r.today <= other <= r.last_day:
+                found += r.free_on(other)
+        # A start `offset + 1` days away is more than `offset` days from the request: once
+        # `limit` starts are at least that close, farther days cannot win.
+        if len(found) >= limit and sorted(abs(s - req_us) for s in found)[limit - 1] <= (
+                offset * DAY_US):
+            break
+    return nearest(found)
 
 
 def free_starts(profile: BusinessProfile, service: Service, first_day: date, last_day: date,

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.contracts import events as ev
@@ -35,7 +35,7 @@ def booking_event(kind: type[E], b: Booking, customer: str, channel: Channel,
     return kind(booking_id=b.id, reference=b.reference, customer=customer, channel=channel,
                 service=b.service, starts_at=b.starts_at, ends_at=b.ends_at,
                 resource=b.resource, status=b.status, deposit_status=b.deposit_status,
-                deposit_amount=b.deposit_amount, **extra)
+                deposit_amount=b.deposit_amount, deposit_booking_id=b.paid_with, **extra)
 
 
 def deposit_request(turn: Turn, b: Booking, amount: Decimal, what: str) -> DepositRequested:
@@ -45,7 +45,7 @@ def deposit_request(turn: Turn, b: Booking, amount: Decimal, what: str) -> Depos
         booking_id=b.id, reference=b.reference, customer=turn.customer.address,
         channel=turn.channel, amount=amount, currency=turn.profile.currency,
         attempt=b.deposit_requests, hold_expires_at=b.hold_expires_at,
-        description=f"{what} for {b.service} at {turn.profile.name}")
+        description=f"{what} at {turn.profile.name}")
 
 
 async def _locked(session: AsyncSession, booking_id: uuid.UUID) -> Booking:
@@ -68,25 +68,33 @@ async def alert_staff(turn: Turn, effect: m.AlertStaff) -> None:
 
 
 async def create_booking(turn: Turn, effect: m.CreateBooking) -> None:
-    held = effect.deposit > 0
+    held = effect.deposit > 0 or effect.paid_with is not None
     booking = Booking(
         id=effect.booking_id, reference=effect.reference, business_id=turn.profile.id,
         customer_id=turn.customer.id, service=effect.service, resource=effect.resource,
         starts_at=effect.start, ends_at=effect.end,
         status="held" if held else "confirmed", deposit_status="pending" if held else "none",
         deposit_amount=effect.deposit if held else None,
-        hold_expires_at=turn.now + timedelta(minutes=turn.profile.deposits.hold_minutes)
-        if held else None,
-        deposit_requests=1 if held else 0,
+        hold_expires_at=_hold_expiry(turn) if held else None,
+        deposit_requests=1 if held and effect.paid_with is None else 0,
+        paid_with=effect.paid_with,
         no_show_risk=None if held else "medium", created_at=turn.now, updated_at=turn.now)
     turn.session.add(booking)
     await turn.session.flush()
-    if held:
-        assert booking.hold_expires_at is not None
-        _report(turn, ev.BookingHeld, booking, hold_expires_at=booking.hold_expires_at)
-        turn.emitted.append(deposit_request(turn, booking, effect.deposit, "Deposit"))
-    else:
+    if not held:
         _report(turn, ev.BookingConfirmed, booking)
+        return
+    assert booking.hold_expires_at is not None
+    _report(turn, ev.BookingHeld, booking, hold_expires_at=booking.hold_expires_at)
+    if effect.paid_with is None:  # the first of a pair asks for both deposits at once
+        amount = effect.checkout if effect.checkout is not None else effect.deposit
+        what = (f"Deposit for {effect.service}" if effect.checkout is None
+                else f"Deposit for {effect.service} and the service booked with it")
+        turn.emitted.append(deposit_request(turn, booking, amount, what))
+
+
+def _hold_expiry(turn: Turn) -> datetime:
+    return turn.now + timedelta(minutes=turn.profile.deposits.hold_minutes)
 
 
 async def confirm_booking(turn: Turn, effect: m.ConfirmBooking) -> None:
@@ -107,33 +115,57 @@ async def expire_booking(turn: Turn, effect: m.ExpireBooking) -> None:
 
 async def refund_late_payment(turn: Turn, effect: m.RefundLatePayment) -> None:
     booking = await _locked(turn.session, effect.booking_id)
-    booking.deposit_status, booking.updated_at = "refunded", turn.now
+    if effect.whole_deposit:
+        booking.deposit_status, booking.updated_at = "refunded", turn.now
     turn.emitted.append(RefundRequested(booking_id=booking.id, amount=effect.amount,
                                         reason="late_payment_slot_taken"))
 
 
 async def reschedule_booking(turn: Turn, effect: m.RescheduleBooking) -> None:
+    """Move now; a held new time for this move (its top-up just paid) gives way first."""
+    await turn.session.execute(delete(Booking).where(Booking.holds_for == effect.booking_id))
     booking = await _locked(turn.session, effect.booking_id)
     previous = (booking.starts_at, booking.ends_at)
     booking.starts_at, booking.ends_at = effect.start, effect.end
     booking.resource, booking.updated_at = effect.resource, turn.now
-    if effect.top_up:  # only the difference is asked for; the hold rules apply
-        paid = booking.deposit_amount if booking.deposit_status == "paid" else None
-        booking.deposit_paid_amount = paid
-        booking.deposit_amount = (paid or 0) + effect.top_up
-        booking.status, booking.deposit_status = "held", "pending"
-        booking.hold_expires_at = turn.now + timedelta(
-            minutes=turn.profile.deposits.hold_minutes)
-        booking.deposit_requests += 1
+    if effect.paid_top_up:
+        booking.deposit_amount = (booking.deposit_amount or Decimal(0)) + effect.paid_top_up
+        booking.deposit_paid_amount = booking.deposit_amount
+        booking.deposit_status = "paid"
     await turn.session.flush()
     _report(turn, ev.BookingRescheduled, booking, previous_starts_at=previous[0],
             previous_ends_at=previous[1])
-    if effect.top_up:
-        turn.emitted.append(deposit_request(turn, booking, effect.top_up, "Deposit top-up"))
+
+
+async def hold_move(turn: Turn, effect: m.HoldMove) -> None:
+    """Hold the new time in a row of its own; the booking itself does not change."""
+    booking = await _locked(turn.session, effect.booking_id)
+    await turn.session.execute(delete(Booking).where(Booking.holds_for == booking.id))
+    turn.session.add(Booking(
+        id=effect.hold_id, reference=f"{booking.reference}-M{booking.deposit_requests + 1}",
+        business_id=booking.business_id, customer_id=booking.customer_id,
+        service=booking.service, resource=effect.resource, starts_at=effect.start,
+        ends_at=effect.end, status="held", deposit_status="pending",
+        deposit_amount=effect.top_up, hold_expires_at=_hold_expiry(turn),
+        holds_for=booking.id, created_at=turn.now, updated_at=turn.now))
+    booking.deposit_requests += 1
+    booking.hold_expires_at = _hold_expiry(turn)
+    await turn.session.flush()
+    turn.emitted.append(deposit_request(turn, booking, effect.top_up,
+                                        f"Deposit top-up to move {booking.service}"))
+
+
+async def release_move(turn: Turn, effect: m.ReleaseMove) -> None:
+    """The top-up lapsed: the held time is free again (kept, expired, for a late payment)."""
+    await turn.session.execute(
+        update(Booking).where(Booking.holds_for == effect.booking_id,
+                              Booking.status == "held")
+        .values(status="expired", deposit_status="expired", updated_at=turn.now))
 
 
 async def cancel_booking(turn: Turn, effect: m.CancelBooking) -> None:
     booking = await _locked(turn.session, effect.booking_id)
+    await turn.session.execute(delete(Booking).where(Booking.holds_for == booking.id))
     booking.status, booking.updated_at = "cancelled", turn.now
     if booking.deposit_status == "paid":
         booking.deposit_status = "refunded" if effect.refund else "forfeited"
@@ -154,6 +186,8 @@ APPLIERS: dict[type[Any], Applier] = {
     m.ExpireBooking: expire_booking,
     m.RefundLatePayment: refund_late_payment,
     m.RescheduleBooking: reschedule_booking,
+    m.HoldMove: hold_move,
+    m.ReleaseMove: release_move,
     m.CancelBooking: cancel_booking,
     m.SetOptedOut: set_opted_out,
 }

@@ -27,7 +27,9 @@ class FsmDeps:
 def _said(message: ev.MessageUnderstood) -> m.CustomerSaid:
     s = message.slots
     return m.CustomerSaid(intent=message.intent, text=message.text, service=s.service,
-                          date=s.date, time=s.time, part_of_day=s.part_of_day)
+                          date=s.date, time=s.time, part_of_day=s.part_of_day,
+                          service2=s.service2, zone=s.timezone, earliest=s.earliest,
+                          topic=s.topic)
 
 
 async def on_message_understood(ctx: HandlerContext, message: ev.MessageUnderstood,

@@ -97,6 +97,13 @@ class Booking(Base):
     deposit_requests: Mapped[int] = mapped_column(
         sa.Integer, server_default=sa.text("0"), comment="checkout attempts asked of payments")
     hold_expires_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    holds_for: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("bookings.id", ondelete="CASCADE"), index=True,
+        comment="set on a row that only holds a new time for moving that booking until its "
+                "deposit top-up is paid; not an appointment of its own")
+    paid_with: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("bookings.id", ondelete="SET NULL"),
+        comment="the booking whose checkout took this one's deposit (two services at once)")
     attendance_confirmed: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.text("false"))
     no_show_risk: Mapped[NoShowRisk | None] = mapped_column(sa.String(8))
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True),

@@ -29,6 +29,11 @@ def phone_for_people(number: str) -> str:
     return phonenumbers.format_number(parsed, fmt)
 
 
+def a(noun: str) -> str:
+    """`a Haircut`, `an Initial Evaluation`."""
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
+
+
 def _money(profile: BusinessProfile, amount: Decimal) -> str:
     return fmt_money(amount, profile.currency)
 
@@ -118,7 +123,7 @@ def location(profile: BusinessProfile, text: str) -> str:
 
 def prices(profile: BusinessProfile, service: Service | None) -> str:
     if service is not None:
-        out = (f"A {service.name} is {_money(profile, service.price)} "
+        out = (f"{a(service.name).capitalize()} is {_money(profile, service.price)} "
                f"({service.duration_minutes} min).")
         if service.deposit:
             out += f" Booking it takes a {_money(profile, service.deposit)} deposit."
@@ -155,21 +160,23 @@ def ask_day(service: str) -> str:
 
 def ask_time(service: str, day: date, free: Sequence[datetime]) -> str:
     if not free:
-        return f"Sorry, there's nothing free for a {service} on {fmt_date(day)}. Another day?"
+        return f"Sorry, there's nothing free for {a(service)} on {fmt_date(day)}. Another day?"
     return (f"What time on {fmt_date(day)} works for your {service}? "
             f"Free times include {fmt_list([fmt_time(t) for t in free])}.")
 
 
 def window_times(service: str, day: date, window: str, free: Sequence[datetime]) -> str:
     if not free:
-        return (f"Sorry, there's nothing free for a {service} on {fmt_date(day)} in the "
+        return (f"Sorry, there's nothing free for {a(service)} on {fmt_date(day)} in the "
                 f"{window}. Another time?")
-    return (f"For a {service} on {fmt_date(day)} in the {window} I have "
+    return (f"For {a(service)} on {fmt_date(day)} in the {window} I have "
             f"{fmt_list([fmt_time(t) for t in free])}. Which time works?")
 
 
-def proposal(profile: BusinessProfile, service: str, start: datetime, deposit: Decimal) -> str:
-    text = f"{service} on {fmt_when(start)}."
+def proposal(profile: BusinessProfile, service: str, start: datetime, deposit: Decimal,
+             note: str = "") -> str:
+    """`note`: the time in the zone the customer named, when they named one."""
+    text = f"{service} on {fmt_when(start)}{note}."
     if deposit:
         minutes = profile.deposits.hold_minutes
         text += (f" This time needs a {_money(profile, deposit)} deposit; I'll hold it for "
@@ -191,7 +198,7 @@ def request_dropped() -> str:
 
 REFUSALS = {
     "closed_day": "Sorry, we're closed on {day}.",
-    "outside_hours": "Sorry, a {service} at {time} on {day} doesn't fit in our opening hours.",
+    "outside_hours": "Sorry, {a_service} at {time} on {day} doesn't fit in our opening hours.",
     "past_cutoff": "Sorry, we can't take more same-day bookings for today after {cutoff}.",
     "too_soon": "Sorry, that's too soon: we need at least {notice} notice.",
     "too_far": "Sorry, we only take bookings up to {max_days} days ahead.",
@@ -208,7 +215,7 @@ def refusal(profile: BusinessProfile, reason: str, service: str, start: datetime
     notice = profile.booking.min_notice_minutes
     cutoff = profile.booking.same_day_cutoff
     text = REFUSALS[reason].format(
-        service=service, time=fmt_time(start), day=fmt_date(start),
+        service=service, a_service=a(service), time=fmt_time(start), day=fmt_date(start),
         cutoff=fmt_time(cutoff) if cutoff else "", max_days=profile.booking.max_days_ahead,
         notice=f"{notice // 60} hour{'s' if notice >= 120 else ''}" if notice % 60 == 0
         else f"{notice} minutes", slot=profile.booking.slot_minutes)
@@ -267,9 +274,12 @@ def staff_late_refund(customer: str, service: str, start: datetime) -> str:
 
 # --- existing bookings ---------------------------------------------------------------------
 
-def status(lines: Sequence[tuple[str, datetime, str]]) -> str:
+def status(lines: Sequence[tuple[str, datetime, str]], *, offer_booking: bool = True) -> str:
+    """`offer_booking=False` while a booking is being made: the reply then goes on with it,
+    and must not ask a question of its own."""
     if not lines:
-        return "You have no upcoming appointments. Would you like to book one?"
+        return ("You have no upcoming appointments."
+                + (" Would you like to book one?" if offer_booking else ""))
     if len(lines) == 1:
         service, start, state = lines[0]
         return f"Your next appointment: {service} on {fmt_when(start)} ({state})."
@@ -283,7 +293,8 @@ def nothing_to_change(action: str) -> str:
 
 def which_booking(action: str, options: Sequence[tuple[str, datetime]]) -> str:
     listed = "; ".join(f"{i}) {s} on {fmt_when(t)}" for i, (s, t) in enumerate(options, 1))
-    return f"You have {len(options)} upcoming appointments: {listed}. Which one should I {action}?"
+    return (f"You have {len(options)} upcoming appointments: {listed}. Which one should I "
+            f"{action}? Reply with its number.")
 
 
 def confirm_cancel(profile: BusinessProfile, service: str, start: datetime,
@@ -314,10 +325,11 @@ def ask_new_time(service: str, start: datetime) -> str:
 
 
 def confirm_move(profile: BusinessProfile, service: str, start: datetime,
-                 top_up: Decimal) -> str:
-    text = f"Move your {service} to {fmt_when(start)}?"
+                 top_up: Decimal, note: str = "") -> str:
+    text = f"Move your {service} to {fmt_when(start)}{note}?"
     if top_up:
-        text += f" The new time needs {_money(profile, top_up)} more deposit."
+        text += (f" The new time needs {_money(profile, top_up)} more deposit; your booking "
+                 "stays where it is until that's paid.")
     return f"{text} Reply yes or no."
 
 

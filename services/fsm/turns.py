@@ -13,6 +13,7 @@ import secrets
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
@@ -65,23 +66,28 @@ class Turn:
                                   Booking.status.in_(LIVE_BOOKING_STATUSES),
                                   Booking.ends_at > self.now - timedelta(days=1),
                                   Booking.starts_at < horizon))).all()
-        mine = (await self.session.scalars(
+        rows = (await self.session.scalars(
             select(Booking).where(Booking.customer_id == self.customer.id)
             .order_by(Booking.seq))).all()
+        moves = {b.holds_for: b for b in rows if b.holds_for is not None}
         return m.World(
             profile=self.profile, now=self.now,
             busy=[m.Held(booking_id=b.id, resource=b.resource, start=b.starts_at,
-                          end=b.ends_at) for b in live],
-            bookings=[_view(b) for b in mine], customer=self.customer.address,
-            opted_out=self.customer.opted_out, next_booking_id=uuid.uuid4(),
-            next_reference=new_reference())
+                         end=b.ends_at, holds_for=b.holds_for) for b in live],
+            bookings=[_view(b, moves.get(b.id)) for b in rows if b.holds_for is None],
+            customer=self.customer.address, opted_out=self.customer.opted_out,
+            next_booking_id=uuid.uuid4(), next_reference=new_reference(),
+            extra_booking_id=uuid.uuid4(), extra_reference=new_reference())
 
 
-def _view(b: Booking) -> m.BookingView:
-    return m.BookingView(id=b.id, reference=b.reference, service=b.service, start=b.starts_at,
-                         end=b.ends_at, status=b.status, deposit_status=b.deposit_status,
-                         deposit_amount=b.deposit_amount, resource=b.resource,
-                         deposit_paid=b.deposit_paid_amount)
+def _view(b: Booking, move: Booking | None) -> m.BookingView:
+    return m.BookingView(
+        id=b.id, reference=b.reference, service=b.service, start=b.starts_at, end=b.ends_at,
+        status=b.status, deposit_status=b.deposit_status, deposit_amount=b.deposit_amount,
+        resource=b.resource, paid_with=b.paid_with,
+        move=None if move is None else m.MoveView(
+            hold_id=move.id, start=move.starts_at, end=move.ends_at, resource=move.resource,
+            top_up=move.deposit_amount or Decimal(0), status=move.status))
 
 
 async def open_turn(session: AsyncSession, ctx: HandlerContext, customer_address: str,

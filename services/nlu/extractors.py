@@ -1,5 +1,6 @@
 """Which extractor a process uses: named explicitly (the eval's `--extractor`), else Groq
-when GROQ_API_KEY is set, else the offline rules (DESIGN.md: offline is the default)."""
+when GROQ_API_KEY is set, else the offline rules (docs/architecture.md, "Adapters": offline
+is the default)."""
 
 from __future__ import annotations
 

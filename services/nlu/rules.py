@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Final
 
 from libs.contracts.events import Slots
 from libs.contracts.vocabulary import Intent
 from libs.logs import error_without_message
-from services.nlu.catalog import Catalog, choose_service, stem
+from services.nlu.catalog import Catalog, ServiceMatch, choose_service, stem
 from services.nlu.extractor import Understanding
 from services.nlu.text import expand, foreign_script, normalize, words
 from services.nlu.timeparse import DUCKLING, When, parse_when
@@ -111,7 +112,14 @@ STATUS = _re(
     rf"|(?:my|our) {_APPT} (?:details|info|information|time|status)"
     rf"|did (?:my|the) {_APPT} go through"
     r"|what (?:time |day )?did i book|what am i booked for|"
-    r"(?:any|have i got|got any) upcoming (?:appointments|bookings))\b"
+    r"(?:any|have i got|got any) upcoming (?:appointments|bookings)"
+    rf"|what (?:are|r) (?:my|our) (?:upcoming |next )?{_APPT}"
+    rf"|(?:what|which) {_APPT} (?:do|did) (?:i|we) have"
+    r"|(?:did|have) (?:i|we) (?:already )?(?:book|booked|schedule|scheduled|make|made) "
+    r"(?:anything|something|an appointment|a booking|one)"
+    r"|do (?:i|we) have (?:anything|something) (?:booked|scheduled|coming up|on the books|"
+    r"with you|this week|next week|DATE|already)"
+    rf"|(?:show|list|tell) (?:me )?(?:my|our) {_APPT}|(?:my|our) upcoming {_APPT})\b"
 )
 BOOK_AVAIL = _re(
     r"\b(?:(?:anything|something|any ?thing|any (?:time|times|slot|slots|spot|spots)) "
@@ -121,7 +129,11 @@ BOOK_AVAIL = _re(
     r"any (?:(?:DATE|POD|TIME|more|other|later|earlier) )?(?:spots?|slots?|space|room|"
     r"appointments?|availability|openings?)|"
     r"(?:have|got) (?:any )?(?:spots?|slots?|space|room|time|times|appointments?|availability)|"
-    r"(?:have|got) (?:anything|something)|earliest|next available|soonest)\b"
+    r"(?:have|got) (?:anything|something)|earliest|next available|soonest|"
+    rf"what (?:do|does|would|can) {_YOU} (?:guys )?(?:have|got)(?: open| available| free| left)?"
+    r"(?: (?:on|for|this|next))? (?:DATE|POD|TIME)|"
+    r"what (?:is|s) (?:open|available|free|left) (?:on |for )?(?:DATE|POD)|"
+    r"what have (?:you|ya|u) got (?:on |for )?(?:DATE|POD))\b"
 )
 FAQ_HOURS = _re(
     rf"\b(?:(?<!\d )(?<!\ban )(?<!\bfew )(?<!\bof )(?<!\bmany )hours(?! (?:ago|later|from))|"
@@ -194,6 +206,102 @@ INFORM_MARK = _re(
     r"how about|what about|can we do|could we do|lets do|let us do|let us say|lets say|then|"
     r"better|prefer|works better|wait|or|not|no)\b"
 )
+
+EARLIEST = _re(
+    r"\b(?:asap|as soon as possible|earliest|soonest|first (?:available|opening|open|free|"
+    r"slot|spot|appointment|thing you have|time you have)|next (?:available|opening|open slot)|"
+    r"how soon (?:can|could)|(?:soonest|earliest) (?:you|possible))\b"
+)
+ZONES = {
+    "eastern": "America/New_York", "et": "America/New_York", "est": "America/New_York",
+    "edt": "America/New_York", "central": "America/Chicago", "ct": "America/Chicago",
+    "cst": "America/Chicago", "cdt": "America/Chicago", "mountain": "America/Denver",
+    "mt": "America/Denver", "mst": "America/Denver", "mdt": "America/Denver",
+    "arizona": "America/Phoenix", "pacific": "America/Los_Angeles",
+    "pt": "America/Los_Angeles", "pst": "America/Los_Angeles", "pdt": "America/Los_Angeles",
+    "alaska": "America/Anchorage", "hawaii": "Pacific/Honolulu",
+}
+_ZONE = _re(rf"\bTIME (?:in )?({'|'.join(sorted(ZONES, key=len, reverse=True))})"
+            r"(?: time)?\b")
+TOPICS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("deposit_policy", _re(
+        r"\b(?:why (?:do i|do you|is there|would i|must i|should i|a|the)\b[^?]*\bdeposits?|"
+        r"deposits? (?:policy|back|refund|refundable)|(?:get|will i get|do i get|getting) "
+        r"(?:my |the |a )?deposits? back|(?:is|are|will) (?:the |my |a )?deposits? "
+        r"(?:be )?(?:refundable|refunded|returned)|what is the deposit for|"
+        r"how (?:do|does) (?:the |your )?deposits? work)\b")),
+    ("cancellation_policy", _re(
+        r"\b(?:cancell?ation (?:policy|fee|fees|rules?|window)|cancel (?:policy|fee)|"
+        r"what (?:if|happens if|happens when) i (?:cancel|can not make it|cannot make it|"
+        r"miss|do not show|no show)|late cancell?ation|no show (?:fee|policy)|"
+        r"how (?:late|far ahead|far in advance) can i cancel|can i cancel (?:for free|later|"
+        r"last minute))\b")),
+    ("new_link", _re(
+        r"\b(?:(?:new|another|fresh|second|the) (?:payment |pay |checkout )?link|"
+        r"(?:resend|send|text) (?:me )?(?:the |a |that )?(?:payment |pay |checkout )?link|"
+        r"link (?:again|expired|did not work|does not work)|can i still pay|"
+        r"pay (?:now|again) (?:for|to)|missed the (?:payment|link))\b")),
+    ("rude", _re(
+        r"\b(?:fuck|fucking|f u|fu|wtf|stupid|idiot|idiots|useless|dumb|sucks|suck|shut up|"
+        r"screw you|hate you|garbage|trash|moron|bullshit|bs|worst|pathetic|ridiculous|"
+        r"piece of)\b")),
+    ("unanswerable", _re(
+        r"\b(?:insurance|insured|medicare|medicaid|hsa|fsa|copay|co pay|walk ins?|wifi|wi fi|"
+        r"pets?|dogs?|wheelchair|accessible|accessibility|gift cards?|gift certificates?|"
+        r"financing|payment plans?|apple pay|google pay|venmo|zelle|paypal|cash only|"
+        r"credit cards?|tips?|gratuity|restroom|bathroom|masks?|vaccinated|covid|"
+        r"(?:do|does) (?:she|he|they) speak|languages?)\b")),
+)
+_NAMED = re.compile(r"\b(?:with|see|ask for|request)\s+([A-Z][a-z]{2,})\b")
+_NOT_NAMES = frozenset({
+    "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday", "January",
+    "February", "March", "April", "May", "June", "July", "August", "September", "October",
+    "November", "December", "You", "Your", "Someone", "Somebody", "Anyone", "The", "That",
+    "This", "Them", "Him", "Her", "Cash", "Card", "Stripe", "Venmo", "Zelle", "Apple",
+    "Google", "Whoever", "Anybody", "Everyone", "Friends", "Friend", "Kids", "Kid", "Dad",
+    "Mom", "Tomorrow", "Today", "Tonight", "Thanks", "Thank", "Please", "Same", "Next"})
+
+
+def second_service(matches: Sequence[ServiceMatch], tokens: Sequence[str],
+                   chosen: ServiceMatch | None) -> tuple[ServiceMatch, ServiceMatch] | None:
+    """Two services asked for together ("a haircut and a beard trim"): both, in the order
+    named; None when the message names one (or one corrects another: "not a cut, a color")."""
+    if chosen is None:
+        return None
+    others = sorted((m for m in matches if m.service != chosen.service
+                     and (m.end <= chosen.start or m.start >= chosen.end)),
+                    key=lambda m: m.start)
+    for other in others:
+        first, second = (other, chosen) if other.start < chosen.start else (chosen, other)
+        between = tokens[first.end:second.start]
+        if len(between) <= 3 and set(between) & _JOINS and not set(between) & _NOT_BOTH:
+            return first, second
+    return None
+
+
+_JOINS = frozenset({"and", "plus", "with", "then", "also", "+", "&", "n"})
+_NOT_BOTH = frozenset({"or", "not", "instead", "no"})
+
+
+def time_zone(masked: str) -> tuple[str, str | None]:
+    """"1pm eastern": the IANA zone named right after a time, and the text without it."""
+    match = _ZONE.search(masked)
+    if match is None:
+        return masked, None
+    return masked[:match.start()] + "TIME" + masked[match.end():], ZONES[match.group(1)]
+
+
+def read_topic(masked: str, original: str) -> str | None:
+    """What a message is about when no slot says it: a policy, a lapsed link, rudeness, a
+    question the profile cannot answer, or a person asked for by name."""
+    for topic, pattern in TOPICS:
+        if pattern.search(masked):
+            return topic
+    for name in _NAMED.findall(original):
+        if name not in _NOT_NAMES:
+            return f"staff:{name}"
+    return None
+
 
 OFF_TOPIC_QUESTION = _re(
     r"^(?:GREET |hi |hey )?(?:what|who|why|how|which)\b(?! about| abt)"
@@ -289,18 +397,25 @@ class RulesExtractor:
 
     def read(self, text: str, catalog: Catalog, now: datetime) -> tuple[str | None, When]:
         """Service and when, with the text's shape (markers) for the intent patterns."""
-        return self._read(normalize(text), catalog, now)
+        services, when = self._read(normalize(text), catalog, now)
+        return services[0], when
 
-    def _read(self, raw: str, catalog: Catalog, now: datetime) -> tuple[str | None, When]:
+    def _read(self, raw: str, catalog: Catalog, now: datetime
+              ) -> tuple[tuple[str | None, str | None], When]:
         words = expand(raw.split())
         stems = [stem(w) if w not in ("+", "&") else "and" for w in words]
-        chosen = choose_service(catalog.matcher.find(stems), stems,
-                                catalog.matcher.words_of)
-        if chosen is not None:
-            words = [*words[: chosen.start], "SVC", *words[chosen.end:]]
+        matches = catalog.matcher.find(stems)
+        chosen = choose_service(matches, stems, catalog.matcher.words_of)
+        pair = second_service(matches, stems, chosen)
+        named = pair if pair is not None else ((chosen,) if chosen is not None else ())
+        spans = sorted((m.start, m.end) for m in named)
+        for start, end in reversed(spans):
+            words = [*words[:start], "SVC", *words[end:]]
         now_local = now.astimezone(catalog.timezone)
         when = parse_when(" ".join(words), now_local, catalog.timezone.key, self.use_duckling)
-        return (chosen.service if chosen else None), when
+        if pair is not None:
+            return (pair[0].service, pair[1].service), when
+        return ((chosen.service if chosen else None), None), when
 
     def _extract(self, text: str, catalog: Catalog, now: datetime) -> Understanding:
         if now.tzinfo is None:
@@ -314,12 +429,17 @@ class RulesExtractor:
         if command is not None:
             return self._answer(command, Slots(), 0.99)
 
-        service, when = self._read(raw, catalog, now)
+        (service, service2), when = self._read(raw, catalog, now)
+        masked, zone = time_zone(when.masked) if when.time is not None else (when.masked, None)
+        topic = read_topic(masked, text)
         slots = Slots(service=service, date=when.date, time=when.time,
-                      part_of_day=when.part_of_day)
-        intent, confidence = decide(when.masked, slots)
+                      part_of_day=when.part_of_day, service2=service2, timezone=zone,
+                      earliest=EARLIEST.search(masked) is not None, topic=topic)
+        intent, confidence = decide(masked, slots)
         if intent == "unknown":
-            slots = Slots()  # a message we cannot place gives no booking details either
+            # a message we cannot place gives no booking details either (what it is about
+            # still helps the answer: a rude or an unanswerable question)
+            slots = Slots(topic=topic)
         return self._answer(intent, slots, confidence)
 
     def _answer(self, intent: Intent, slots: Slots, confidence: float) -> Understanding:
@@ -330,6 +450,8 @@ def decide(m: str, slots: Slots) -> tuple[Intent, float]:
     """The intent for a marked-up message (see module doc for the order)."""
     has_when = slots.date is not None or slots.time is not None or slots.part_of_day is not None
     has_slots = has_when or slots.service is not None
+    if slots.topic in ("deposit_policy", "cancellation_policy") and not OPT_OUT.search(m):
+        return "faq_prices", 0.9  # "what if I cancel?" asks the policy, it does not cancel
     ordered: list[tuple[re.Pattern[str], Intent]] = [
         (OPT_OUT, "opt_out"), (OPT_IN, "opt_in"), (HUMAN, "human"),
         (RESCHEDULE, "reschedule"), (CANCEL, "cancel"), (STATUS, "status"),
@@ -337,6 +459,10 @@ def decide(m: str, slots: Slots) -> tuple[Intent, float]:
     for pattern, intent in ordered:
         if pattern.search(m):
             return intent, 0.9
+    if slots.earliest:
+        return "book", 0.9
+    if slots.topic == "new_link":
+        return "book", 0.85
     if BOOK_AVAIL.search(m) and not FAQ_PRICES.search(m):
         return "book", 0.9
     for pattern, intent in ((FAQ_HOURS, "faq_hours"), (FAQ_LOCATION, "faq_location"),

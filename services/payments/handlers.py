@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from sqlalchemy import delete, select, update
@@ -207,23 +208,24 @@ async def _refund_settled(session: AsyncSession, obj: dict[str, Any]) -> None:
 
 async def on_booking_cancelled(ctx: HandlerContext, event: ev.BookingCancelled,
                                deps: PaymentsDeps) -> None:
-    """fsm judged the cancellation: refunded means give the money back now."""
+    """fsm judged the cancellation: refunded means give this booking's deposit back now
+    (its share, when it was paid together with another booking's)."""
     await _expire_open(ctx, deps, event.booking_id)
     if event.deposit_status == "refunded":
-        await _refund(ctx, deps, event.booking_id, "cancelled")
+        await _refund(ctx, deps, event.booking_id, "cancelled", amount=event.deposit_amount,
+                      paid_for=event.deposit_booking_id or event.booking_id)
 
 
 async def on_booking_expired(ctx: HandlerContext, event: ev.BookingExpired,
                              deps: PaymentsDeps) -> None:
-    """An expired booking keeps no money: an unpaid top-up for a move lapsed, so what was
-    paid before the move is given back (the booking is given up, as if cancelled)."""
+    """An expired booking keeps no money: whatever was paid for it goes back."""
     await _expire_open(ctx, deps, event.booking_id)
     await _refund(ctx, deps, event.booking_id, "cancelled")
 
 
 async def on_refund_requested(ctx: HandlerContext, command: RefundRequested,
                               deps: PaymentsDeps) -> None:
-    await _refund(ctx, deps, command.booking_id, command.reason)
+    await _refund(ctx, deps, command.booking_id, command.reason, amount=command.amount)
 
 
 async def _expire_open(ctx: HandlerContext, deps: PaymentsDeps,
@@ -247,27 +249,41 @@ async def _expire_open(ctx: HandlerContext, deps: PaymentsDeps,
 
 
 async def _refund(ctx: HandlerContext, deps: PaymentsDeps, booking_id: uuid.UUID,
-                  reason: RefundReason) -> None:
+                  reason: RefundReason, *, amount: Decimal | None = None,
+                  paid_for: uuid.UUID | None = None) -> None:
+    """Give back `amount` (everything not yet refunded when None) for `booking_id`, from the
+    payments made at `paid_for`'s checkouts (the booking's own, by default), newest first.
+    Each refund has its own idempotency key, so a retry never refunds twice."""
     async with ctx.read() as session:
         paid = (await session.scalars(select(Deposit).where(
-            Deposit.booking_id == booking_id, Deposit.status == "paid"))).all()
-    if not paid:
-        return
-    refunds: list[tuple[Deposit, str]] = []
+            Deposit.booking_id == (paid_for or booking_id), Deposit.status == "paid")
+            .order_by(Deposit.attempt.desc()))).all()
+    remaining = amount if amount is not None else sum(
+        (d.amount - d.refunded_amount for d in paid), Decimal(0))
+    refunds: list[tuple[Deposit, Decimal, str]] = []
     for deposit in paid:
+        part = min(remaining, deposit.amount - deposit.refunded_amount)
+        if part <= 0:
+            continue
         if not deposit.payment_intent:
             raise PermanentError(f"paid deposit {deposit.id} has no payment intent")
         refund_id = await _gateway_call(deps.gateway.refund(RefundRequest(
             business_id=ctx.business_id, booking_id=str(booking_id),
-            payment_intent=deposit.payment_intent, amount=deposit.amount,
-            currency=deposit.currency, reason=reason)))
-        refunds.append((deposit, refund_id))
+            payment_intent=deposit.payment_intent, amount=part, currency=deposit.currency,
+            reason=reason)))
+        refunds.append((deposit, part, refund_id))
+        remaining -= part
+    if remaining > 0:
+        log.warning("refund for booking %s: %s more than was paid", booking_id, remaining)
+    if not refunds:
+        return
     async with ctx.write() as session:
-        for deposit, refund_id in refunds:
-            await session.execute(update(Deposit)
-                                  .where(Deposit.id == deposit.id)
-                                  .values(status="refunded", refund_id=refund_id))
-            ctx.emit(ev.PaymentRefunded(booking_id=booking_id, amount=deposit.amount,
+        for deposit, part, refund_id in refunds:
+            given_back = deposit.refunded_amount + part
+            await session.execute(update(Deposit).where(Deposit.id == deposit.id).values(
+                refunded_amount=given_back, refund_id=refund_id,
+                status="refunded" if given_back >= deposit.amount else "paid"))
+            ctx.emit(ev.PaymentRefunded(booking_id=booking_id, amount=part,
                                         currency=deposit.currency, refund_id=refund_id,
                                         reason=reason))
 

@@ -33,6 +33,9 @@ class Deposit(Base):
     hold_expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     refund_id: Mapped[str | None] = mapped_column(Text)
+    refunded_amount: Mapped[Decimal] = mapped_column(
+        Numeric(10, 2), server_default="0",
+        comment="given back so far; a deposit paid for two bookings is refunded in parts")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
                                                  server_default=func.now())
 

@@ -94,10 +94,12 @@ async def test_signed_sms_gets_one_reply_even_when_delivered_twice(
     later = sms("SM0002", "thanks!")
     assert (await post(ingress, later, signed(later))).status_code == 200
 
-    async def second_reply() -> bool:
-        return len(channel.to(CUSTOMER)) >= 2
+    async def second_reply_logged() -> bool:  # the send comes first, then its log row
+        async with session_factory() as s:
+            logged = await s.scalar(select(func.count()).select_from(MessageLog))
+        return len(channel.to(CUSTOMER)) >= 2 and logged == 2
 
-    await eventually(second_reply, what="the second reply")
+    await eventually(second_reply_logged, what="the second reply, sent and logged")
     replies = channel.to(CUSTOMER)
     assert len(replies) == 2  # the duplicate, handled before SM0002 (FIFO), changed nothing
     assert replies[0].channel == "sms" and replies[0].business_id == "salon"

@@ -3,6 +3,7 @@ cancel on "yes" under the refund-or-forfeit rule (`cancellation.free_until_hours
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import timedelta
 
@@ -24,26 +25,51 @@ def confirm_cancel_of(booking: m.BookingView, world: m.World) -> m.Outcome:
     return m.goto(m.State.CANCEL_CONFIRM, m.Context(booking_id=booking.id), m.Reply(text))
 
 
-def pick(options: Sequence[m.BookingView], said: m.CustomerSaid,
-          world: m.World) -> m.BookingView | None:
-    """The booking a message points at: by its date, its time, or its number in a list."""
-    matches = list(options)
-    if said.date is not None:
-        matches = [b for b in matches if world.local(b.start).date() == said.date]
-    if said.time is not None:
-        matches = [b for b in matches if world.local(b.start).time() == said.time]
-    if said.service is not None:
-        service = world.profile.service_by_name(said.service)
-        by_service = [b for b in matches if service and b.service == service.name]
-        matches = by_service or matches
+_ORDINALS = {"first": 1, "1st": 1, "one": 1, "second": 2, "2nd": 2, "two": 2, "third": 3,
+             "3rd": 3, "three": 3, "fourth": 4, "4th": 4, "four": 4, "fifth": 5, "5th": 5,
+             "five": 5}
+_NUMBERED = re.compile(
+    r"^(?:the |number |no\.? ?|# ?|option |item )?(\d{1,2}|[a-z0-9]+?)(?:\)|\.)?"
+    r"(?: (?:one|please|pls|appointment|booking))?[.!]?$")
+
+
+def list_number(text: str, count: int) -> int | None:
+    """The item a reply to a numbered list names: "2", "#2", "the second one", "last". A
+    bare number answering the list is that item, not a time (docs/conversations.md)."""
+    words = " ".join(text.lower().replace("-", " ").split())
+    if words in ("last", "the last one", "last one", "the last"):
+        return count
+    match = _NUMBERED.match(words)
+    if match is None:
+        return None
+    token = match.group(1)
+    number = int(token) if token.isdigit() else _ORDINALS.get(token)
+    return number if number is not None and 1 <= number <= count else None
+
+
+def pick(options: Sequence[m.BookingView], said: m.CustomerSaid, world: m.World, *,
+         by_when: bool = True) -> m.BookingView | None:
+    """The booking a message points at: its number in the list, or its service, date or
+    time (`by_when=False` when a date or time in the message is a new one, as in "move my
+    haircut to friday")."""
     if len(options) == 1:
         return options[0]
-    if len(matches) == 1 and said.has_slots():
-        return matches[0]
-    digits = [int(w) for w in said.text.replace(")", " ").split() if w.isdigit()]
-    if len(digits) == 1 and 1 <= digits[0] <= len(options):
-        return options[digits[0] - 1]
-    return None
+    number = list_number(said.text, len(options))
+    if number is not None:
+        return options[number - 1]
+    matches = list(options)
+    narrowed = False
+    if by_when and said.date is not None:
+        matches = [b for b in matches if world.local(b.start).date() == said.date]
+        narrowed = True
+    if by_when and said.time is not None:
+        matches = [b for b in matches if world.local(b.start).time() == said.time]
+        narrowed = True
+    service = world.profile.service_by_name(said.service) if said.service else None
+    if service is not None:
+        matches = [b for b in matches if b.service == service.name]
+        narrowed = True
+    return matches[0] if narrowed and len(matches) == 1 else None
 
 
 def start_cancel(conv: m.Conversation, said: m.CustomerSaid, world: m.World) -> m.Outcome:

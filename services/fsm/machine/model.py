@@ -23,6 +23,19 @@ LOOP_LIMIT = 3
 
 
 @dataclass(frozen=True)
+class MoveView:
+    """A move waiting for its deposit top-up: the new time is held (a row of its own) while
+    the booking keeps its old time and status; `status` is `expired` once the hold lapsed."""
+
+    hold_id: uuid.UUID
+    start: datetime
+    end: datetime
+    resource: int
+    top_up: Decimal
+    status: BookingStatus
+
+
+@dataclass(frozen=True)
 class BookingView:
     """One of this customer's bookings, as the machine needs to see it."""
 
@@ -35,17 +48,20 @@ class BookingView:
     deposit_status: DepositStatus
     deposit_amount: Decimal | None
     resource: int
-    deposit_paid: Decimal | None = None  # paid before a reschedule asked for a top-up
+    move: MoveView | None = None          # a move waiting for its top-up
+    paid_with: uuid.UUID | None = None    # booked with another service, paid in one checkout
 
 
 @dataclass(frozen=True)
 class Held:
-    """A live booking at the business: who holds which resource when."""
+    """A live booking at the business (or a time held for a move): who holds which resource
+    when. `holds_for` names the booking a move hold belongs to."""
 
     booking_id: uuid.UUID
     resource: int
     start: datetime
     end: datetime
+    holds_for: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -56,24 +72,33 @@ class World:
     bookings: Sequence[BookingView] = ()
     customer: str = ""
     opted_out: bool = False
-    # Identity for a booking this turn may create (chosen outside, so the machine stays pure).
+    # Identity for the bookings this turn may create (chosen outside, so the machine stays
+    # pure): the first, and a second when two services are booked together.
     next_booking_id: uuid.UUID = field(default_factory=uuid.uuid4)
     next_reference: str = ""
+    extra_booking_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    extra_reference: str = ""
 
     def local(self, instant: datetime) -> datetime:
         return instant.astimezone(self.profile.tz)
 
     def upcoming(self) -> list[BookingView]:
-        return sorted((b for b in self.bookings
-                       if b.status in ("held", "confirmed") and b.start > self.now),
-                      key=lambda b: b.start)
+        """Live bookings still ahead, in the order they were made (lists are numbered so)."""
+        return [b for b in self.bookings
+                if b.status in ("held", "confirmed") and b.start > self.now]
 
     def booking(self, booking_id: uuid.UUID | None) -> BookingView | None:
         return next((b for b in self.bookings if b.id == booking_id), None)
 
     def busy_without(self, booking_id: uuid.UUID | None = None) -> list[av.Busy]:
-        """Live bookings as availability reads them, leaving out the one being moved."""
-        return [(b.resource, b.start, b.end) for b in self.busy if b.booking_id != booking_id]
+        """Live bookings as availability reads them, leaving out the one being moved (and
+        the time held for moving it)."""
+        return [(b.resource, b.start, b.end) for b in self.busy
+                if booking_id is None or booking_id not in (b.booking_id, b.holds_for)]
+
+    def bundle(self, leader: uuid.UUID) -> list[BookingView]:
+        """The booking and those paid together with it, in the order made."""
+        return [b for b in self.bookings if leader in (b.id, b.paid_with)]
 
 
 # --- inputs ----------------------------------------------------------------------------------
@@ -81,19 +106,27 @@ class World:
 
 @dataclass(frozen=True)
 class CustomerSaid:
+    """A message as nlu read it: the intent, the scored slots, and the extras (a second
+    service, the zone a time was given in, a wish for the earliest time, a topic)."""
+
     intent: Intent
     text: str = ""
     service: str | None = None
     date: date | None = None
     time: time | None = None
     part_of_day: str | None = None
+    service2: str | None = None
+    zone: str | None = None
+    earliest: bool = False
+    topic: str | None = None
 
     @property
     def kind(self) -> str:
         return self.intent
 
     def has_slots(self) -> bool:
-        return any(v is not None for v in (self.service, self.date, self.time, self.part_of_day))
+        return self.earliest or any(v is not None for v in (
+            self.service, self.date, self.time, self.part_of_day, self.service2))
 
 
 @dataclass(frozen=True)
@@ -131,25 +164,36 @@ SYSTEM_INPUTS = ("session_timeout", "checkout_ready", "deposit_paid", "hold_laps
 
 @dataclass(frozen=True)
 class Draft:
-    """What the customer has asked for so far (business-local date and time)."""
+    """What the customer has asked for so far: the date and time as they said them, in
+    `zone` when they named one ("1pm eastern"), else in the business's zone."""
 
     service: str | None = None
     date: date | None = None
     time: time | None = None
     part_of_day: str | None = None
+    service2: str | None = None
+    zone: str | None = None
+    earliest: bool = False
 
     def merged(self, said: CustomerSaid, profile: BusinessProfile) -> Draft:
-        """A new service, date or time replaces the old one; a new date keeps the time."""
+        """A new service (or pair) replaces the old one; a new date keeps the time; a new
+        time replaces a part of the day; a zone, once named, stays until another is."""
         draft = self
         service = profile.service_by_name(said.service) if said.service is not None else None
         if service is not None:
-            draft = replace(draft, service=service.name)
+            second = profile.service_by_name(said.service2) if said.service2 else None
+            draft = replace(draft, service=service.name,
+                            service2=second.name if second and second != service else None)
         if said.date is not None:
-            draft = replace(draft, date=said.date)
+            draft = replace(draft, date=said.date, earliest=False)
         if said.time is not None:
-            draft = replace(draft, time=said.time, part_of_day=None)
+            draft = replace(draft, time=said.time, part_of_day=None, earliest=False)
         elif said.part_of_day is not None:
             draft = replace(draft, time=None, part_of_day=said.part_of_day)
+        if said.zone is not None:
+            draft = replace(draft, zone=None if said.zone == profile.timezone else said.zone)
+        if said.earliest and said.date is None and said.time is None:
+            draft = replace(draft, earliest=True)
         return draft
 
 
@@ -166,7 +210,8 @@ class Context:
         return {
             "draft": {"service": d.service, "date": d.date.isoformat() if d.date else None,
                       "time": d.time.isoformat("minutes") if d.time else None,
-                      "part_of_day": d.part_of_day},
+                      "part_of_day": d.part_of_day, "service2": d.service2, "zone": d.zone,
+                      "earliest": d.earliest},
             "proposal": self.proposal.isoformat() if self.proposal else None,
             "booking_id": str(self.booking_id) if self.booking_id else None,
             "candidates": [str(c) for c in self.candidates],
@@ -180,7 +225,8 @@ class Context:
             draft=Draft(service=d.get("service"),
                         date=date.fromisoformat(d["date"]) if d.get("date") else None,
                         time=time.fromisoformat(d["time"]) if d.get("time") else None,
-                        part_of_day=d.get("part_of_day")),
+                        part_of_day=d.get("part_of_day"), service2=d.get("service2"),
+                        zone=d.get("zone"), earliest=bool(d.get("earliest"))),
             proposal=datetime.fromisoformat(data["proposal"]) if data.get("proposal") else None,
             booking_id=uuid.UUID(data["booking_id"]) if data.get("booking_id") else None,
             candidates=tuple(uuid.UUID(c) for c in data.get("candidates") or ()),
@@ -213,7 +259,10 @@ class AlertStaff:
 
 @dataclass(frozen=True)
 class CreateBooking:
-    """Store a booking: `held` with a pending deposit when `deposit` > 0, else `confirmed`."""
+    """Store a booking: `held` with a pending deposit when `deposit` > 0, else `confirmed`.
+
+    Two services booked together are paid in one checkout: the first asks for `checkout`
+    (the sum); the second names it in `paid_with` and asks for nothing itself."""
 
     service: str
     start: datetime
@@ -222,6 +271,8 @@ class CreateBooking:
     deposit: Decimal
     booking_id: uuid.UUID
     reference: str
+    checkout: Decimal | None = None
+    paid_with: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -242,22 +293,44 @@ class ExpireBooking:
 @dataclass(frozen=True)
 class RefundLatePayment:
     """A payment came after the hold lapsed and the time was taken meanwhile: the money
-    goes back (payments refunds it) and the booking stays expired."""
+    goes back (payments refunds it) and the booking stays expired (or, for a move's late
+    top-up, stays where it was)."""
 
     booking_id: uuid.UUID
     amount: Decimal
+    whole_deposit: bool = True
 
 
 @dataclass(frozen=True)
 class RescheduleBooking:
-    """Move the booking (same reference) to `[start, end)` on `resource`; a larger deposit
-    at the new time asks only for `top_up`, the difference."""
+    """Move the booking (same reference) to `[start, end)` on `resource`, now. `paid_top_up`
+    is what a move that needed more deposit added (already paid)."""
 
     booking_id: uuid.UUID
     start: datetime
     end: datetime
     resource: int
+    paid_top_up: Decimal = Decimal("0.00")
+
+
+@dataclass(frozen=True)
+class HoldMove:
+    """A move that needs `top_up` more deposit: hold the new time (a row of its own) and ask
+    for the difference; the booking keeps its old time and status until it is paid."""
+
+    booking_id: uuid.UUID
+    hold_id: uuid.UUID
+    start: datetime
+    end: datetime
+    resource: int
     top_up: Decimal
+
+
+@dataclass(frozen=True)
+class ReleaseMove:
+    """The top-up was not paid in time: the held new time is free again."""
+
+    booking_id: uuid.UUID
 
 
 @dataclass(frozen=True)
@@ -276,7 +349,7 @@ class SetOptedOut:
 
 
 Effect = (Reply | AlertStaff | CreateBooking | ConfirmBooking | ExpireBooking | RefundLatePayment
-          | RescheduleBooking | CancelBooking | SetOptedOut)
+          | RescheduleBooking | HoldMove | ReleaseMove | CancelBooking | SetOptedOut)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,9 @@
 """Rescheduling: the same booking (same reference) moves to a new start, checked like a
-new booking; a paid deposit stays with it and only a larger deposit's difference is asked
-for."""
+new booking. With several bookings the customer is asked which one, as for a cancel. A paid
+deposit stays with the booking; when the new start needs more, only the difference is asked
+for, and until it is paid the booking keeps its old time (docs/conversations.md,
+"Rescheduling"): no path loses a confirmed booking.
+"""
 
 from __future__ import annotations
 
@@ -11,24 +14,50 @@ from services.fsm import replies
 from services.fsm.machine import model as m
 from services.fsm.machine.booking import advance, collect, refuse, top_up_for
 from services.fsm.machine.cancel import keep_booking, pick
+from services.fsm.machine.talk import reprompt
+
+
+def movable(world: m.World) -> list[m.BookingView]:
+    return [b for b in world.upcoming() if b.status == "confirmed"]
 
 
 def start_reschedule(conv: m.Conversation, said: m.CustomerSaid, world: m.World) -> m.Outcome:
-    upcoming = [b for b in world.upcoming() if b.status == "confirmed"]
-    if not upcoming:
+    options = movable(world)
+    if not options:
         return m.fresh(m.Reply(replies.nothing_to_change("move")))
-    chosen = upcoming[0] if len(upcoming) == 1 else pick(upcoming, said, world)
+    # A date or time in "move my haircut to friday" is the new one: pick by service only.
+    chosen = pick(options, said, world, by_when=False)
+    wanted = m.Draft(date=said.date, time=said.time, part_of_day=said.part_of_day,
+                     zone=said.zone)
     if chosen is None:
-        chosen = upcoming[0]  # the next one; the customer sees which in the reply
-    draft = m.Draft(service=chosen.service, date=said.date, time=said.time,
-                  part_of_day=said.part_of_day)
+        ctx = m.Context(draft=wanted, candidates=tuple(b.id for b in options))
+        return m.goto(m.State.RESCHEDULE_COLLECTING, ctx, m.Reply(replies.which_booking(
+            "move", [(b.service, world.local(b.start)) for b in options])))
+    return move_chosen(chosen, wanted, world)
+
+
+def move_chosen(chosen: m.BookingView, wanted: m.Draft, world: m.World) -> m.Outcome:
+    """The booking is known: ask for the new time, or check the one already given."""
+    draft = replace(wanted, service=chosen.service, service2=None, earliest=False)
     ctx = m.Context(draft=draft, booking_id=chosen.id)
-    if said.date is None and said.time is None and said.part_of_day is None:
+    if draft.date is None and draft.time is None and draft.part_of_day is None:
         return m.goto(m.State.RESCHEDULE_COLLECTING, ctx,
-                     m.Reply(replies.ask_new_time(chosen.service, world.local(chosen.start))))
-    if said.date is None:
+                      m.Reply(replies.ask_new_time(chosen.service, world.local(chosen.start))))
+    if draft.date is None and draft.time is not None:  # "move it to 4": the same day
         ctx = replace(ctx, draft=replace(draft, date=world.local(chosen.start).date()))
     return advance(m.Conversation(m.State.RESCHEDULE_COLLECTING, ctx), world)
+
+
+def collect_move(conv: m.Conversation, said: m.CustomerSaid, world: m.World) -> m.Outcome:
+    """While moving: first which booking (when asked), then its new time."""
+    ctx = conv.context
+    if ctx.booking_id is None and ctx.candidates:
+        options = [b for b in movable(world) if b.id in ctx.candidates]
+        chosen = pick(options, said, world)
+        if chosen is None:
+            return reprompt(conv, said, world)
+        return move_chosen(chosen, ctx.draft, world)
+    return collect(conv, said, world)
 
 
 def accept_move(conv: m.Conversation, said: m.CustomerSaid, world: m.World) -> m.Outcome:
@@ -42,13 +71,15 @@ def accept_move(conv: m.Conversation, said: m.CustomerSaid, world: m.World) -> m
     if not verdict.ok:
         reason = "taken" if verdict.reason == "fully_booked" else verdict.reason
         return refuse(m.State.RESCHEDULE_COLLECTING, ctx, world, service, ctx.proposal, reason,
-                       busy)
+                      busy)
     top_up = top_up_for(profile, service, verdict.start, booking)
-    move = m.RescheduleBooking(booking.id, verdict.start_utc, verdict.end_utc,
-                             verdict.resource, top_up)
     if top_up:
-        # Held at the new time until the difference is paid; the link is the one reply.
-        return m.goto(m.State.PAYMENT_PENDING, m.Context(booking_id=booking.id), move)
+        # The new time is held and only the difference asked for; the checkout link is
+        # the one reply. The booking stays at its old time until the difference is paid.
+        return m.goto(m.State.PAYMENT_PENDING, m.Context(booking_id=booking.id),
+                      m.HoldMove(booking.id, world.next_booking_id, verdict.start_utc,
+                                 verdict.end_utc, verdict.resource, top_up))
+    move = m.RescheduleBooking(booking.id, verdict.start_utc, verdict.end_utc, verdict.resource)
     return m.fresh(move, m.Reply(replies.moved(service.name, verdict.start, booking.reference)))
 
 

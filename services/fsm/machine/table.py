@@ -28,6 +28,7 @@ from services.fsm.machine.cancel import (
 from services.fsm.machine.payment import deposit_paid, hold_lapsed, send_checkout
 from services.fsm.machine.reschedule import (
     accept_move,
+    collect_move,
     decline_move,
     reschedule_while_collecting,
     start_reschedule,
@@ -121,9 +122,10 @@ _PER_STATE: dict[m.State, dict[str, m.Transition]] = {
         "hold_lapsed": m.Transition(hold_lapsed, (S.IDLE,), "expired, slot released"),
     },
     S.RESCHEDULE_COLLECTING: {
-        "book": m.Transition(collect, (S.RESCHEDULE_CONFIRM,), "new time given"),
-        "inform": m.Transition(collect, (S.RESCHEDULE_CONFIRM,), "new time given"),
-        "reschedule": m.Transition(collect, (S.RESCHEDULE_CONFIRM,), "new time given"),
+        "book": m.Transition(collect_move, (S.RESCHEDULE_CONFIRM,), "which one / new time"),
+        "inform": m.Transition(collect_move, (S.RESCHEDULE_CONFIRM,), "which one / new time"),
+        "reschedule": m.Transition(collect_move, (S.RESCHEDULE_CONFIRM,),
+                                   "which one / new time"),
         "affirm": m.Transition(reprompt, (), "ask again"),
         "deny": m.Transition(keep_booking, (S.IDLE, S.PAYMENT_PENDING), "keep as it is"),
         "cancel": m.Transition(start_cancel, (S.CANCEL_CONFIRM, S.IDLE), "cancel instead"),

@@ -8,13 +8,19 @@ from __future__ import annotations
 from dataclasses import replace
 
 from services.fsm import replies
+from services.fsm import replies_more as more
+from services.fsm.formatting import fmt_when
 from services.fsm.machine import model as m
+
+UNSCORED = ("rude", "unanswerable")  # messages answered kindly, not counted as misses
 
 
 def prompt(conv: m.Conversation, world: m.World) -> str | None:
     ctx, profile = conv.context, world.profile
     if conv.state in (m.State.CONFIRMING, m.State.RESCHEDULE_CONFIRM) and ctx.proposal is not None:
         return "Shall I go ahead? Reply yes or no."
+    if conv.state == m.State.RESCHEDULE_COLLECTING and ctx.booking_id is None:
+        return "Which appointment should I move? Reply with its number."
     if conv.state in (m.State.COLLECTING, m.State.RESCHEDULE_COLLECTING):
         if ctx.draft.service is None:
             return replies.ask_service(profile)
@@ -26,6 +32,9 @@ def prompt(conv: m.Conversation, world: m.World) -> str | None:
             "Which appointment should I cancel?"
     if conv.state == m.State.PAYMENT_PENDING:
         booking = world.booking(ctx.booking_id)
+        if booking is not None and booking.move is not None:
+            return more.move_waiting(profile, booking.service, world.local(booking.move.start),
+                                     booking.move.top_up)
         if booking is not None:
             return replies.waiting_for_payment(profile, booking.service,
                                                world.local(booking.start), booking.deposit_amount)
@@ -41,7 +50,13 @@ def answer_faq(conv: m.Conversation, said: m.CustomerSaid, world: m.World) -> m.
     profile = world.profile
     service = profile.service_by_name(said.service) if said.service else None
     topic = replies.faq_topic(profile, said.text)
-    if said.intent == "faq_hours":
+    if said.topic == "deposit_policy":
+        text = more.deposit_policy(profile)
+    elif said.topic == "cancellation_policy":
+        text = more.cancellation_policy(profile)
+    elif said.topic == "unanswerable" and topic is None:
+        text = more.cannot_answer(profile)  # never unrelated facts instead
+    elif said.intent == "faq_hours":
         text = replies.hours(profile, said.date)
     elif said.intent == "faq_location":
         text = replies.location(profile, said.text)
@@ -55,12 +70,22 @@ def answer_faq(conv: m.Conversation, said: m.CustomerSaid, world: m.World) -> m.
 
 
 def answer_status(conv: m.Conversation, said: m.CustomerSaid, world: m.World) -> m.Outcome:
-    lines = [(b.service, world.local(b.start),
-              "confirmed" if b.status == "confirmed" else "on hold until the deposit is paid")
-             for b in world.upcoming()]
-    text = replies.status(lines)
-    return m.stay(conv, m.Reply(text if conv.state == m.State.IDLE
-                             else with_prompt(text, conv, world)))
+    lines = [(b.service, world.local(b.start), _standing(b, world))
+             for b in sorted(world.upcoming(), key=lambda b: b.start)]
+    idle = conv.state == m.State.IDLE
+    text = replies.status(lines, offer_booking=idle)
+    if idle or conv.state == m.State.PAYMENT_PENDING:  # the status already says what's held
+        return m.stay(conv, m.Reply(text))
+    return m.stay(conv, m.Reply(with_prompt(text, conv, world)))
+
+
+def _standing(booking: m.BookingView, world: m.World) -> str:
+    if booking.status == "held":
+        return "on hold until the deposit is paid"
+    if booking.move is not None and booking.move.status == "held":
+        return (f"confirmed; moving to {fmt_when(world.local(booking.move.start))} "
+                "once the difference is paid")
+    return "confirmed"
 
 
 def greet(conv: m.Conversation, said: m.CustomerSaid, world: m.World) -> m.Outcome:
@@ -93,6 +118,11 @@ def opt_in(conv: m.Conversation, said: m.CustomerSaid, world: m.World) -> m.Outc
 
 
 def not_understood(conv: m.Conversation, said: m.CustomerSaid, world: m.World) -> m.Outcome:
+    if said.topic in UNSCORED:  # not a miss: answered kindly, with the phone
+        text = (more.after_rudeness(world.profile) if said.topic == "rude"
+                else more.cannot_answer(world.profile))
+        follow = prompt(conv, world)
+        return m.goto(conv.state, conv.context, m.Reply(f"{text} {follow}" if follow else text))
     misses = conv.context.misses + 1
     if misses >= m.LOOP_LIMIT:
         alert = m.AlertStaff(replies.staff_alert_person(

@@ -353,21 +353,30 @@ def test_nearest_tie_with_limit_one(salon: BusinessProfile) -> None:
                                   SALON_NOW, two, limit=1)) == ["12-02 15:45"]
 
 
-def test_nearest_on_a_closed_day_goes_to_the_following_days(salon: BusinessProfile) -> None:
-    # Sunday and Monday closed: Tuesday's earliest times. (scenario 04)
+def test_nearest_on_a_closed_day_looks_both_ways(salon: BusinessProfile) -> None:
+    # Sunday closed: Saturday's last starts are 19 hours away, Tuesday's first 46.
     assert hm(nearest_free_starts(salon, svc(salon, "Haircut"), datetime(2026, 12, 6, 11, 0),
+                                  SALON_NOW, [])) \
+        == ["12-05 15:45", "12-05 16:00", "12-05 16:15"]
+    # Monday closed, 5 PM: Tuesday 9 AM (16 h) beats Saturday 4:15 PM (49 h).
+    assert hm(nearest_free_starts(salon, svc(salon, "Haircut"), datetime(2026, 12, 7, 17, 0),
                                   SALON_NOW, [])) \
         == ["12-08 09:00", "12-08 09:15", "12-08 09:30"]
 
 
-def test_nearest_on_a_full_day_goes_forward_across_days(salon: BusinessProfile) -> None:
+def test_nearest_on_a_full_day_weighs_the_days_around_it(salon: BusinessProfile) -> None:
     haircut = svc(salon, "Haircut")
     full_wed = [busy(NY, r, (2026, 12, 2, 9, 0), 600) for r in (1, 2)]
     # Thursday: all but the last slot taken (18:15 free on chair 1).
     nearly_full_thu = [busy(NY, 1, (2026, 12, 3, 9, 0), 555), busy(NY, 2, (2026, 12, 3, 9, 0),
                                                                     600)]
+    # Tuesday evening (today, before the cutoff) is nearer Wednesday noon than Thursday's.
     assert hm(nearest_free_starts(salon, haircut, datetime(2026, 12, 2, 12, 0), SALON_NOW,
                                   full_wed + nearly_full_thu)) \
+        == ["12-01 17:45", "12-01 18:00", "12-01 18:15"]
+    # From Thursday evening, the nearest are Thursday's last and Friday's first.
+    assert hm(nearest_free_starts(salon, haircut, datetime(2026, 12, 2, 12, 0),
+                                  SALON_NOW.replace(hour=23), full_wed + nearly_full_thu)) \
         == ["12-03 18:15", "12-04 09:00", "12-04 09:15"]
 
 

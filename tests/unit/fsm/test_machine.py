@@ -284,25 +284,58 @@ def test_diagram_names_every_state() -> None:
         assert state.value in text
 
 
-def test_a_move_that_needs_more_deposit_asks_only_the_difference(
+def test_a_move_that_needs_more_deposit_holds_the_new_time_and_keeps_the_booking(
         salon: BusinessProfile) -> None:
     mine = booking(datetime(2026, 12, 2, 15, 0), service="Beard Trim", minutes=20)
     w = world(salon, bookings=[mine], busy=[held(mine)])
     out = m.step(m.Conversation(), said("reschedule", date=date(2026, 12, 4), time=time(17)), w)
     assert out.conversation.state == State.RESCHEDULE_CONFIRM and "$15.00" in replies(out)[0]
     out = m.step(out.conversation, said("affirm"), w)
-    (move,) = out.effects
-    assert isinstance(move, m.RescheduleBooking) and move.top_up == Decimal("15.00")
+    (hold,) = out.effects
+    assert isinstance(hold, m.HoldMove) and hold.top_up == Decimal("15.00")
+    assert hold.booking_id == mine.id and hold.hold_id == uuid.UUID(int=7)
     assert out.conversation.state == State.PAYMENT_PENDING  # the link is the one reply
 
 
-def test_a_lapsed_top_up_says_the_earlier_deposit_comes_back(salon: BusinessProfile) -> None:
-    moved = dataclasses.replace(
-        booking(datetime(2026, 12, 4, 17, 0), status="held", deposit_status="pending",
-                amount="25.00"), deposit_paid=Decimal("10.00"))
-    pending = m.Conversation(State.PAYMENT_PENDING, m.Context(booking_id=moved.id))
-    out = m.step(pending, m.HoldLapsed(moved.id), world(salon, bookings=[moved]))
-    assert "$10.00 you paid earlier will be refunded" in replies(out)[0]
+def moving(mine: m.BookingView, status: BookingStatus = "held") -> m.BookingView:
+    """`mine`, with a new time held for it until a $15.00 top-up is paid."""
+    start = datetime(2026, 12, 4, 17, 0, tzinfo=NY).astimezone(UTC)
+    return dataclasses.replace(mine, move=m.MoveView(
+        hold_id=uuid.UUID(int=8), start=start, end=start + timedelta(minutes=20), resource=1,
+        top_up=Decimal("15.00"), status=status))
+
+
+def test_a_move_waiting_for_its_top_up(salon: BusinessProfile) -> None:
+    mine = moving(booking(datetime(2026, 12, 2, 15, 0), service="Beard Trim", minutes=20))
+    pending = m.Conversation(State.PAYMENT_PENDING, m.Context(booking_id=mine.id))
+    w = world(salon, bookings=[mine])
+    link = m.step(pending, m.CheckoutReady(mine.id, "https://pay.test/x", Decimal("15")), w)
+    assert "https://pay.test/x" in replies(link)[0] and "Wed, Dec 2" in replies(link)[0]
+    paid = m.step(pending, m.DepositPaid(mine.id, Decimal("15.00")), w)
+    (move, _) = paid.effects
+    assert move == m.RescheduleBooking(mine.id, mine.move.start, mine.move.end, 1,  # type: ignore[union-attr]
+                                       Decimal("15.00"))
+    assert paid.conversation == m.Conversation() and "confirmed" in replies(paid)[0]
+    lapsed = m.step(pending, m.HoldLapsed(mine.id), w)
+    assert m.ReleaseMove(mine.id) in lapsed.effects
+    (text,) = replies(lapsed)
+    assert "Wed, Dec 2" in text and "3:00 PM" in text and lapsed.conversation == m.Conversation()
+    assert not [e for e in lapsed.effects if isinstance(e, m.CancelBooking | m.ExpireBooking)]
+
+
+def test_a_late_top_up_moves_the_booking_only_if_the_time_is_still_free(
+        salon: BusinessProfile) -> None:
+    mine = moving(booking(datetime(2026, 12, 2, 15, 0), service="Beard Trim", minutes=20),
+                  status="expired")
+    assert mine.move is not None
+    late = m.step(m.Conversation(), m.DepositPaid(mine.id, Decimal("15.00")),
+                  world(salon, bookings=[mine]))
+    assert isinstance(late.effects[0], m.RescheduleBooking)
+    rivals = [m.Held(uuid.uuid4(), r, mine.move.start, mine.move.end) for r in (1, 2)]
+    taken = m.step(m.Conversation(), m.DepositPaid(mine.id, Decimal("15.00")),
+                   world(salon, bookings=[mine], busy=rivals))
+    assert m.RefundLatePayment(mine.id, Decimal("15.00"), whole_deposit=False) in taken.effects
+    assert [e for e in taken.effects if isinstance(e, m.AlertStaff)]
 
 
 # --- "no" and "cancel" wherever the conversation is ---------------------------------------
