@@ -47,7 +47,8 @@ class ServiceDefinition(Generic[DepsT]):
     deps: Callable[[Wiring], DepsT]
     handlers: HandlerMap[DepsT] = field(default_factory=dict)
     timers: Mapping[str, TimerHandler[DepsT]] = field(default_factory=dict)
-    http: Callable[[Wiring, DepsT], FastAPI] | None = None
+    http: Callable[[Wiring, DepsT], FastAPI | None] | None = None
+    """The service's HTTP app, if it serves one (the adapters may decide: None)."""
     prune: Pruner | None = None
 
     def routes(self) -> dict[str, Handler[DepsT]]:

@@ -45,9 +45,11 @@ class ServiceHost:
                      transport=wiring.transport, clock=wiring.clock,
                      on_commit=wiring.relay.nudge)
             for d in self.definitions if d.handlers]
-        self.apps: dict[str, FastAPI] = {
-            d.name: d.http(wiring, self.deps[d.name])
-            for d in self.definitions if d.http is not None}
+        self.apps: dict[str, FastAPI] = {}
+        for d in self.definitions:
+            app = d.http(wiring, self.deps[d.name]) if d.http is not None else None
+            if app is not None:
+                self.apps[d.name] = app
         self._relay_task: asyncio.Task[None] | None = None
         self._ticks: set[asyncio.Task[int]] = set()
         self._stopping = False

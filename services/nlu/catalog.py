@@ -15,6 +15,7 @@ from services.nlu.text import COMMON, VOCAB, allowed_typos, distance, expand, no
 ServiceSpec = tuple[str, tuple[str, ...]]
 
 _CONNECTORS = {"+": "and", "&": "and", "n": "and"}
+_NEGATION = frozenset({"not", "no", "nt"})
 _STOP_MATCH = frozenset({"a", "an", "the", "my", "and", "for", "of", "to", "in", "on", "up"})
 
 
@@ -165,6 +166,9 @@ def choose_service(matches: Sequence[ServiceMatch], tokens: Sequence[str],
     names = {m.service for m in matches}
     if len(names) == 1:
         return matches[0]
+    kept = [m for m in matches if not set(tokens[max(0, m.start - 2):m.start]) & _NEGATION]
+    if kept and len(kept) < len(matches):  # "not a haircut, a color": the one not refused
+        return choose_service(kept, tokens, vocab)
     for m in reversed(matches):
         before = tokens[max(0, m.start - 3):m.start]
         after = tokens[m.end:m.end + 1]

@@ -207,6 +207,10 @@ INFORM_MARK = _re(
     r"better|prefer|works better|wait|or|not|no)\b"
 )
 
+LIST_PICK = _re(
+    r"^(?:the |number |no |option )?(?:first|second|third|fourth|fifth|last|1st|2nd|3rd|4th|"
+    r"5th|other)(?: one| appointment| booking| option)?(?: please| pls)?$"
+)
 EARLIEST = _re(
     r"\b(?:asap|as soon as possible|earliest|soonest|first (?:available|opening|open|free|"
     r"slot|spot|appointment|thing you have|time you have)|next (?:available|opening|open slot)|"
@@ -461,6 +465,8 @@ def decide(m: str, slots: Slots) -> tuple[Intent, float]:
             return intent, 0.9
     if slots.earliest:
         return "book", 0.9
+    if LIST_PICK.match(m):
+        return "inform", 0.85  # answers a numbered list ("the second one")
     if slots.topic == "new_link":
         return "book", 0.85
     if BOOK_AVAIL.search(m) and not FAQ_PRICES.search(m):

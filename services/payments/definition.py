@@ -7,9 +7,11 @@ money and is for demos only.
 
 from __future__ import annotations
 
+from fastapi import FastAPI
+
 from libs.runtime.definition import ServiceDefinition, Wiring
 from services.payments.adapters.base import PaymentGateway
-from services.payments.adapters.offline import OfflineGateway
+from services.payments.adapters.offline import OfflineGateway, checkout_page_router
 from services.payments.handlers import HANDLERS, TIMERS, PaymentsDeps, prune_webhook_events
 
 
@@ -35,5 +37,20 @@ def payments_deps(wiring: Wiring) -> PaymentsDeps:
     return PaymentsDeps(gateway=gateway_for(wiring))
 
 
+def payments_app(wiring: Wiring, deps: PaymentsDeps) -> FastAPI | None:
+    """With the offline gateway, its checkout page (Pay posts a signed webhook to ingress at
+    PUBLIC_BASE_URL); Stripe serves its own pages."""
+    if not isinstance(deps.gateway, OfflineGateway):
+        return None
+    secret = wiring.settings.stripe_webhook_secret
+    if not secret or not secret.strip():
+        raise GatewayNotConfigured("payments: the offline checkout page signs its webhooks "
+                                   "with STRIPE_WEBHOOK_SECRET, which is not set")
+    app = FastAPI(title="Receptionist offline checkout", version="1")
+    app.include_router(checkout_page_router(deps.gateway, secret,
+                                            wiring.settings.public_base_url))
+    return app
+
+
 DEFINITION = ServiceDefinition(name="payments", deps=payments_deps, handlers=HANDLERS,
-                               timers=TIMERS, prune=prune_webhook_events)
+                               timers=TIMERS, http=payments_app, prune=prune_webhook_events)

@@ -225,3 +225,51 @@ async def test_an_expired_booking_keeps_no_money(h: Harness) -> None:
                      deposit_status="expired")
     (refunded,) = await h.run(on_booking_expired, expired)
     assert isinstance(refunded, ev.PaymentRefunded) and refunded.amount == Decimal("20.00")
+
+
+async def test_a_deposit_paid_for_two_bookings_is_refunded_in_parts(h: Harness) -> None:
+    """Two services booked together paid one $60.00 checkout; each cancellation gives back
+    that booking's share from it, under its own idempotency key."""
+    leader, follower = BOOKING, uuid.UUID("00000000-0000-0000-0000-00000000b002")
+    (created,) = await h.run(on_deposit_requested, deposit_requested("60.00"))
+    assert isinstance(created, ev.CheckoutCreated)
+    await h.run(on_stripe_event_received,
+                h.stripe("checkout.session.completed", created.checkout_session_id))
+    second = facial(ev.BookingCancelled, timedelta(days=3), status="cancelled",
+                    deposit_status="refunded", cancelled_by="customer",
+                    deposit_booking_id=leader)
+    second = second.model_copy(update={"booking_id": follower})
+    (refunded,) = await h.run(on_booking_cancelled, second)
+    assert isinstance(refunded, ev.PaymentRefunded) and refunded.amount == Decimal("20.00")
+    first = facial(ev.BookingCancelled, timedelta(days=3), status="cancelled",
+                   deposit_status="refunded", cancelled_by="customer").model_copy(
+        update={"deposit_amount": Decimal("40.00")})
+    (rest,) = await h.run(on_booking_cancelled, first)
+    assert isinstance(rest, ev.PaymentRefunded) and rest.amount == Decimal("40.00")
+    assert sorted(h.gateway.refunds) == sorted([f"refund-{follower}-pi_1",
+                                                f"refund-{leader}-pi_1"])
+    async with h.sessions() as s:
+        deposit = (await s.scalars(select(Deposit))).one()
+    assert (deposit.status, deposit.refunded_amount) == ("refunded", Decimal("60.00"))
+    assert await h.run(on_booking_cancelled, first) == []  # nothing more to give back
+
+
+async def test_a_late_top_up_is_refunded_alone(h: Harness) -> None:
+    """A move's difference paid after its hold lapsed, with the new time taken: only that
+    difference goes back; the deposit paid for the booking itself stays."""
+    (created,) = await h.run(on_deposit_requested, deposit_requested("20.00"))
+    assert isinstance(created, ev.CheckoutCreated)
+    await h.run(on_stripe_event_received,
+                h.stripe("checkout.session.completed", created.checkout_session_id))
+    top_up = deposit_requested("15.00").model_copy(update={"attempt": 2})
+    (second,) = await h.run(on_deposit_requested, top_up)
+    assert isinstance(second, ev.CheckoutCreated)
+    await h.run(on_stripe_event_received, h.stripe(
+        "checkout.session.completed", second.checkout_session_id, payment_intent="pi_2"))
+    (refunded,) = await h.run(on_refund_requested, RefundRequested(
+        booking_id=BOOKING, amount=Decimal("15.00"), reason="late_payment_slot_taken"))
+    assert isinstance(refunded, ev.PaymentRefunded) and refunded.amount == Decimal("15.00")
+    assert list(h.gateway.refunds) == [f"refund-{BOOKING}-pi_2"]
+    async with h.sessions() as s:
+        statuses = sorted((d.attempt, d.status) for d in (await s.scalars(select(Deposit))))
+    assert statuses == [(1, "paid"), (2, "refunded")]

@@ -300,7 +300,8 @@ async def test_payments_process_opens_a_checkout_for_a_deposit(harness: Harness)
 
     proc = await serve_one(harness, "payments", envelope, checkout,
                            "a published checkout.created.v1 outbox row",
-                           PAYMENTS_GATEWAY="offline", PUBLIC_BASE_URL=PUBLIC_URL)
+                           PAYMENTS_GATEWAY="offline", PUBLIC_BASE_URL=PUBLIC_URL,
+                           STRIPE_WEBHOOK_SECRET="whsec_process_test")
     async with harness.sessions() as s:
         [deposit] = (await s.scalars(select(Deposit))).all()
     assert deposit.booking_id == booking_id, proc.output()

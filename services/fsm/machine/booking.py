@@ -238,7 +238,7 @@ def refuse_pair(state: m.State, ctx: m.Context, world: m.World, service: Service
                                         limit=PAIR_SEARCH)
     fits = [s for s in candidates
             if isinstance(place(profile, service, second, s, world.now, busy), Placed)]
-    requested = start.timestamp()
+    requested = (start if start.tzinfo else start.replace(tzinfo=profile.tz)).timestamp()
     nearest = sorted(sorted(fits, key=lambda s: (abs(s.timestamp() - requested),
                                                  requested - s.timestamp()))[:3])
     first = av.check(profile, service, start, world.now, busy)

@@ -10,7 +10,7 @@ from datetime import timedelta
 from services.fsm import replies
 from services.fsm.machine import model as m
 from services.fsm.machine.booking import drop_request
-from services.fsm.machine.talk import reprompt
+from services.fsm.machine.talk import not_understood, reprompt
 
 
 def refund_due(booking: m.BookingView, world: m.World) -> bool:
@@ -103,6 +103,19 @@ def choose_or_confirm_cancel(conv: m.Conversation, said: m.CustomerSaid,
                       m.Reply(replies.cancelled(world.profile, booking.service,
                                               world.local(booking.start), paid, refund)))
     return reprompt(conv, said, world)
+
+
+def choosing(conv: m.Conversation) -> bool:
+    """A numbered list is open: the next message may answer it."""
+    return conv.context.booking_id is None and bool(conv.context.candidates)
+
+
+def choose_cancel_or_not_understood(conv: m.Conversation, said: m.CustomerSaid,
+                                    world: m.World) -> m.Outcome:
+    """A message nlu could not place may still answer the list ("the second one")."""
+    if choosing(conv) and list_number(said.text, len(conv.context.candidates)) is not None:
+        return choose_or_confirm_cancel(conv, said, world)
+    return not_understood(conv, said, world)
 
 
 def keep_booking(conv: m.Conversation, said: m.CustomerSaid, world: m.World) -> m.Outcome:

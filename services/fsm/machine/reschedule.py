@@ -13,8 +13,8 @@ from services.fsm import availability as av
 from services.fsm import replies
 from services.fsm.machine import model as m
 from services.fsm.machine.booking import advance, collect, refuse, top_up_for
-from services.fsm.machine.cancel import keep_booking, pick
-from services.fsm.machine.talk import reprompt
+from services.fsm.machine.cancel import choosing, keep_booking, list_number, pick
+from services.fsm.machine.talk import not_understood, reprompt
 
 
 def movable(world: m.World) -> list[m.BookingView]:
@@ -58,6 +58,14 @@ def collect_move(conv: m.Conversation, said: m.CustomerSaid, world: m.World) -> 
             return reprompt(conv, said, world)
         return move_chosen(chosen, ctx.draft, world)
     return collect(conv, said, world)
+
+
+def choose_move_or_not_understood(conv: m.Conversation, said: m.CustomerSaid,
+                                  world: m.World) -> m.Outcome:
+    """A message nlu could not place may still answer the list ("the first one")."""
+    if choosing(conv) and list_number(said.text, len(conv.context.candidates)) is not None:
+        return collect_move(conv, said, world)
+    return not_understood(conv, said, world)
 
 
 def accept_move(conv: m.Conversation, said: m.CustomerSaid, world: m.World) -> m.Outcome:

@@ -21,6 +21,7 @@ from services.fsm.machine.booking import (
 from services.fsm.machine.cancel import (
     cancel_held,
     cancel_while_collecting,
+    choose_cancel_or_not_understood,
     choose_or_confirm_cancel,
     keep_booking,
     start_cancel,
@@ -28,6 +29,7 @@ from services.fsm.machine.cancel import (
 from services.fsm.machine.payment import deposit_paid, hold_lapsed, send_checkout
 from services.fsm.machine.reschedule import (
     accept_move,
+    choose_move_or_not_understood,
     collect_move,
     decline_move,
     reschedule_while_collecting,
@@ -129,6 +131,8 @@ _PER_STATE: dict[m.State, dict[str, m.Transition]] = {
         "affirm": m.Transition(reprompt, (), "ask again"),
         "deny": m.Transition(keep_booking, (S.IDLE, S.PAYMENT_PENDING), "keep as it is"),
         "cancel": m.Transition(start_cancel, (S.CANCEL_CONFIRM, S.IDLE), "cancel instead"),
+        "unknown": m.Transition(choose_move_or_not_understood, (S.RESCHEDULE_CONFIRM, S.IDLE),
+                                "which one, or help"),
     },
     S.RESCHEDULE_CONFIRM: {
         "book": m.Transition(collect, (S.RESCHEDULE_COLLECTING,), "correction: re-check"),
@@ -148,6 +152,8 @@ _PER_STATE: dict[m.State, dict[str, m.Transition]] = {
         "reschedule": m.Transition(start_reschedule, (S.RESCHEDULE_COLLECTING,
                                                     S.RESCHEDULE_CONFIRM, S.IDLE),
                                  "move instead"),
+        "unknown": m.Transition(choose_cancel_or_not_understood, (S.IDLE,),
+                                "which one, or help"),
     },
 }
 
