@@ -22,6 +22,8 @@ from libs.contracts.vocabulary import (
     DeliveryState,
     DepositStatus,
     Intent,
+    IntentV1,
+    Language,
     PartOfDay,
     RefundReason,
 )
@@ -66,7 +68,25 @@ class Slots(BaseModel):
 
 
 class MessageUnderstood(Event):
-    """The inbound message with the intent and slots nlu read from it (docs/nlu.md)."""
+    """The inbound message with the intent and slots nlu read from it (docs/nlu.md), and
+    the language it is written in (replies follow it)."""
+
+    TYPE: ClassVar[str] = "nlu.message.understood.v2"
+    channel: Channel
+    provider_message_id: str
+    customer: str
+    text: str
+    received_at: AwareDatetime
+    intent: Intent
+    slots: Slots
+    confidence: float = Field(ge=0.0, le=1.0)
+    extractor: str
+    language: Language = "en"
+
+
+class MessageUnderstoodV1(Event):
+    """v1 of the understood message, without the `waitlist` intent or a language. nlu now
+    publishes v2; fsm still reads v1, so messages published before an upgrade are handled."""
 
     TYPE: ClassVar[str] = "nlu.message.understood.v1"
     channel: Channel
@@ -74,7 +94,7 @@ class MessageUnderstood(Event):
     customer: str
     text: str
     received_at: AwareDatetime
-    intent: Intent
+    intent: IntentV1
     slots: Slots
     confidence: float = Field(ge=0.0, le=1.0)
     extractor: str
@@ -218,7 +238,7 @@ class CalendarSynced(Event):
 
 
 ALL_EVENTS: tuple[type[Event], ...] = (
-    InboundMessageReceived, MessageUnderstood, DeliveryStatus,
+    InboundMessageReceived, MessageUnderstood, MessageUnderstoodV1, DeliveryStatus,
     BookingHeld, BookingConfirmed, BookingRescheduled, BookingCancelled, BookingExpired,
     BookingCompleted, BookingNoShow,
     CheckoutCreated, PaymentSucceeded, PaymentExpired, PaymentRefunded,

@@ -14,8 +14,15 @@ Channel = Literal["sms", "whatsapp", "web"]
 Intent = Literal[
     "book", "inform", "affirm", "deny", "cancel", "reschedule", "status",
     "faq_hours", "faq_location", "faq_services", "faq_prices",
+    "human", "greeting", "thanks", "opt_out", "opt_in", "waitlist", "unknown",
+]
+IntentV1 = Literal[
+    "book", "inform", "affirm", "deny", "cancel", "reschedule", "status",
+    "faq_hours", "faq_location", "faq_services", "faq_prices",
     "human", "greeting", "thanks", "opt_out", "opt_in", "unknown",
 ]
+"""The intents of `nlu.message.understood.v1`, frozen with it (v2 adds `waitlist`)."""
+Language = Literal["en", "es"]
 PartOfDay = Literal["morning", "afternoon", "evening"]
 BookingStatus = Literal["held", "confirmed", "cancelled", "expired", "completed", "no_show"]
 DepositStatus = Literal["none", "pending", "paid", "refunded", "forfeited", "expired"]
@@ -40,6 +47,7 @@ RefundReason = Literal["cancelled", "late_payment_slot_taken", "staff"]
 
 CHANNELS: tuple[Channel, ...] = get_args(Channel)
 INTENTS: tuple[Intent, ...] = get_args(Intent)
+LANGUAGES: tuple[Language, ...] = get_args(Language)
 PARTS_OF_DAY: tuple[PartOfDay, ...] = get_args(PartOfDay)
 BOOKING_STATUSES: tuple[BookingStatus, ...] = get_args(BookingStatus)
 LIVE_BOOKING_STATUSES: tuple[BookingStatus, ...] = ("held", "confirmed")

@@ -24,7 +24,7 @@ class FsmDeps:
     """fsm needs no outside system: everything it reads is in PostgreSQL."""
 
 
-def _said(message: ev.MessageUnderstood) -> m.CustomerSaid:
+def _said(message: ev.MessageUnderstood | ev.MessageUnderstoodV1) -> m.CustomerSaid:
     s = message.slots
     return m.CustomerSaid(intent=message.intent, text=message.text, service=s.service,
                           date=s.date, time=s.time, part_of_day=s.part_of_day,
@@ -32,7 +32,8 @@ def _said(message: ev.MessageUnderstood) -> m.CustomerSaid:
                           topic=s.topic)
 
 
-async def on_message_understood(ctx: HandlerContext, message: ev.MessageUnderstood,
+async def on_message_understood(ctx: HandlerContext,
+                                message: ev.MessageUnderstood | ev.MessageUnderstoodV1,
                                 deps: FsmDeps) -> None:
     async with ctx.write() as session:
         turn = await open_turn(session, ctx, message.customer, message.channel)
@@ -80,6 +81,7 @@ async def on_session_timeout(ctx: HandlerContext, timer: Timer, deps: FsmDeps) -
 
 HANDLERS: HandlerMap[FsmDeps] = {
     ev.MessageUnderstood: on_message_understood,
+    ev.MessageUnderstoodV1: on_message_understood,  # published before nlu moved to v2
     ev.CheckoutCreated: on_checkout_created,
     ev.PaymentSucceeded: on_payment_succeeded,
     ev.PaymentExpired: on_payment_expired,

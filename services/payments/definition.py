@@ -22,7 +22,12 @@ class GatewayNotConfigured(SystemExit):
 def gateway_for(wiring: Wiring) -> PaymentGateway:
     settings = wiring.settings
     if settings.payments_gateway == "offline":
-        return OfflineGateway(settings.public_base_url)
+        secret = settings.stripe_webhook_secret
+        if not secret or not secret.strip():
+            raise GatewayNotConfigured(
+                "payments: the offline gateway's checkout page signs its webhooks with "
+                "STRIPE_WEBHOOK_SECRET, which is not set")
+        return OfflineGateway(settings.public_base_url, webhook_secret=secret)
     if not settings.stripe_api_key:
         raise GatewayNotConfigured(
             "payments: STRIPE_API_KEY is not set (or set PAYMENTS_GATEWAY=offline)")
@@ -39,15 +44,13 @@ def payments_deps(wiring: Wiring) -> PaymentsDeps:
 
 def payments_app(wiring: Wiring, deps: PaymentsDeps) -> FastAPI | None:
     """With the offline gateway, its checkout page (Pay posts a signed webhook to ingress at
-    PUBLIC_BASE_URL); Stripe serves its own pages."""
-    if not isinstance(deps.gateway, OfflineGateway):
+    PUBLIC_BASE_URL); Stripe serves its own pages. A composition that serves the page
+    itself (the demo) hands in a gateway without a secret."""
+    gateway = deps.gateway
+    if not isinstance(gateway, OfflineGateway) or gateway.webhook_secret is None:
         return None
-    secret = wiring.settings.stripe_webhook_secret
-    if not secret or not secret.strip():
-        raise GatewayNotConfigured("payments: the offline checkout page signs its webhooks "
-                                   "with STRIPE_WEBHOOK_SECRET, which is not set")
     app = FastAPI(title="Receptionist offline checkout", version="1")
-    app.include_router(checkout_page_router(deps.gateway, secret,
+    app.include_router(checkout_page_router(gateway, gateway.webhook_secret,
                                             wiring.settings.public_base_url))
     return app
 

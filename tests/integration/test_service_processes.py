@@ -252,7 +252,7 @@ async def test_nlu_process_reads_a_message_and_emits_what_it_understood(
         return any(r.published_at is not None for r in rows)
 
     proc = await serve_one(harness, "nlu", envelope, understood,
-                           "an nlu.message.understood.v1 outbox row, published")
+                           "an nlu.message.understood outbox row, published")
     [row] = await outbox_rows(harness.sessions, MessageUnderstood.TYPE)
     payload: dict[str, Any] = row.envelope["payload"]
     assert payload["intent"] == "book", (payload, proc.output())

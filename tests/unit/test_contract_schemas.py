@@ -136,7 +136,7 @@ def test_removed_field_breaks() -> None:
 
 
 def test_new_required_field_breaks() -> None:
-    assert_breaks(problems_of(variant(language=(str, ...))), "payload.language", "new required")
+    assert_breaks(problems_of(variant(locale=(str, ...))), "payload.locale", "new required")
 
 
 def test_type_change_breaks() -> None:

@@ -74,6 +74,7 @@ _EVERYWHERE: dict[str, m.Transition] = {
     "opt_out": m.Transition(opt_out, (S.IDLE,), "unsubscribe"),
     "opt_in": m.Transition(opt_in, (), "resubscribe, stay"),
     "unknown": m.Transition(not_understood, (S.IDLE,), "help; 3rd miss: handoff"),
+    "waitlist": m.Transition(not_understood, (S.IDLE,), "help; 3rd miss: handoff"),
     "checkout_ready": m.Transition(send_checkout, (), "send checkout link"),
     "deposit_paid": m.Transition(deposit_paid, (), "confirm (or refund a late one)"),
     "hold_lapsed": m.Transition(hold_lapsed, (), "expire the hold"),

@@ -39,7 +39,11 @@ class OfflineSession:
 
 @dataclass
 class OfflineGateway:
+    """`webhook_secret`, when given, is what its checkout page signs payments with (the
+    page is then served by the process that owns the gateway)."""
+
     public_base_url: str
+    webhook_secret: str | None = None
     sessions: dict[str, OfflineSession] = field(default_factory=dict)
     refunds: dict[str, str] = field(default_factory=dict)
 

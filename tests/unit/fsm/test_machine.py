@@ -415,7 +415,7 @@ def test_cancel_again_while_confirming_a_cancellation_cancels(salon: BusinessPro
 
 def test_the_readme_shows_the_diagram_the_table_prints() -> None:
     readme = (REPO / "README.md").read_text(encoding="utf-8")
-    assert f"```mermaid\n{m.diagram()}\n```" in readme, "run: receptionist fsm diagram"
+    assert f"```mermaid\n{m.diagram()}\n```" in readme, "run: scripts/readme-diagram"
 
 
 def test_a_question_while_proposing_is_answered_then_the_proposal_asked_again(

@@ -1,4 +1,4 @@
-"""The nlu consumer: inbound.message.received.v1 in, nlu.message.understood.v1 out, with the
+"""The nlu consumer: inbound.message.received.v1 in, nlu.message.understood.v2 out, with the
 business's catalog and zone, "now" = when the message was received."""
 
 from __future__ import annotations
