@@ -18,7 +18,17 @@ class Settings(BaseSettings):
     )
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
     bus_prefix: str = Field(default="receptionist", description="exchange and queue name prefix")
-    bus_prefetch: int = Field(default=200, ge=1, le=1000)
+    bus_prefetch: int = Field(default=200, ge=1, le=1000,
+                              description="unacked messages per consumer, at most; a process "
+                                          "takes no more than its pool can serve")
+    db_pool_size: int = Field(default=8, ge=3, le=100,
+                              description="database connections this process may hold")
+    bus_user_passwords: str = Field(
+        default="", description="`receptionist bus users` only: each service's broker "
+                                "password, a JSON object of service name to password")
+    bus_management_url: str = Field(
+        default="", description="RabbitMQ management API for `receptionist bus users`; empty: "
+                                "the AMQP host on port 15672")
     bus_retry_delays_ms: tuple[int, ...] = (1_000, 10_000, 60_000)
     bus_delivery_limit: int = 10
     outbox_poll_ms: int = 250
@@ -45,6 +55,34 @@ class Settings(BaseSettings):
         default=(), description="origins whose web chat page may read the reply stream from "
                                 "notifier's port (JSON list); none needed when one origin "
                                 "serves both")
+    webchat_secret: str | None = Field(
+        default=None, description="signs web chat session tokens (HMAC-SHA256) and keys the "
+                                  "hash of a visitor's IP; unset or blank: web chat is "
+                                  "refused (503). ingress and notifier must share it")
+    webchat_session_ttl_s: int = Field(
+        default=24 * 3600, ge=60, description="how long a web chat session token is valid")
+    webchat_ip_per_minute: float = Field(
+        default=30, gt=0, description="web chat requests per minute from one client IP")
+    webchat_ip_burst: int = Field(default=20, ge=1,
+                                  description="requests one IP may make at once")
+    webchat_session_per_minute: float = Field(
+        default=12, gt=0, description="web chat messages per minute in one session")
+    webchat_session_burst: int = Field(default=8, ge=1,
+                                       description="messages one session may send at once")
+    webchat_business_per_minute: float = Field(
+        default=600, gt=0, description="web chat requests per minute to one business")
+    webchat_business_burst: int = Field(default=200, ge=1,
+                                        description="requests one business may take at once")
+    webchat_max_live_bookings: int = Field(
+        default=2, ge=0, description="live (held or confirmed) bookings one web chat session "
+                                     "may hold; beyond it the visitor is given the phone")
+    webchat_max_bookings_per_ip: int = Field(
+        default=4, ge=0, description="bookings one IP (all its web chat sessions) may make at "
+                                     "one business in 24 hours")
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1", description="proxies whose X-Forwarded-For uvicorn trusts for "
+                                         "the client address (comma-separated; uvicorn's own "
+                                         "setting); rate limits and caps key on that address")
     http_host: str = "127.0.0.1"
     http_port: int = 8000
     log_level: str = "INFO"

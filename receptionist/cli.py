@@ -99,6 +99,78 @@ def _bus_declare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bus_users(args: argparse.Namespace) -> int:
+    """Give each service its own broker user, which may publish only what it owns."""
+    from libs.bus.users import (
+        BrokerUsersError,
+        apply_grants,
+        check_passwords,
+        grant_for,
+        parse_passwords,
+    )
+    from receptionist.bootstrap import DEFINITIONS
+
+    settings = get_settings()
+    services = [d.name for d in DEFINITIONS]
+    try:
+        passwords = parse_passwords(settings.bus_user_passwords)
+    except BrokerUsersError as exc:
+        print(f"refused, no user was changed: {exc}", file=sys.stderr)
+        return 1
+    problems = check_passwords(services, passwords)
+    if problems:
+        print("refused, no user was changed:", file=sys.stderr)
+        for problem in problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return 1
+    grants = {s: grant_for(settings.bus_prefix, s) for s in services}
+    try:
+        asyncio.run(apply_grants(args.amqp_url or settings.amqp_url, grants, passwords,
+                                 management_url=settings.bus_management_url))
+    except BrokerUsersError as exc:
+        print(f"broker users not applied: {exc}", file=sys.stderr)
+        return 1
+    for grant in grants.values():
+        print(f"{grant.user}: publishes {grant.topic_write} on {grant.exchange}")
+    return 0
+
+
+def _dead(args: argparse.Namespace) -> int:
+    """`dead list` shows a service's dead messages; `dead replay` sends them back to work
+    (after the fix that makes them pass is deployed)."""
+    from libs.bus.amqp import AmqpTransport
+    from receptionist.bootstrap import full_topology
+
+    settings = get_settings()
+    topology = full_topology(settings.bus_prefix, settings.bus_retry_delays_ms,
+                             settings.bus_delivery_limit)
+    if args.service not in topology.bindings:
+        print(f"no service {args.service!r} consumes from the bus; one of: "
+              f"{', '.join(sorted(topology.bindings))}", file=sys.stderr)
+        return 2
+
+    async def run() -> int:
+        transport = AmqpTransport(args.amqp_url or settings.amqp_url, topology)
+        await transport.connect()
+        try:
+            if args.dead_command == "replay":
+                ids = frozenset(args.id) if args.id else None
+                moved = await transport.replay_dead(args.service, ids)
+                print(f"replayed {moved} message(s) to {topology.queue(args.service)}")
+                return 0 if moved or ids is None else 1
+            letters = await transport.peek_dead(args.service)
+            for letter in letters:
+                print(f"{letter.message_id}  {letter.routing_key}  {letter.reason}")
+                for line in letter.error.splitlines()[-3:]:
+                    print(f"    {line}")
+            print(f"{len(letters)} dead message(s) in {topology.dead_queue(args.service)}")
+            return 0
+        finally:
+            await transport.close()
+
+    return asyncio.run(run())
+
+
 def _prune(args: argparse.Namespace) -> int:
     """Delete inbox, outbox, timer and webhook rows older than RETENTION_DAYS."""
     from datetime import UTC, datetime, timedelta
@@ -143,7 +215,8 @@ def _fsm_diagram(args: argparse.Namespace) -> int:
 Command = Callable[[argparse.Namespace], int]
 GROUPS = {"business": "business profiles", "nlu": "message understanding",
           "scenario": "conversation scenarios", "bus": "the message bus",
-          "fsm": "the conversation state machine"}
+          "fsm": "the conversation state machine",
+          "dead": "messages a service gave up on (dead-letter queues)"}
 
 
 class _Commands:
@@ -196,6 +269,17 @@ def build_parser() -> argparse.ArgumentParser:
                                _scenario_run))
     commands.add("bus declare", "declare every service's queues on RabbitMQ",
                  _bus_declare).add_argument("--amqp-url", help="defaults to $AMQP_URL")
+    commands.add("bus users", "give each service its own broker user (its own routing keys "
+                              "only)", _bus_users).add_argument(
+        "--amqp-url", help="an administrator's URL; defaults to $AMQP_URL")
+    for name, help in (("list", "show a service's dead messages and why they died"),
+                       ("replay", "send a service's dead messages back to its queue")):
+        p = commands.add(f"dead {name}", help, _dead)
+        p.add_argument("service", help="fsm, nlu, payments or notifier")
+        p.add_argument("--amqp-url", help="defaults to $AMQP_URL")
+        if name == "replay":
+            p.add_argument("--id", action="append", metavar="MESSAGE_ID",
+                           help="replay only this message (repeatable)")
     commands.add("prune", "delete bookkeeping older than RETENTION_DAYS", _prune,
                  database=True)
     commands.add("fsm diagram", "print the transition table as a Mermaid diagram",

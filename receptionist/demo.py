@@ -51,9 +51,9 @@ from receptionist import migrate
 from receptionist.bootstrap import compose, full_topology
 from services.fsm.machine import diagram
 from services.ingress.deps import IngressConfig, IngressDeps
+from services.ingress.webchat_guard import WebChatConfig
 from services.nlu.handlers import NluDeps
 from services.nlu.rules import RulesExtractor
-from services.notifier import web
 from services.notifier.adapters.base import OutboundMessage
 from services.notifier.adapters.by_channel import ByChannel
 from services.notifier.adapters.webchat import WebChatChannel
@@ -141,13 +141,15 @@ def demo_profiles(files: Sequence[str]) -> list[BusinessProfile]:
 
 
 def overrides(transport: Transport, sessions: Any, clock: SystemClock, public_url: str,
-              stripe_secret: str, gateway: OfflineGateway, out: TextIO) -> dict[str, Any]:
+              stripe_secret: str, gateway: OfflineGateway, out: TextIO,
+              webchat: WebChatConfig | None = None) -> dict[str, Any]:
     """The offline adapters the demo swaps in, by service name."""
     console = ConsoleChannel(out)
     return {
         "ingress": IngressDeps(transport, sessions, clock,
                                IngressConfig(public_base_url=public_url,
-                                             stripe_webhook_secret=stripe_secret)),
+                                             stripe_webhook_secret=stripe_secret,
+                                             webchat=webchat or WebChatConfig())),
         "nlu": NluDeps(RulesExtractor()),
         "payments": PaymentsDeps(gateway),
         "notifier": NotifierDeps(ByChannel({"web": WebChatChannel(), "sms": console,
@@ -159,7 +161,9 @@ def overrides(transport: Transport, sessions: Any, clock: SystemClock, public_ur
 async def running(args: argparse.Namespace, out: TextIO) -> AsyncIterator[Demo]:
     """Database, migrations, businesses, bus, every service, the HTTP server and the timer
     ticker; everything stopped in order on exit."""
-    settings = get_settings()
+    # web chat sessions are signed with a secret of this run (sessions of an earlier run are
+    # refused, and the page asks for a new one)
+    settings = get_settings().model_copy(update={"webchat_secret": secrets.token_hex(32)})
     public_url = args.public_url or f"http://localhost:{args.port}"
     profiles = demo_profiles(args.profiles or [])
     with contextlib.ExitStack() as stack:
@@ -184,7 +188,8 @@ async def running(args: argparse.Namespace, out: TextIO) -> AsyncIterator[Demo]:
         stripe_secret = f"whsec_demo_{secrets.token_hex(16)}"
         gateway = OfflineGateway(public_url)
         host = compose(wiring, overrides(transport, sessions, clock, public_url,
-                                         stripe_secret, gateway, out))
+                                         stripe_secret, gateway, out,
+                                         WebChatConfig.from_settings(settings)))
         own = FastAPI(title="Receptionist demo")
         app = SharedPort([own, *host.apps.values()])
         own.include_router(checkout_page_router(gateway, stripe_secret, public_url,
@@ -323,12 +328,39 @@ def run_chat(args: argparse.Namespace) -> int:
     return 0
 
 
+class ChatSession:
+    """`receptionist chat`'s web chat session, issued by ingress like the page's; renewed
+    (a new conversation) when it has expired."""
+
+    def __init__(self, client: httpx.AsyncClient, business_id: str) -> None:
+        self.client = client
+        self.path = f"/webchat/{business_id}"
+        self.token = ""
+
+    async def renew(self) -> None:
+        answer = await self.client.post(f"{self.path}/sessions")
+        answer.raise_for_status()
+        self.token = answer.json()["session"]
+
+    async def say(self, text: str) -> httpx.Response:
+        if not self.token:
+            await self.renew()
+        answer = await self.client.post(f"{self.path}/messages",
+                                        json={"session": self.token, "text": text})
+        if answer.status_code == 401:
+            await self.renew()
+            answer = await self.client.post(f"{self.path}/messages",
+                                            json={"session": self.token, "text": text})
+        return answer
+
+
 async def converse(demo: Demo, business_id: str, stdin: TextIO, out: TextIO) -> None:
-    session = secrets.token_hex(12)
-    printing = asyncio.create_task(print_replies(demo, business_id, session, out))
-    try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=demo.app),
-                                     base_url=demo.public_url) as client:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=demo.app),
+                                 base_url=demo.public_url) as client:
+        chat = ChatSession(client, business_id)
+        await chat.renew()
+        printing = asyncio.create_task(print_replies(chat, out))
+        try:
             while True:
                 line = await asyncio.to_thread(stdin.readline)
                 if not line:
@@ -336,23 +368,27 @@ async def converse(demo: Demo, business_id: str, stdin: TextIO, out: TextIO) -> 
                 text = line.strip()
                 if not text:
                     continue
-                answer = await client.post(f"/webchat/{business_id}/messages",
-                                           json={"session_id": session, "text": text})
+                answer = await chat.say(text)
                 if answer.status_code != 202:
                     print(f"(not sent: {answer.status_code} {answer.text})", file=out,
                           flush=True)
-    finally:
-        await asyncio.sleep(1.0)  # let the last reply arrive
-        printing.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await printing
+        finally:
+            await asyncio.sleep(1.0)  # let the last reply arrive
+            printing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await printing
 
 
-async def print_replies(demo: Demo, business_id: str, session: str, out: TextIO) -> None:
-    seen = 0
+async def print_replies(chat: ChatSession, out: TextIO) -> None:
+    """Polls the reply stream's JSON form with the session's token, as a client would."""
+    seen, token = 0, chat.token
     while True:
-        for reply in await web.replies_after(demo.host.wiring.sessions, business_id, session,
-                                             seen):
-            seen = reply.id
-            print(f"receptionist> {reply.text}", file=out, flush=True)
+        if chat.token != token:  # a new session: its replies start anew
+            seen, token = 0, chat.token
+        answer = await chat.client.get(f"{chat.path}/sessions/{token}/messages",
+                                       params={"after": seen})
+        if answer.status_code == 200:
+            for reply in answer.json():
+                seen = reply["id"]
+                print(f"receptionist> {reply['text']}", file=out, flush=True)
         await asyncio.sleep(0.1)

@@ -63,6 +63,19 @@ async def handle(handler: Handler[Any], message: Message, deps: Any, *,
     return [read_back(e) for e in ctx.emitted]
 
 
+async def handle_envelope(handler: Handler[Any], envelope: Envelope, deps: Any, *,
+                          sessions: async_sessionmaker[AsyncSession], clock: Clock,
+                          consumer: str = "test") -> list[Message]:
+    """Run one handler on an envelope as it came off the bus (its own event id)."""
+    message = MESSAGE_TYPES[envelope.type].model_validate_json(json.dumps(envelope.payload))
+    ctx = HandlerContext(envelope=envelope, sessions=sessions, clock=clock,
+                         business_id=envelope.business_id,
+                         guard=inbox_guard(consumer, envelope),
+                         correlation_id=envelope.correlation_id)
+    await run_handler(handler, ctx, message, deps)
+    return [read_back(e) for e in ctx.emitted]
+
+
 async def fire(handler: Handler[Any], timer: Timer, deps: Any, *,
                sessions: async_sessionmaker[AsyncSession], clock: Clock) -> list[Message]:
     """Fire one timer as the ticker would; what it emitted."""

@@ -28,6 +28,7 @@ from aio_pika.abc import (
 
 from libs.bus.transport import (
     ORIGINAL_KEY_HEADER,
+    DeadLetter,
     DeliveryCallback,
     MovableDelivery,
     PublishError,
@@ -266,3 +267,41 @@ class AmqpTransport:
             return drained
         finally:
             await channel.close()
+
+    async def peek_dead(self, consumer: str) -> list[DeadLetter]:
+        # Taken unacked, then given back when the channel closes: the queue is unchanged.
+        channel = await self.connection.channel()
+        try:
+            queue = await channel.get_queue(self.topology.dead_queue(consumer), ensure=True)
+            seen = []
+            while (message := await queue.get(no_ack=False, fail=False)) is not None:
+                seen.append(_dead_letter(message))
+            return seen
+        finally:
+            await channel.close()
+
+    async def replay_dead(self, consumer: str, message_ids: frozenset[str] | None = None
+                          ) -> int:
+        channel = await self.connection.channel()
+        moved = 0
+        try:
+            queue = await channel.get_queue(self.topology.dead_queue(consumer), ensure=True)
+            while (message := await queue.get(no_ack=False, fail=False)) is not None:
+                letter = _dead_letter(message)
+                if message_ids is not None and letter.message_id not in message_ids:
+                    continue  # stays unacked, so back in the dead queue at close
+                await self.publish_direct(self.topology.queue(consumer), letter.body,
+                                          letter.replay_headers(), letter.message_id)
+                await message.ack()
+                moved += 1
+            return moved
+        finally:
+            await channel.close()
+
+
+def _dead_letter(message: AbstractIncomingMessage) -> DeadLetter:
+    """A dead message's own type: our header when the consumer moved it, else the AMQP
+    `type` property every publish sets (RabbitMQ's delivery-limit move renames the key)."""
+    headers = dict(message.headers or {})
+    key = headers.get(ORIGINAL_KEY_HEADER) or message.type or message.routing_key or ""
+    return DeadLetter(message.body, str(key), message.message_id, headers)

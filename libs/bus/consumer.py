@@ -19,12 +19,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.bus.context import DepsT, Guard, Handler, HandlerContext, PermanentError, run_handler
+from libs.bus.faults import is_transient
 from libs.bus.models import InboxMessage
 from libs.bus.transport import Delivery, PublishError, Transport
 from libs.clock import Clock
 from libs.contracts.envelope import Envelope
 from libs.contracts.registry import ContractError, parse_envelope, parse_payload
-from libs.logs import log_context
+from libs.logs import error_without_message, log_context
 from libs.metrics import (
     HANDLER_SECONDS,
     MESSAGES_DEAD_LETTERED,
@@ -108,7 +109,7 @@ class Consumer(Generic[DepsT]):
         except PermanentError as exc:
             MESSAGES_FAILED.labels(self.name, envelope.type).inc()
             log.error("%s: %s %s failed permanently: %s", self.name, envelope.type,
-                      envelope.event_id, exc)
+                      envelope.event_id, error_without_message(exc))
             await self._dead(delivery, envelope.type, "permanent", repr(exc))
             return
         except Exception as exc:
@@ -151,18 +152,29 @@ class Consumer(Generic[DepsT]):
 
     async def _retry_or_dead(self, delivery: Delivery, message_type: str,
                              exc: Exception) -> None:
+        """A transient failure is retried for as long as it lasts, the last tier's delay
+        capping the backoff: an outage delays messages, it never loses them. Any other
+        failure gets every tier once, then the dead-letter queue."""
         tiers = len(self._transport.topology.retry_delays_ms)
-        if delivery.attempt < tiers:
-            log.warning("%s: %s failed (attempt %d), retrying: %r", self.name, message_type,
-                        delivery.attempt + 1, exc)
+        transient = is_transient(exc)
+        if transient or delivery.attempt < tiers:
+            tier = min(delivery.attempt, tiers - 1)
+            log.warning("%s: %s failed (attempt %d, %s), retrying: %s", self.name,
+                        message_type, delivery.attempt + 1,
+                        "transient" if transient else "unexpected", error_without_message(exc))
             try:
-                await delivery.retry(delivery.attempt, repr(exc))
+                await delivery.retry(tier, repr(exc))
             except PublishError:
-                log.exception("%s: could not schedule a retry; requeueing", self.name)
-                await delivery.requeue()
+                log.warning("%s: could not schedule a retry (broker unavailable); the "
+                            "message goes back to the queue", self.name)
+                try:
+                    await delivery.requeue()
+                except Exception:  # the channel is gone: unacked, RabbitMQ redelivers it
+                    log.warning("%s: could not requeue either; the broker will redeliver "
+                                "it when the connection is back", self.name)
                 return
             MESSAGES_RETRIED.labels(self.name, message_type).inc()
             return
-        log.error("%s: %s failed %d times, dead-lettered: %r", self.name, message_type,
-                  delivery.attempt + 1, exc)
+        log.error("%s: %s failed %d times, dead-lettered: %s", self.name, message_type,
+                  delivery.attempt + 1, error_without_message(exc))
         await self._dead(delivery, message_type, "retries_exhausted", repr(exc))

@@ -84,6 +84,14 @@ class HandlerContext:
             yield session
 
     @contextlib.asynccontextmanager
+    async def record(self) -> AsyncIterator[AsyncSession]:
+        """A small transaction of its own, committed before the handler calls out: the
+        record that an attempt was made (it survives a crash in the call, so a redelivery
+        can see it). It emits nothing and is not the guarded write."""
+        async with self.sessions() as session, session.begin():
+            yield session
+
+    @contextlib.asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """The handler's one transaction: guard, the handler's writes, the outbox."""
         if self.wrote:

@@ -15,7 +15,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from libs.bus.transport import DeliveryCallback, MovableDelivery, PublishError, Topology
+from libs.bus.transport import (
+    DeadLetter,
+    DeliveryCallback,
+    MovableDelivery,
+    PublishError,
+    Topology,
+)
 from libs.contracts.registry import is_command
 
 log = logging.getLogger(__name__)
@@ -56,7 +62,8 @@ class MemoryDelivery(MovableDelivery):
         self.settled = True
 
     async def _to_dead(self, headers: dict[str, Any]) -> None:
-        self.transport._dead[self.consumer].append((self.body, headers))
+        self.transport._dead[self.consumer].append(
+            DeadLetter(self.body, self.routing_key, self.message.message_id, headers))
         self.settled = True
 
     async def requeue(self) -> None:
@@ -72,7 +79,7 @@ class MemoryTransport:
     def __init__(self, topology: Topology) -> None:
         self.topology = topology
         self._queues: dict[str, asyncio.Queue[_Message]] = {}
-        self._dead: dict[str, list[tuple[bytes, dict[str, Any]]]] = defaultdict(list)
+        self._dead: dict[str, list[DeadLetter]] = defaultdict(list)
         self._workers: list[asyncio.Task[None]] = []
         self._handling: set[asyncio.Task[None]] = set()
         self._in_flight = 0
@@ -186,4 +193,21 @@ class MemoryTransport:
 
     async def dead_letters(self, consumer: str) -> list[tuple[bytes, dict[str, Any]]]:
         drained, self._dead[consumer] = self._dead[consumer], []
-        return drained
+        return [(letter.body, dict(letter.headers)) for letter in drained]
+
+    async def peek_dead(self, consumer: str) -> list[DeadLetter]:
+        return list(self._dead[consumer])
+
+    async def replay_dead(self, consumer: str, message_ids: frozenset[str] | None = None
+                          ) -> int:
+        kept, moved = [], 0
+        for letter in self._dead[consumer]:
+            if message_ids is not None and letter.message_id not in message_ids:
+                kept.append(letter)
+                continue
+            self._queues.setdefault(consumer, asyncio.Queue()).put_nowait(_Message(
+                letter.body, letter.routing_key, letter.replay_headers(),
+                letter.message_id or ""))
+            moved += 1
+        self._dead[consumer] = kept
+        return moved

@@ -37,8 +37,12 @@ class OutboxRelay:
     """
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession], transport: Transport,
-                 clock: Clock, *, batch_size: int = 100, poll_interval_s: float = 0.25) -> None:
+                 clock: Clock, *, batch_size: int = 100, poll_interval_s: float = 0.25,
+                 types: frozenset[str] | None = None) -> None:
+        """`types`: publish only rows of these types (the ones this process's broker user
+        may write, `libs.contracts.registry.types_published_by`); None: every row."""
         self._sessions = session_factory
+        self._types = types
         self._transport = transport
         self._clock = clock
         self._batch_size = batch_size
@@ -53,9 +57,11 @@ class OutboxRelay:
     async def publish_pending(self) -> int:
         """Publish one batch; returns how many rows were published."""
         async with self._sessions() as session, session.begin():
+            pending = select(OutboxMessage).where(OutboxMessage.published_at.is_(None))
+            if self._types is not None:
+                pending = pending.where(OutboxMessage.type.in_(sorted(self._types)))
             rows = (await session.scalars(
-                select(OutboxMessage)
-                .where(OutboxMessage.published_at.is_(None))
+                pending
                 .order_by(OutboxMessage.id)
                 .limit(self._batch_size)
                 .with_for_update(skip_locked=True)

@@ -16,6 +16,36 @@ ERROR_HEADER = "x-error"
 ORIGINAL_KEY_HEADER = "x-original-routing-key"
 
 
+# Headers a message gathers on its way to the dead queue; a replay starts it afresh.
+_DEATH_HEADERS = (ATTEMPT_HEADER, DEAD_REASON_HEADER, ERROR_HEADER)
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """One message in a dead queue, as an operator inspects it."""
+
+    body: bytes
+    routing_key: str
+    message_id: str | None
+    headers: Mapping[str, Any]
+
+    @property
+    def reason(self) -> str:
+        return str(self.headers.get(DEAD_REASON_HEADER) or "delivery-limit")
+
+    @property
+    def error(self) -> str:
+        return str(self.headers.get(ERROR_HEADER) or "")
+
+    def replay_headers(self) -> dict[str, Any]:
+        """The headers it goes back to work with: no attempts, reason or broker death
+        record, but still its own message type."""
+        kept = {k: v for k, v in self.headers.items()
+                if k not in _DEATH_HEADERS and not k.startswith(
+                    ("x-death", "x-first-death", "x-last-death", "x-delivery-count"))}
+        return {**kept, ORIGINAL_KEY_HEADER: self.routing_key}
+
+
 class PublishError(Exception):
     """The broker did not take responsibility for a message (nack, unroutable, no connection).
     Callers must not report success: ingress answers 503, the outbox keeps the row."""
@@ -158,5 +188,16 @@ class Transport(Protocol):
         ...
 
     async def dead_letters(self, consumer: str) -> list[tuple[bytes, dict[str, Any]]]:
-        """Drain and return what sits in `<consumer>.dead` (operators and tests)."""
+        """Drain and return what sits in `<consumer>.dead` (tests and scenario runs)."""
+        ...
+
+    async def peek_dead(self, consumer: str) -> list[DeadLetter]:
+        """What sits in `<consumer>.dead`, left where it is (`receptionist dead list`)."""
+        ...
+
+    async def replay_dead(self, consumer: str, message_ids: frozenset[str] | None = None
+                          ) -> int:
+        """Move dead messages (all, or those with these ids) back to `<consumer>`'s work
+        queue as first deliveries, each removed from the dead queue only once the broker
+        took it back (`receptionist dead replay`). Returns how many moved."""
         ...

@@ -44,6 +44,9 @@ class InboundMessageReceived(Event):
     to: str = Field(description="the business address the message was sent to")
     text: str
     received_at: AwareDatetime
+    origin: str | None = Field(
+        default=None, description="web chat: a keyed hash of the visitor's IP address (never "
+                                  "the address), so bookings can be capped per address")
 
 
 class Slots(BaseModel):
@@ -82,6 +85,9 @@ class MessageUnderstood(Event):
     confidence: float = Field(ge=0.0, le=1.0)
     extractor: str
     language: Language = "en"
+    origin: str | None = Field(
+        default=None, description="copied from the inbound message: web chat's keyed hash "
+                                  "of the visitor's IP address")
 
 
 class MessageUnderstoodV1(Event):

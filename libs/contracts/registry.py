@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 
 from pydantic import ValidationError
@@ -15,6 +16,32 @@ from libs.contracts.message import Command, Message
 
 ALL_MESSAGES: tuple[type[Message], ...] = (*ALL_EVENTS, *ALL_COMMANDS)
 MESSAGE_TYPES: dict[str, type[Message]] = {cls.TYPE: cls for cls in ALL_MESSAGES}
+
+
+# Who may publish each namespace (a type's first word): the one service that owns those
+# facts or commands. The broker enforces it (`receptionist bus users` gives each service a
+# user that may write only its own namespaces) and each relay publishes only its own rows.
+PUBLISHERS: dict[str, str] = {
+    "inbound": "ingress", "stripe": "ingress", "delivery": "ingress",
+    "nlu": "nlu",
+    "booking": "fsm", "reply": "fsm", "deposit": "fsm", "refund": "fsm",
+    "checkout": "payments", "payment": "payments",
+    "reminder": "reminders", "calendar": "calendar",
+}
+
+
+def namespace_of(message_type: str) -> str:
+    return message_type.split(".", 1)[0]
+
+
+def namespaces_published_by(service: str) -> list[str]:
+    return sorted(ns for ns, owner in PUBLISHERS.items() if owner == service)
+
+
+def types_published_by(services: Iterable[str]) -> frozenset[str]:
+    """Every message type these services may publish."""
+    wanted = set(services)
+    return frozenset(t for t in MESSAGE_TYPES if PUBLISHERS.get(namespace_of(t)) in wanted)
 
 
 def is_command(message_type: str) -> bool:

@@ -18,12 +18,21 @@ def async_url(url: str) -> str:
     raise ValueError(f"not a PostgreSQL URL: {url.split('@')[-1]}")
 
 
+POOL_TIMEOUT_S = 10.0
+
+
 def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
-    """`hide_parameters`: a database error's text (which reaches logs and dead-letter
+    """A fixed pool (no overflow): a process never holds more than `pool_size` connections,
+    so the connection budget of a deployment is the sum of its pools (docs/operations.md).
+    A handler that waits longer than `POOL_TIMEOUT_S` for one fails transiently and is
+    retried.
+
+    `hide_parameters`: a database error's text (which reaches logs and dead-letter
     headers) names the statement, never the values bound to it: customers' words and
     numbers stay out."""
-    return create_async_engine(async_url(url), pool_size=pool_size, max_overflow=pool_size,
-                               pool_pre_ping=True, hide_parameters=True)
+    return create_async_engine(async_url(url), pool_size=pool_size, max_overflow=0,
+                               pool_timeout=POOL_TIMEOUT_S, pool_pre_ping=True,
+                               hide_parameters=True)
 
 
 def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

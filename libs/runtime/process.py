@@ -26,6 +26,7 @@ from libs.bus.amqp import AmqpTransport
 from libs.bus.outbox import OutboxRelay
 from libs.bus.transport import Topology
 from libs.clock import SystemClock
+from libs.contracts.registry import types_published_by
 from libs.db.session import make_engine, make_session_factory
 from libs.logs import configure_logging
 from libs.runtime.definition import ServiceDefinition, Wiring, bindings_of
@@ -39,6 +40,12 @@ TIMER_INTERVAL_S = 1.0
 PRUNE_INTERVAL_S = 3600.0
 
 
+def in_flight_bound(settings: Settings) -> int:
+    """Messages a process takes at once: no more than its pool serves, keeping one
+    connection for the outbox relay and one for timers and probes."""
+    return max(1, min(settings.bus_prefetch, settings.db_pool_size - 2))
+
+
 def topology_for(settings: Settings, definitions: Sequence[ServiceDefinition[Any]]) -> Topology:
     return Topology(prefix=settings.bus_prefix, retry_delays_ms=settings.bus_retry_delays_ms,
                     delivery_limit=settings.bus_delivery_limit,
@@ -49,15 +56,18 @@ def topology_for(settings: Settings, definitions: Sequence[ServiceDefinition[Any
 async def open_wiring(settings: Settings,
                       definitions: Sequence[ServiceDefinition[Any]]) -> AsyncIterator[Wiring]:
     """Database, broker (with the hosted services' queues declared) and the outbox relay."""
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
     transport = AmqpTransport(settings.amqp_url, topology_for(settings, definitions))
     try:
         await transport.connect()
         await transport.declare()
         sessions = make_session_factory(engine)
         clock = SystemClock()
+        # Only what these services publish: another service's rows are its relay's to send
+        # (its broker user may write them; ours may not).
         relay = OutboxRelay(sessions, transport, clock,
-                            poll_interval_s=settings.outbox_poll_ms / 1000)
+                            poll_interval_s=settings.outbox_poll_ms / 1000,
+                            types=types_published_by(d.name for d in definitions))
         yield Wiring(settings=settings, clock=clock, sessions=sessions, transport=transport,
                      relay=relay)
     finally:
@@ -101,7 +111,7 @@ async def serve(definition: ServiceDefinition[Any], settings: Settings | None = 
             log.info("ops endpoints (/healthz, /readyz, /metrics) on http://%s:%d",
                      settings.ops_host, settings.ops_port)
         try:
-            await host.start(prefetch=settings.bus_prefetch)
+            await host.start(prefetch=in_flight_bound(settings))
             scheduler = AsyncIOScheduler()
             if host.has_timers:
                 _every(TIMER_INTERVAL_S, host.tick, f"{definition.name}: timer tick",
@@ -132,7 +142,8 @@ async def serve(definition: ServiceDefinition[Any], settings: Settings | None = 
 def _server(app: FastAPI, settings: Settings) -> EmbeddedServer:
     return EmbeddedServer(uvicorn.Config(
         app, host=settings.http_host, port=settings.http_port, log_config=None,
-        access_log=False, timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_s)))
+        access_log=False, timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_s),
+        forwarded_allow_ips=settings.forwarded_allow_ips))  # whose X-Forwarded-For is trusted
 
 
 def _ops_server(host: ServiceHost, state: OpsState,

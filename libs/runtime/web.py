@@ -1,17 +1,21 @@
-"""Several services' HTTP apps behind one port (the one-process demo): each request goes to
-the app that has a route for it. The apps stay as they are in production (their own state,
-dependencies and error handlers); only the port is shared."""
+"""HTTP plumbing every service app shares: several apps behind one port (the one-process
+demo), and a body-size limit enforced before anything is buffered."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from fastapi import FastAPI
+from starlette.exceptions import HTTPException
 from starlette.routing import Match
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class SharedPort:
+    """Each request goes to the app that has a route for it. The apps stay as they are in
+    production (their own state, dependencies and error handlers); only the port is
+    shared."""
+
     def __init__(self, apps: Sequence[FastAPI]) -> None:
         if not apps:
             raise ValueError("nothing to serve")
@@ -34,3 +38,41 @@ class SharedPort:
                 if match is not Match.NONE:
                     return app
         return self.apps[0]
+
+
+MAX_BODY_BYTES = 64 * 1024
+"""No request any of our endpoints takes (webhooks, web chat, checkout page) comes near it."""
+
+
+class BodyLimit:
+    """Refuse a request body over `max_bytes` before buffering it: at once when
+    Content-Length says so, else as soon as the streamed bytes pass the limit (the app's
+    read then fails with a 413). Either way the app never holds more than the limit."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await send({"type": "http.response.start", "status": 413,
+                        "headers": [(b"content-type", b"text/plain"),
+                                    (b"connection", b"close")]})
+            await send({"type": "http.response.body", "body": b"payload too large"})
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise HTTPException(413, "payload too large")
+            return message
+
+        await self.app(scope, limited, send)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
-import re
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -46,6 +45,8 @@ from receptionist.scenarios.model import Scenario
 from services.fsm.models import Booking, Conversation, Customer
 from services.ingress import whatsapp
 from services.ingress.deps import IngressConfig, IngressDeps
+from services.ingress.limits import Rate
+from services.ingress.webchat_guard import WebChatConfig
 from services.notifier.adapters.recording import RecordingChannel
 from services.notifier.handlers import NotifierDeps
 from services.payments.adapters import offline
@@ -53,6 +54,7 @@ from services.payments.handlers import PaymentsDeps
 from services.payments.models import Deposit
 
 PUBLIC_URL = "https://receptionist.test"
+SCENARIO_SESSION_TTL_S = 400 * 24 * 3600
 RETRY_DELAYS_MS = (20, 50, 100)
 IDLE_ROUNDS = 3
 
@@ -98,6 +100,12 @@ class _Databases:
             await c.execute(sql.encode())
 
 
+@dataclass(frozen=True)
+class _Visitor:
+    token: str    # what the page sends with each message
+    address: str  # web:<session id>, how the system knows them
+
+
 class SimulatedSystem:
     """A `ScenarioDriver` over the composed system (see receptionist/scenarios/driver.py)."""
 
@@ -122,22 +130,33 @@ class SimulatedSystem:
             transport=httpx.ASGITransport(app=host.apps["ingress"]), base_url=PUBLIC_URL)
         self._last_request: tuple[str, dict[str, Any]] | None = None
         self._ids = itertools.count(1)
-        self._visitors: dict[str, str] = {}  # scenario customer -> web chat session id
+        # (scenario customer, business) -> the web chat session ingress issued them
+        self._visitors: dict[tuple[str, str], _Visitor] = {}
 
-    def _visit(self, customer: str) -> str:
+    async def _visit(self, customer: str, business_id: str) -> _Visitor:
         """A web visitor is named like a phone in the scenario; the web chat knows them by
-        the session the page opened (one per visitor, kept for the whole scenario)."""
-        return self._visitors.setdefault(customer, "visitor" + re.sub(r"\D", "", customer))
+        the session ingress issued when their page first asked (one per visitor and
+        business, kept for the whole scenario)."""
+        found = self._visitors.get((customer, business_id))
+        if found is None:
+            response = await self._client.post(f"/webchat/{business_id}/sessions")
+            if response.status_code != 201:
+                raise RuntimeError(f"ingress answered {response.status_code} for a web chat "
+                                   f"session: {response.text}")
+            token = response.json()["session"]
+            found = self._visitors[(customer, business_id)] = _Visitor(
+                token=token, address=f"web:{token.split('.')[0]}")
+        return found
 
-    def _address(self, customer: str) -> str:
+    def _address(self, customer: str, business_id: str) -> str:
         """How the system knows this scenario customer: their number, or their web session."""
-        session = self._visitors.get(customer)
-        return f"web:{session}" if session else customer
+        visitor = self._visitors.get((customer, business_id))
+        return visitor.address if visitor else customer
 
     def _customer(self, address: str) -> str:
         """The scenario's name for an address a message was sent to."""
-        for customer, session in self._visitors.items():
-            if address == f"web:{session}":
+        for (customer, _), visitor in self._visitors.items():
+            if address == visitor.address:
                 return customer
         return address
 
@@ -167,9 +186,10 @@ class SimulatedSystem:
                 "Content-Type": "application/json",
                 "X-Hub-Signature-256": whatsapp.sign(self._whatsapp_secret, body)}})
         else:
-            session = self._visit(customer)
+            visitor = await self._visit(customer, business_id)
             request = (f"/webchat/{business_id}/messages",
-                       {"json": {"session_id": session, "text": text, "message_id": f"w{n}"}})
+                       {"json": {"session": visitor.token, "text": text,
+                                 "message_id": f"w{n}"}})
         self._last_request = request
         await self._send(request)
 
@@ -216,7 +236,7 @@ class SimulatedSystem:
                 .join(Booking, Booking.id == Deposit.booking_id)
                 .join(Customer, Customer.id == Booking.customer_id)
                 .where(Customer.business_id == business_id,
-                       Customer.address == self._address(customer))
+                       Customer.address == self._address(customer, business_id))
                 .order_by(Deposit.created_at.desc(), Deposit.attempt.desc()).limit(1))
         if session_id is None or session_id not in self.gateway.sessions:
             raise RuntimeError(f"no checkout to pay for {customer} at {business_id}")
@@ -290,7 +310,7 @@ class SimulatedSystem:
             state = await session.scalar(
                 select(Conversation.state).join(Customer, Customer.id == Conversation.customer_id)
                 .where(Customer.business_id == business_id,
-                       Customer.address == self._address(customer)))
+                       Customer.address == self._address(customer, business_id)))
         return state or "IDLE"
 
     async def bookings(self, *, customer: str, business_id: str) -> list[dict[str, object]]:
@@ -299,7 +319,7 @@ class SimulatedSystem:
             rows = (await session.scalars(
                 select(Booking).join(Customer, Customer.id == Booking.customer_id)
                 .where(Customer.business_id == business_id,
-                       Customer.address == self._address(customer),
+                       Customer.address == self._address(customer, business_id),
                        Booking.holds_for.is_(None))  # a held move time is no appointment
                 .order_by(Booking.seq))).all()
         return [{
@@ -312,6 +332,15 @@ class SimulatedSystem:
             "attendance_confirmed": b.attendance_confirmed,
             "no_show_risk": b.no_show_risk,
         } for b in rows]
+
+
+def scenario_webchat(secret: str) -> WebChatConfig:
+    """Real tokens, but sessions that outlast any scenario's simulated days and rate limits
+    no conversation reaches: scenarios play conversations, not floods (the limits are
+    tested in tests/integration/test_webchat_limits.py). The booking caps stay real."""
+    unlimited = Rate(per_minute=1_000_000, burst=1_000_000)
+    return WebChatConfig(secret=secret, session_ttl_s=SCENARIO_SESSION_TTL_S, per_ip=unlimited,
+                         per_session=unlimited, per_business=unlimited)
 
 
 def driver_factory(*, database_url: str | None = None, amqp_url: str | None = None
@@ -337,14 +366,17 @@ def driver_factory(*, database_url: str | None = None, amqp_url: str | None = No
                                 else MemoryTransport(topology))
         await transport.connect()
         await transport.declare()
-        wiring = Wiring(settings=get_settings(), clock=clock, sessions=sessions,
+        secret = token_hex(32)  # web chat sessions are signed with a secret of this run
+        settings = get_settings().model_copy(update={"webchat_secret": secret})
+        wiring = Wiring(settings=settings, clock=clock, sessions=sessions,
                         transport=transport,
                         relay=OutboxRelay(sessions, transport, clock, poll_interval_s=0.05))
         channel = RecordingChannel()
         gateway = offline.OfflineGateway(PUBLIC_URL)
         made_up = IngressConfig(public_base_url=PUBLIC_URL, twilio_auth_token=token_hex(16),
                                  whatsapp_app_secret=token_hex(16),
-                                 stripe_webhook_secret=f"whsec_{token_hex(16)}")
+                                 stripe_webhook_secret=f"whsec_{token_hex(16)}",
+                                 webchat=scenario_webchat(secret))
         host = compose(wiring, overrides={
             "ingress": IngressDeps(transport=transport, session_factory=sessions, clock=clock,
                                    config=made_up),

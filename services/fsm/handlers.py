@@ -7,21 +7,29 @@ whole turn is that transaction.
 
 from __future__ import annotations
 
+import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from libs.bus.context import HandlerContext, HandlerMap
 from libs.contracts import events as ev
 from libs.timers.models import Timer
 from services.fsm import machine as m
 from services.fsm.effects import SESSION_TIMEOUT
-from services.fsm.models import Conversation, Customer
-from services.fsm.turns import open_turn, open_turn_for_booking, play
+from services.fsm.models import Conversation, Customer, KnownCheckout
+from services.fsm.turns import WebLimits, open_turn, open_turn_for_booking, play, web_visitor
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class FsmDeps:
-    """fsm needs no outside system: everything it reads is in PostgreSQL."""
+    """fsm needs no outside system: everything it reads is in PostgreSQL. `web_limits`
+    caps what an unverified web chat visitor may book."""
+
+    web_limits: WebLimits = field(default_factory=WebLimits)
 
 
 def _said(message: ev.MessageUnderstood | ev.MessageUnderstoodV1) -> m.CustomerSaid:
@@ -39,30 +47,45 @@ async def on_message_understood(ctx: HandlerContext,
         turn = await open_turn(session, ctx, message.customer, message.channel)
         turn.row.channel = message.channel
         turn.row.last_customer_message_at = ctx.clock.now()
+        web_visitor(turn, message, deps.web_limits)
         await play(ctx, turn, _said(message))
-
-
-async def _play_for_booking(ctx: HandlerContext, booking_id: uuid.UUID, said: m.Input) -> None:
-    async with ctx.write() as session:
-        turn = await open_turn_for_booking(session, ctx, booking_id)
-        if turn is not None:
-            await play(ctx, turn, said)
 
 
 async def on_checkout_created(ctx: HandlerContext, event: ev.CheckoutCreated,
                               deps: FsmDeps) -> None:
-    await _play_for_booking(ctx, event.booking_id,
-                            m.CheckoutReady(event.booking_id, event.url, event.amount))
+    async with ctx.write() as session:
+        turn = await open_turn_for_booking(session, ctx, event.booking_id)
+        if turn is None:
+            return
+        await session.execute(pg_insert(KnownCheckout).values(
+            checkout_session_id=event.checkout_session_id, booking_id=event.booking_id,
+            amount=event.amount).on_conflict_do_nothing())
+        await play(ctx, turn, m.CheckoutReady(event.booking_id, event.url, event.amount))
+
+
+async def _play_for_checkout(ctx: HandlerContext, event: ev.PaymentSucceeded | ev.PaymentExpired,
+                             said: m.Input) -> None:
+    """Play a payment outcome only for a session announced for that booking: anything else
+    is a forgery or a stray, and confirms or releases nothing."""
+    async with ctx.write() as session:
+        known = await session.get(KnownCheckout, event.checkout_session_id)
+        if known is None or known.booking_id != event.booking_id:
+            log.warning("%s for checkout session %s, which was never created for booking "
+                        "%s: ignored", event.TYPE, event.checkout_session_id, event.booking_id)
+            return
+        turn = await open_turn_for_booking(session, ctx, event.booking_id)
+        if turn is not None:
+            await play(ctx, turn, said)
 
 
 async def on_payment_succeeded(ctx: HandlerContext, event: ev.PaymentSucceeded,
                                deps: FsmDeps) -> None:
-    await _play_for_booking(ctx, event.booking_id, m.DepositPaid(event.booking_id, event.amount))
+    await _play_for_checkout(ctx, event, m.DepositPaid(event.booking_id, event.amount))
 
 
 async def on_payment_expired(ctx: HandlerContext, event: ev.PaymentExpired,
                              deps: FsmDeps) -> None:
-    await _play_for_booking(ctx, event.booking_id, m.HoldLapsed(event.booking_id))
+    await _play_for_checkout(ctx, event, m.HoldLapsed(event.booking_id))
 
 
 async def on_session_timeout(ctx: HandlerContext, timer: Timer, deps: FsmDeps) -> None:

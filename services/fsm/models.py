@@ -34,10 +34,17 @@ class Customer(Base):
     business_id: Mapped[str] = mapped_column(sa.ForeignKey("businesses.id", ondelete="CASCADE"))
     address: Mapped[str] = mapped_column(sa.Text, comment="E.164 phone or web:<session>")
     opted_out: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.text("false"))
+    origin: Mapped[str | None] = mapped_column(
+        sa.Text, comment="web chat: keyed hash of the IP address last written from, to cap "
+                         "bookings per address (never the address itself)")
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True),
                                                  server_default=sa.func.now())
 
-    __table_args__ = (sa.UniqueConstraint("business_id", "address"),)
+    __table_args__ = (
+        sa.UniqueConstraint("business_id", "address"),
+        sa.Index("ix_customers_origin", "business_id", "origin",
+                 postgresql_where=sa.text("origin IS NOT NULL")),
+    )
 
 
 class Conversation(Base):
@@ -124,3 +131,20 @@ class Booking(Base):
             where=sa.text(sql_in("status", LIVE_BOOKING_STATUSES)),
         ),
     )
+
+
+class KnownCheckout(Base):
+    """A checkout session payments announced (`checkout.created`). fsm acts on a payment
+    only for a session listed here, so a payment event nobody asked for changes nothing."""
+
+    __tablename__ = "fsm_checkouts"
+
+    checkout_session_id: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    booking_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("bookings.id", ondelete="CASCADE"), index=True)
+    amount: Mapped[Decimal] = mapped_column(sa.Numeric(10, 2))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True),
+                                                 server_default=sa.func.now())
+
+    __table_args__ = {"comment": "checkout sessions payments announced; a payment for any "
+                                 "other is ignored"}

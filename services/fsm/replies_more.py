@@ -159,3 +159,17 @@ def staff_note(profile: BusinessProfile, name: str) -> str:
 
 def no_link_to_renew() -> str:
     return "There's no payment waiting for you right now."
+
+
+def web_session_cap(profile: BusinessProfile, most: int) -> str:
+    many = "one appointment" if most == 1 else f"{most} appointments"
+    what = (f"I can only hold {many} at a time through this chat" if most > 0
+            else "I can't take bookings through this chat")
+    return (f"I'm sorry, {what}. To book, please call {profile.name} at "
+            f"{phone_for_people(profile.phone)} and the team will be glad to help.")
+
+
+def web_address_cap(profile: BusinessProfile) -> str:
+    return ("I'm sorry, I can't take any more bookings online from this connection today. "
+            f"Please call {profile.name} at {phone_for_people(profile.phone)} and the team "
+            "will be glad to help.")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,8 +23,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from libs.bus.context import HandlerContext, PermanentError
 from libs.business.profile import BusinessProfile
 from libs.business.service import get_profile
+from libs.contracts import events as ev
 from libs.contracts.message import Message
 from libs.contracts.vocabulary import LIVE_BOOKING_STATUSES, Channel
+from libs.settings import Settings
 from services.fsm import machine as m
 from services.fsm.effects import apply
 from services.fsm.models import Booking, Conversation, Customer
@@ -40,6 +42,20 @@ def new_reference() -> str:
     return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
 
 
+@dataclass(frozen=True)
+class WebLimits:
+    """What an unverified web chat visitor may book (`WEBCHAT_MAX_LIVE_BOOKINGS`,
+    `WEBCHAT_MAX_BOOKINGS_PER_IP`); the machine refuses beyond it (`m.WebCaps`)."""
+
+    max_live: int = 2
+    max_per_day: int = 4
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> WebLimits:
+        return cls(max_live=settings.webchat_max_live_bookings,
+                   max_per_day=settings.webchat_max_bookings_per_ip)
+
+
 @dataclass
 class Turn:
     """One locked conversation and what the machine needs to step it."""
@@ -50,6 +66,7 @@ class Turn:
     row: Conversation
     now: datetime
     emitted: list[Message] = field(default_factory=list)
+    web_limits: WebLimits | None = None  # set for a web chat visitor's own message
 
     @property
     def channel(self) -> Channel:
@@ -76,8 +93,35 @@ class Turn:
                          end=b.ends_at, holds_for=b.holds_for) for b in live],
             bookings=[_view(b, moves.get(b.id)) for b in rows if b.holds_for is None],
             customer=self.customer.address, opted_out=self.customer.opted_out,
+            web_caps=await self._web_caps(),
             next_booking_id=uuid.uuid4(), next_reference=new_reference(),
             extra_booking_id=uuid.uuid4(), extra_reference=new_reference())
+
+    async def _web_caps(self) -> m.WebCaps | None:
+        """A web visitor's caps, with the bookings made in the last 24 hours from their
+        address (by its hash; this customer's alone when it is not known)."""
+        if self.web_limits is None:
+            return None
+        origin = self.customer.origin
+        made = await self.session.scalar(
+            select(func.count()).select_from(Booking)
+            .join(Customer, Customer.id == Booking.customer_id)
+            .where(Booking.business_id == self.profile.id, Booking.holds_for.is_(None),
+                   Booking.created_at > self.now - timedelta(days=1),
+                   Customer.origin == origin if origin else Customer.id == self.customer.id))
+        return m.WebCaps(max_live=self.web_limits.max_live,
+                         max_per_day=self.web_limits.max_per_day, made_today=int(made or 0))
+
+
+def web_visitor(turn: Turn, message: ev.MessageUnderstood | ev.MessageUnderstoodV1,
+                limits: WebLimits) -> None:
+    """A web chat customer is anyone who opened a session: note the hash of the address they
+    write from (ingress's `origin`) and cap what they may book."""
+    if not turn.customer.address.startswith("web:"):
+        return
+    if isinstance(message, ev.MessageUnderstood) and message.origin:
+        turn.customer.origin = message.origin
+    turn.web_limits = limits
 
 
 def _view(b: Booking, move: Booking | None) -> m.BookingView:

@@ -1,6 +1,11 @@
 """The web chat page a business puts on its site: plain HTML and a little JavaScript, no
 outside resources. Messages go to ingress; replies come back from notifier's reply stream
-(server-sent events), so they appear without a reload."""
+(server-sent events), so they appear without a reload.
+
+The page asks ingress for a session token before its first message and keeps it in
+localStorage; when it has expired (or a message is refused with 401) it asks for a new one,
+which starts a new conversation. The token goes in each message's body and in the reply
+stream's path (an EventSource cannot send headers)."""
 
 from __future__ import annotations
 
@@ -46,14 +51,12 @@ PAGE = """<!doctype html>
 <script>
 const business = {business};
 const repliesBase = {replies_base};
-const key = "receptionist-session-" + business;
-let session = localStorage.getItem(key);
-if (!session) {{
-  const bytes = crypto.getRandomValues(new Uint8Array(18));
-  session = Array.from(bytes, b => (b % 36).toString(36)).join("");
-  localStorage.setItem(key, session);
-}}
+const chatPath = "/webchat/" + encodeURIComponent(business);
+const key = "receptionist-webchat-" + business;  // the session the server issued us
+const seenKey = key + "-seen";                    // the last reply shown
 const log = document.getElementById("log");
+let session = null;
+let replies = null;
 function show(text, who) {{
   const div = document.createElement("div");
   div.className = "msg " + who;
@@ -69,13 +72,59 @@ function show(text, who) {{
   log.appendChild(div);
   log.scrollTop = log.scrollHeight;
 }}
-const seenKey = key + "-seen";
-const replies = new EventSource(repliesBase + "/webchat/" + encodeURIComponent(business) +
-  "/sessions/" + session + "/events?after=" + (localStorage.getItem(seenKey) || 0));
-replies.onmessage = e => {{
-  show(JSON.parse(e.data).text, "bot");
-  localStorage.setItem(seenKey, e.lastEventId);
-}};
+function fresh(s) {{  // still valid for another minute
+  return s && s.session && Date.parse(s.expires_at) - Date.now() > 60000;
+}}
+function stored() {{
+  try {{ const s = JSON.parse(localStorage.getItem(key)); return fresh(s) ? s : null; }}
+  catch (e) {{ return null; }}
+}}
+function forget() {{
+  session = null;
+  localStorage.removeItem(key);
+  localStorage.removeItem(seenKey);
+  if (replies) {{ replies.close(); replies = null; }}
+}}
+function listen() {{
+  if (replies) replies.close();
+  const s = session;
+  replies = new EventSource(repliesBase + chatPath + "/sessions/" + s.session +
+                            "/events?after=" + (localStorage.getItem(seenKey) || 0));
+  replies.onmessage = e => {{
+    show(JSON.parse(e.data).text, "bot");
+    localStorage.setItem(seenKey, e.lastEventId);
+  }};
+  replies.onerror = () => {{  // refused (expired, or notifier restarted): try again later
+    if (replies && replies.readyState === EventSource.CLOSED) {{
+      replies = null;
+      setTimeout(() => {{ if (session === s && fresh(s) && !replies) listen(); }}, 5000);
+    }}
+  }};
+}}
+async function current() {{  // the session to write with: kept, or a new one from the server
+  if (fresh(session)) return session;
+  forget();
+  const answer = await fetch(chatPath + "/sessions", {{method: "POST"}});
+  if (!answer.ok) throw answer;
+  session = await answer.json();
+  localStorage.setItem(key, JSON.stringify(session));
+  listen();
+  return session;
+}}
+async function post(text, messageId) {{
+  const s = await current();
+  return fetch(chatPath + "/messages", {{
+    method: "POST", headers: {{"Content-Type": "application/json"}},
+    body: JSON.stringify({{session: s.session, text: text, message_id: messageId}})}});
+}}
+function failed(answer) {{
+  const wait = answer.headers && answer.headers.get("Retry-After");
+  show(answer.status === 429 && wait
+       ? "You're sending messages faster than I can read them. Try again in " + wait + " s."
+       : "Sorry, that didn't go through (" + answer.status + "). Try again.", "bot");
+}}
+session = stored();
+if (session) listen();
 document.getElementById("say").addEventListener("submit", async e => {{
   e.preventDefault();
   const input = document.getElementById("text");
@@ -83,12 +132,17 @@ document.getElementById("say").addEventListener("submit", async e => {{
   if (!text) return;
   input.value = "";
   show(text, "me");
-  const answer = await fetch("/webchat/" + encodeURIComponent(business) + "/messages", {{
-    method: "POST", headers: {{"Content-Type": "application/json"}},
-    body: JSON.stringify({{session_id: session, text: text,
-                           message_id: crypto.randomUUID().replaceAll("-", "")}})}});
-  if (!answer.ok) show("Sorry, that didn't go through (" + answer.status + "). Try again.",
-                       "bot");
+  const messageId = crypto.randomUUID().replaceAll("-", "");
+  try {{
+    let answer = await post(text, messageId);
+    if (answer.status === 401) {{  // expired or no longer valid: a new session, once
+      forget();
+      answer = await post(text, messageId);
+    }}
+    if (!answer.ok) failed(answer);
+  }} catch (answer) {{
+    failed(answer instanceof Response ? answer : {{status: "offline"}});
+  }}
 }});
 </script>
 </body>

@@ -43,7 +43,8 @@ async def on_inbound_message_received(ctx: HandlerContext, message: InboundMessa
         channel=message.channel, provider_message_id=message.provider_message_id,
         customer=message.customer, text=message.text, received_at=message.received_at,
         intent=understood.intent, slots=understood.slots,
-        confidence=understood.confidence, extractor=understood.extractor))
+        confidence=understood.confidence, extractor=understood.extractor,
+        origin=message.origin))
 
 
 HANDLERS: HandlerMap[NluDeps] = {InboundMessageReceived: on_inbound_message_received}

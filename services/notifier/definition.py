@@ -8,6 +8,7 @@ import logging
 from fastapi import FastAPI
 
 from libs.runtime.definition import ServiceDefinition, Wiring
+from libs.webchat_tokens import WebChatTokens
 from services.notifier import web
 from services.notifier.adapters.by_channel import ByChannel
 from services.notifier.adapters.recording import RecordingChannel
@@ -26,7 +27,9 @@ def notifier_deps(wiring: Wiring) -> NotifierDeps:
 
 
 def notifier_app(wiring: Wiring, deps: NotifierDeps) -> FastAPI:
-    return web.create_app(wiring.sessions, wiring.settings.webchat_origins)
+    settings = wiring.settings
+    tokens = WebChatTokens.from_secret(settings.webchat_secret, settings.webchat_session_ttl_s)
+    return web.create_app(wiring.sessions, settings.webchat_origins, tokens, wiring.clock)
 
 
 DEFINITION = ServiceDefinition(name="notifier", deps=notifier_deps, handlers=HANDLERS,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from libs.runtime.definition import ServiceDefinition, Wiring
+from libs.runtime.web import MAX_BODY_BYTES, BodyLimit
 from services.payments.adapters.base import PaymentGateway
 from services.payments.adapters.offline import OfflineGateway, checkout_page_router
 from services.payments.handlers import HANDLERS, TIMERS, PaymentsDeps, prune_webhook_events
@@ -50,6 +51,7 @@ def payments_app(wiring: Wiring, deps: PaymentsDeps) -> FastAPI | None:
     if not isinstance(gateway, OfflineGateway) or gateway.webhook_secret is None:
         return None
     app = FastAPI(title="Receptionist offline checkout", version="1")
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     app.include_router(checkout_page_router(gateway, gateway.webhook_secret,
                                             wiring.settings.public_base_url))
     return app

@@ -109,3 +109,19 @@ def test_book_pay_and_see_it_confirmed(browser: Browser, demo: str, artifacts: P
     expect(bot.last).to_contain_text("confirmed", timeout=REPLY_BOUND_MS)
     expect(bot.last).to_contain_text(f"{day:%b} {day.day}")
     page.screenshot(path=str(artifacts / "demo_booking_paid.png"), full_page=True)
+
+
+def test_a_session_the_server_no_longer_takes_is_replaced(browser: Browser, demo: str) -> None:
+    """A token the page kept (from an earlier run, signed with another secret) is refused;
+    the page asks for a new session and the visitor's message still goes through."""
+    page = browser.new_page()
+    page.goto(f"{demo}/webchat/salon")
+    stale = "abcdefghijklmnopqrstuv.4102444800." + "A" * 43
+    page.evaluate("""stale => localStorage.setItem("receptionist-webchat-salon",
+        JSON.stringify({session: stale, expires_at: "2100-01-01T00:00:00Z"}))""", stale)
+    page.reload()
+    say(page, "how much is a beard trim?")
+    expect(page.locator(".msg.bot").last).to_contain_text("$20.00", timeout=REPLY_BOUND_MS)
+    kept = page.evaluate(
+        """() => JSON.parse(localStorage.getItem("receptionist-webchat-salon")).session""")
+    assert kept != stale and kept.count(".") == 2

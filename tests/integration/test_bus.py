@@ -39,7 +39,9 @@ class Recorder:
 
     async def __call__(self, ctx: HandlerContext, event: ReplyRequested, deps: None) -> None:
         self.calls.append(event.text)
-        if event.text.startswith("always-fail") or len(self.calls) <= self.fail_times:
+        if event.text.startswith("always-fail"):  # a bug: the same input fails every time
+            raise KeyError(f"no such thing in {event.text}")
+        if len(self.calls) <= self.fail_times:
             if self.permanent:
                 raise PermanentError("this cannot work")
             raise ConnectionError(f"transient failure #{len(self.calls)}")
@@ -139,20 +141,35 @@ async def test_transient_failure_is_retried_then_succeeds(
 
 
 async def test_always_failing_message_is_dead_lettered_and_queue_keeps_flowing(
-        transport: Transport, session_factory: async_sessionmaker[AsyncSession]) -> None:
+        transport: Transport, session_factory: async_sessionmaker[AsyncSession],
+        caplog: pytest.LogCaptureFixture) -> None:
     handler = Recorder()
     await consumer_for(handler, transport, session_factory).start(prefetch=10)
-    await publish(transport, "always-fail")
+    await publish(transport, "always-fail: private words")
     await publish(transport, "healthy")
     await eventually(lambda: _has(session_factory, "healthy"), what="the healthy message")
     dead = await _wait_dead(transport, 1)
     body, headers = dead[0]
-    assert json.loads(body)["payload"]["text"] == "always-fail"
+    assert json.loads(body)["payload"]["text"] == "always-fail: private words"
     assert headers[DEAD_REASON_HEADER] == "retries_exhausted"
-    assert "ConnectionError" in headers[ERROR_HEADER]
+    assert "KeyError" in headers[ERROR_HEADER]  # the operator's dead list shows the error
     tiers = len(transport.topology.retry_delays_ms)
-    assert handler.calls.count("always-fail") == tiers + 1
-    assert await effects(session_factory, "always-fail") == 0
+    assert handler.calls.count("always-fail: private words") == tiers + 1
+    assert await effects(session_factory, "always-fail: private words") == 0
+    assert "KeyError" in caplog.text and "private words" not in caplog.text
+
+
+async def test_a_transient_failure_outlasting_every_tier_is_never_dead_lettered(
+        transport: Transport, session_factory: async_sessionmaker[AsyncSession]) -> None:
+    """An outage longer than the retry tiers delays a message; it does not lose it."""
+    tiers = len(transport.topology.retry_delays_ms)
+    handler = Recorder(fail_times=tiers + 3)
+    await consumer_for(handler, transport, session_factory).start(prefetch=10)
+    await publish(transport, "through-the-outage")
+    await eventually(lambda: _has(session_factory, "through-the-outage"),
+                     what="the message to outlast the outage")
+    assert handler.calls == ["through-the-outage"] * (tiers + 4)
+    assert await transport.dead_letters(CONSUMER) == []
 
 
 async def test_permanent_failure_goes_straight_to_dead(
@@ -297,3 +314,59 @@ async def test_a_message_that_keeps_killing_its_consumer_ends_in_dead(
     assert json.loads(dead[0][0])["payload"]["text"] == "poison"
     assert len(deliveries) == topology.delivery_limit + 1
     await transport.close()
+
+
+async def test_dead_messages_are_listed_in_place_and_replayed_once_fixed(
+        transport: Transport, session_factory: async_sessionmaker[AsyncSession]) -> None:
+    handler = Recorder(fail_times=2, permanent=True)  # the bug, until the fix is deployed
+    await consumer_for(handler, transport, session_factory).start(prefetch=1)
+    fixable, other = reply_envelope("fixable"), reply_envelope("other")
+    for env in (fixable, other):
+        await transport.publish(env.to_json(), env.type, message_id=str(env.event_id))
+
+    async def both_dead() -> bool:
+        return len(await transport.peek_dead(CONSUMER)) == 2
+
+    await eventually(both_dead, what="two dead messages")
+    letters = await transport.peek_dead(CONSUMER)  # looking twice leaves them there
+    assert {letter.message_id for letter in letters} == {str(fixable.event_id),
+                                                         str(other.event_id)}
+    assert {(letter.routing_key, letter.reason) for letter in letters} == {
+        (ReplyRequested.TYPE, "permanent")}
+    assert all("this cannot work" in letter.error for letter in letters)
+
+    assert await transport.replay_dead(CONSUMER, frozenset({str(fixable.event_id)})) == 1
+    await eventually(lambda: _has(session_factory, "fixable"), what="the replayed message")
+    assert handler.calls == ["fixable", "other", "fixable"]
+    left = await transport.peek_dead(CONSUMER)
+    assert [letter.message_id for letter in left] == [str(other.event_id)]
+    assert await transport.replay_dead(CONSUMER, frozenset({"no-such-id"})) == 0
+    assert await transport.replay_dead(CONSUMER) == 1
+    await eventually(lambda: _has(session_factory, "other"), what="the second replay")
+    assert await transport.peek_dead(CONSUMER) == []
+
+
+async def test_a_message_the_broker_dead_lettered_replays_under_its_own_type(
+        amqp_url: str, topology: Topology,
+        session_factory: async_sessionmaker[AsyncSession]) -> None:
+    """RabbitMQ's delivery-limit move renames the routing key; the replay still delivers
+    the message as the type it was published as, with no attempts counted."""
+    transport = await connected(amqp_url, topology)
+    await transport.consume(CONSUMER, lambda delivery: delivery.requeue(), prefetch=1)
+    await publish(transport, "poison-then-fixed")
+
+    async def dead() -> bool:
+        return len(await transport.peek_dead(CONSUMER)) == 1
+
+    await eventually(dead, what="the broker to dead-letter the message")
+    [letter] = await transport.peek_dead(CONSUMER)
+    assert letter.routing_key == ReplyRequested.TYPE
+    assert letter.reason == "delivery-limit"
+    await transport.close()
+
+    fixed = await connected(amqp_url, topology)
+    handler = await consuming(fixed, session_factory)
+    assert await fixed.replay_dead(CONSUMER) == 1
+    await eventually(lambda: _has(session_factory, "poison-then-fixed"), what="the replay")
+    assert handler.calls == ["poison-then-fixed"]
+    await fixed.close()

@@ -1,13 +1,26 @@
 """The console script: `business import` accepts the fixtures and refuses a broken file
-with every problem listed and nothing written; `migrate` is idempotent."""
+with every problem listed and nothing written; `migrate` is idempotent; `dead list` and
+`dead replay` inspect and resend what a service gave up on."""
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 
+from libs.bus.amqp import AmqpTransport
+from libs.bus.transport import (
+    ATTEMPT_HEADER,
+    DEAD_REASON_HEADER,
+    ERROR_HEADER,
+    ORIGINAL_KEY_HEADER,
+)
+from libs.settings import get_settings
+from receptionist.bootstrap import full_topology
 from receptionist.cli import main
 from tests.helpers import FIXTURE_BUSINESSES
 
@@ -59,3 +72,59 @@ def test_business_import_and_refusal(database_url: str, tmp_path: Path,
 def test_migrate_is_idempotent(database_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["migrate", "--database-url", database_url]) == 0
     assert "head" in capsys.readouterr().out
+
+
+def test_dead_list_shows_in_place_and_replay_sends_back_as_new(
+        amqp_url: str, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    prefix = f"t{uuid.uuid4().hex[:10]}"
+    topology = full_topology(prefix, (200,))
+    monkeypatch.setenv("BUS_PREFIX", prefix)
+    monkeypatch.setenv("AMQP_URL", amqp_url)
+    get_settings.cache_clear()
+
+    async def bury() -> None:
+        transport = AmqpTransport(amqp_url, topology)
+        await transport.connect()
+        await transport.declare()
+        await transport.publish_direct(topology.dead_queue("fsm"), b'{"a": 1}', {
+            DEAD_REASON_HEADER: "retries_exhausted", ERROR_HEADER: "KeyError('slot')",
+            ATTEMPT_HEADER: 3, ORIGINAL_KEY_HEADER: "nlu.message.understood.v2"}, "m-dead-1")
+        await transport.close()
+
+    async def work_queue() -> list[tuple[str | None, dict[str, Any]]]:
+        transport = AmqpTransport(amqp_url, topology)
+        await transport.connect()
+        try:
+            channel = await transport.connection.channel()
+            queue = await channel.get_queue(topology.queue("fsm"))
+            got = []
+            while (message := await queue.get(no_ack=True, fail=False)) is not None:
+                got.append((message.message_id, dict(message.headers or {})))
+            return got
+        finally:
+            await transport.delete_topology()
+            await transport.close()
+
+    try:
+        asyncio.run(bury())
+        for _ in range(2):  # listing leaves the message where it is
+            assert main(["dead", "list", "fsm"]) == 0
+            out = capsys.readouterr().out
+            assert "m-dead-1  nlu.message.understood.v2  retries_exhausted" in out
+            assert "KeyError('slot')" in out
+            assert f"1 dead message(s) in {prefix}.fsm.dead" in out
+        assert main(["dead", "replay", "fsm", "--id", "m-other"]) == 1
+        assert "replayed 0 message(s)" in capsys.readouterr().out
+        assert main(["dead", "replay", "fsm"]) == 0
+        assert f"replayed 1 message(s) to {prefix}.fsm" in capsys.readouterr().out
+        assert main(["dead", "list", "fsm"]) == 0
+        assert "0 dead message(s)" in capsys.readouterr().out
+        assert main(["dead", "list", "calendar"]) == 2
+        assert "one of: fsm, nlu, notifier, payments" in capsys.readouterr().err
+    finally:
+        get_settings.cache_clear()
+        [(message_id, headers)] = asyncio.run(work_queue())
+    assert message_id == "m-dead-1"
+    headers.pop("x-delivery-count", None)  # the quorum queue's own count on this get
+    assert headers == {ORIGINAL_KEY_HEADER: "nlu.message.understood.v2"}  # a fresh start

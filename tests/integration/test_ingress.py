@@ -15,16 +15,19 @@ from libs.business.profile import load_profile
 from libs.business.service import import_profile
 from libs.clock import SystemClock
 from libs.contracts.registry import parse_envelope, parse_payload
+from libs.runtime.web import MAX_BODY_BYTES
 from receptionist.bootstrap import full_topology
 from services.ingress import whatsapp
 from services.ingress.app import create_app
-from services.ingress.deps import MAX_BODY_BYTES, IngressConfig, IngressDeps
+from services.ingress.deps import IngressConfig, IngressDeps
+from services.ingress.webchat_guard import WebChatConfig
 from tests.helpers import FIXTURE_BUSINESSES
 
 pytestmark = pytest.mark.integration
 
 SECRET = "meta-app-secret"
 VERIFY = "verify-me"
+WEBCHAT_SECRET = "webchat-secret"
 SALON_WA = "109876543210001"
 
 
@@ -44,7 +47,8 @@ async def client(bus: MemoryTransport, session_factory: async_sessionmaker[Async
     app = create_app(IngressDeps(transport=bus, session_factory=session_factory,
                                  clock=SystemClock(), config=IngressConfig(
                                      public_base_url="https://x", whatsapp_app_secret=SECRET,
-                                     whatsapp_verify_token=VERIFY)))
+                                     whatsapp_verify_token=VERIFY,
+                                     webchat=WebChatConfig(secret=WEBCHAT_SECRET))))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                  base_url="https://x") as c:
         yield c
@@ -114,17 +118,17 @@ async def test_unconfigured_provider_is_503(client: httpx.AsyncClient,
 
 
 async def test_web_chat(client: httpx.AsyncClient, bus: MemoryTransport) -> None:
-    ok = await client.post("/webchat/salon/messages",
-                           json={"session_id": "abcdef123456", "text": "hi"})
+    session = (await client.post("/webchat/salon/sessions")).json()["session"]
+    ok = await client.post("/webchat/salon/messages", json={"session": session, "text": "hi"})
     assert ok.status_code == 202
     assert (await client.post("/webchat/nowhere/messages",
-                              json={"session_id": "abcdef123456", "text": "hi"})).status_code \
-        == 404
+                              json={"session": session, "text": "hi"})).status_code == 401
+    assert (await client.post("/webchat/nowhere/sessions")).status_code == 404
     assert (await client.post("/webchat/salon/messages",
-                              json={"session_id": "x", "text": ""})).status_code == 422
+                              json={"session": session, "text": ""})).status_code == 422
     assert len(bus.published) == 1
     inbound = parse_payload(parse_envelope(bus.published[0][1]))
-    assert inbound.customer == "web:abcdef123456"  # type: ignore[attr-defined]
+    assert inbound.customer == f"web:{session.split('.')[0]}"  # type: ignore[attr-defined]
 
 
 async def test_a_message_no_queue_would_receive_is_503_not_lost(
@@ -136,10 +140,12 @@ async def test_a_message_no_queue_would_receive_is_503_not_lost(
     async with session_factory() as s, s.begin():
         await import_profile(s, load_profile(FIXTURE_BUSINESSES / "salon.yaml"))
     app = create_app(IngressDeps(transport=bare, session_factory=session_factory,
-                                 clock=SystemClock(), config=IngressConfig()))
+                                 clock=SystemClock(), config=IngressConfig(
+                                     webchat=WebChatConfig(secret=WEBCHAT_SECRET))))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                  base_url="https://x") as client:
+        session = (await client.post("/webchat/salon/sessions")).json()["session"]
         response = await client.post("/webchat/salon/messages",
-                                     json={"session_id": "abcdef123456", "text": "hi"})
+                                     json={"session": session, "text": "hi"})
     assert response.status_code == 503
     assert bare.published == []

@@ -350,6 +350,7 @@ async def test_ingress_answers_its_own_readiness_probe(
                     transport=transport, relay=OutboxRelay(session_factory, transport, clock))
     assert INGRESS.http is not None
     app = INGRESS.http(wiring, INGRESS.deps(wiring))
+    assert app is not None
     async with ops_client(app) as client:
         ready = await client.get("/readyz")
         await transport.close()

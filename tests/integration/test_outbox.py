@@ -16,6 +16,7 @@ from libs.bus.models import OutboxMessage
 from libs.bus.outbox import OutboxRelay, add_to_outbox
 from libs.bus.transport import Topology
 from libs.clock import SystemClock
+from libs.contracts.registry import types_published_by
 from tests.helpers import eventually, reply_envelope
 
 pytestmark = pytest.mark.integration
@@ -107,3 +108,20 @@ async def test_unconfirmed_publish_keeps_the_row_for_later(
     assert row.published_at is None
     assert row.attempts == 1
     assert row.last_error is not None and "not connected" in row.last_error
+
+
+async def test_each_service_relay_publishes_only_what_that_service_may_publish(
+        amqp_transport: AmqpTransport, amqp_url: str, topology: Topology,
+        session_factory: async_sessionmaker[AsyncSession]) -> None:
+    """fsm's rows wait for fsm's relay: another service's broker user may not write them."""
+    replies = [reply_envelope(f"r{i}") for i in range(3)]  # reply.requested: fsm's
+    async with session_factory() as s, s.begin():
+        add_to_outbox(s, replies)
+    payments = OutboxRelay(session_factory, amqp_transport, SystemClock(),
+                           types=types_published_by(["payments"]))
+    assert await payments.drain() == 0
+    fsm = OutboxRelay(session_factory, amqp_transport, SystemClock(),
+                      types=types_published_by(["fsm"]))
+    assert await fsm.drain() == 3
+    ids = await _received(amqp_url, topology.queue("notifier"))
+    assert ids == [str(e.event_id) for e in replies]

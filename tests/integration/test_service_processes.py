@@ -372,8 +372,8 @@ async def test_ingress_process_serves_webhooks_and_publishes_to_nlu(harness: Har
     base = f"http://127.0.0.1:{port}"
     async with harness.bus(), harness.service(
             "ingress", HTTP_HOST="127.0.0.1", HTTP_PORT=str(port), PUBLIC_BASE_URL=PUBLIC_URL,
-            TWILIO_AUTH_TOKEN=TWILIO_TOKEN) as proc, httpx.AsyncClient(
-            base_url=base, timeout=5.0) as client:
+            TWILIO_AUTH_TOKEN=TWILIO_TOKEN, WEBCHAT_SECRET="process-webchat-secret"
+    ) as proc, httpx.AsyncClient(base_url=base, timeout=5.0) as client:
 
         async def healthy() -> bool:
             try:
@@ -382,8 +382,11 @@ async def test_ingress_process_serves_webhooks_and_publishes_to_nlu(harness: Har
                 return False
 
         await proc.until(healthy, f"GET {base}/healthz to answer 200", within_s=START_BOUND_S)
+        issued = await client.post("/webchat/salon/sessions")
+        assert issued.status_code == 201, (issued.text, proc.output())
+        session = issued.json()["session"]
         response = await client.post("/webchat/salon/messages",
-                                     json={"session_id": "abcdef123456", "text": "hi"})
+                                     json={"session": session, "text": "hi"})
         assert response.status_code == 202, (response.text, proc.output())
 
         connection = await aio_pika.connect(harness.amqp_url)
@@ -406,5 +409,7 @@ async def test_ingress_process_serves_webhooks_and_publishes_to_nlu(harness: Har
     assert received.type == InboundMessageReceived.TYPE
     assert received.business_id == SALON_ID
     assert received.payload["channel"] == "web"
-    assert received.payload["customer"] == "web:abcdef123456"
+    assert received.payload["customer"] == f"web:{session.split('.')[0]}"
+    assert received.payload["origin"]  # a keyed hash of 127.0.0.1, never the address
+    assert "127.0.0.1" not in got[0].decode()
     assert received.payload["text"] == "hi"

@@ -10,6 +10,7 @@ and explain every variable; the `Dockerfile` must copy every package the image i
 from __future__ import annotations
 
 import ast
+import json
 import re
 import tomllib
 from collections.abc import Iterator
@@ -238,9 +239,16 @@ def test_secrets_are_required_by_compose() -> None:
 
 
 def test_connections_are_built_from_the_env_file_credentials() -> None:
+    """Only migrate connects as the broker's administrator; each service as its own user."""
     for name, spec in built().items():
         env = environment(spec)
-        assert "${RABBITMQ_USER" in env["AMQP_URL"] and "${RABBITMQ_PASSWORD" in env["AMQP_URL"]
+        if name == MIGRATE:
+            assert env["AMQP_URL"].startswith("amqp://${RABBITMQ_USER:-receptionist}:"
+                                              "${RABBITMQ_PASSWORD:?")
+        else:
+            assert env["AMQP_URL"].startswith(
+                f"amqp://${{BUS_PREFIX:-receptionist}}-{name}:"
+                f"${{RABBITMQ_{name.upper()}_PASSWORD:?"), name
         assert "@rabbitmq:5672" in env["AMQP_URL"], name
         assert "${POSTGRES_PASSWORD" in env["DATABASE_URL"], name
         assert "@postgres:5432/" in env["DATABASE_URL"], name
@@ -275,8 +283,32 @@ def test_migrate_runs_once_after_the_servers() -> None:
     spec = services()[MIGRATE]
     command = " ".join(spec["command"])
     assert "receptionist migrate" in command and "receptionist bus declare" in command
+    assert "receptionist bus users" in command
     assert spec.get("restart", "no") == "no"
     assert spec["depends_on"] == {s: {"condition": "service_healthy"} for s in SERVERS}
+
+
+def test_migrate_gives_every_service_its_own_broker_password() -> None:
+    raw = environment(services()[MIGRATE])["BUS_USER_PASSWORDS"]
+    passwords = json.loads(REFERENCE.sub("x", raw))
+    assert set(passwords) == {d.name for d in DEFINITIONS}
+    for name in passwords:
+        assert f"${{RABBITMQ_{name.upper()}_PASSWORD:?" in raw, name
+
+
+# PostgreSQL's default max_connections, less its superuser_reserved_connections.
+POSTGRES_CONNECTIONS = 100 - 3
+REPLICAS = 3
+
+
+def test_three_replicas_of_every_service_fit_the_connection_budget() -> None:
+    """docs/operations.md, "Connection budget": each process holds at most DB_POOL_SIZE."""
+    default = Settings.model_fields["db_pool_size"].default
+    pools = {name: int(environment(spec).get("DB_POOL_SIZE", default))
+             for name, spec in long_running().items()}
+    assert all("DB_POOL_SIZE" in environment(spec) for spec in long_running().values())
+    one_off = 1  # migrate, or an operator's `receptionist` command, holds one
+    assert sum(pools.values()) * REPLICAS + one_off <= POSTGRES_CONNECTIONS, pools
 
 
 def test_services_wait_for_healthy_servers_and_migrate_and_have_healthchecks() -> None:

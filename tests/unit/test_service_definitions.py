@@ -3,7 +3,9 @@ service handles is exactly what is routed to it, and every command has one consu
 
 from __future__ import annotations
 
+import ast
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import get_args
 
 import pytest
@@ -13,10 +15,18 @@ from libs.bus.transport import PublishError, Topology
 from libs.contracts.commands import ReplyRequested
 from libs.contracts.events import CalendarSynced
 from libs.contracts.message import Command, Event
-from libs.contracts.registry import ALL_MESSAGES, make_envelope
+from libs.contracts.registry import (
+    ALL_MESSAGES,
+    PUBLISHERS,
+    make_envelope,
+    namespace_of,
+    types_published_by,
+)
 from receptionist.bootstrap import DEFINITIONS, full_topology
 from services.fsm import machine as m
 from services.fsm.effects import APPLIERS
+
+SERVICES = Path(__file__).resolve().parents[2] / "services"
 
 
 def consumers_of(message_type: str) -> list[str]:
@@ -84,3 +94,31 @@ async def test_a_command_nobody_receives_is_refused_and_an_event_is_dropped() ->
 
 def test_fsm_applies_every_effect_the_machine_can_ask_for() -> None:
     assert set(APPLIERS) == set(get_args(m.Effect))
+
+
+def _messages_built_in(package: Path) -> set[str]:
+    """Message types whose class is called anywhere in a service's code."""
+    by_name = {cls.__name__: cls.TYPE for cls in ALL_MESSAGES}
+    built = set()
+    for path in package.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Call):
+                func = node.func
+                name = func.id if isinstance(func, ast.Name) else (
+                    func.attr if isinstance(func, ast.Attribute) else None)
+                if name in by_name:
+                    built.add(by_name[name])
+    return built
+
+
+def test_every_namespace_has_one_publisher_and_services_build_only_their_own() -> None:
+    """A relay publishes only its own service's rows, and the broker lets a service write
+    only its own namespaces: a service building another's message would strand it."""
+    assert {namespace_of(cls.TYPE) for cls in ALL_MESSAGES} <= set(PUBLISHERS)
+    built_services = {d.name for d in DEFINITIONS}
+    for d in DEFINITIONS:
+        built = _messages_built_in(SERVICES / d.name)
+        assert built <= types_published_by([d.name]), (d.name, built)
+    publishing = {d.name for d in DEFINITIONS if _messages_built_in(SERVICES / d.name)}
+    assert publishing == {"ingress", "nlu", "fsm", "payments"}
+    assert set(PUBLISHERS.values()) - built_services == {"reminders", "calendar"}

@@ -17,9 +17,10 @@ from libs.bus.memory import MemoryTransport
 from libs.clock import SystemClock
 from libs.contracts.events import StripeEventReceived
 from libs.contracts.registry import parse_envelope, parse_payload
+from libs.settings import Settings
 from receptionist.bootstrap import full_topology
 from services.ingress.app import create_app
-from services.ingress.deps import IngressConfig, IngressDeps
+from services.ingress.deps import HalfConfigured, IngressConfig, IngressDeps
 from services.payments.adapters.offline import stripe_signature
 
 SECRET = "whsec_test_secret"
@@ -108,3 +109,26 @@ async def test_a_signed_non_event_is_a_400(transport: MemoryTransport) -> None:
     assert await post(transport, body, {"Stripe-Signature": stripe_signature(SECRET, body)}) \
         == 400
     assert transport.published == []
+
+
+@pytest.mark.parametrize(("settings", "problem"), [
+    ({"whatsapp_app_secret": "s3cret"}, "WHATSAPP_VERIFY_TOKEN"),
+    ({"whatsapp_verify_token": "tok", "whatsapp_app_secret": "  "}, "WHATSAPP_APP_SECRET"),
+    ({"twilio_auth_token": "t0ken"}, "PUBLIC_BASE_URL"),
+])
+def test_a_half_configured_provider_refuses_to_start(settings: dict[str, str],
+                                                     problem: str) -> None:
+    with pytest.raises(HalfConfigured, match=problem):
+        IngressConfig.from_settings(Settings.model_validate(settings))
+
+
+def test_blank_secrets_count_as_unset() -> None:
+    config = IngressConfig.from_settings(Settings.model_validate({
+        "twilio_auth_token": "", "whatsapp_app_secret": " ", "whatsapp_verify_token": "",
+        "stripe_webhook_secret": "\t"}))
+    assert (config.twilio_auth_token, config.whatsapp_app_secret,
+            config.whatsapp_verify_token, config.stripe_webhook_secret) == (None,) * 4
+    full = IngressConfig.from_settings(Settings.model_validate({
+        "twilio_auth_token": "t", "public_base_url": "https://r.example",
+        "whatsapp_app_secret": "s", "whatsapp_verify_token": "v"}))
+    assert full.twilio_auth_token == "t" and full.whatsapp_verify_token == "v"

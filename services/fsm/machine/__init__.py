@@ -40,6 +40,7 @@ from services.fsm.machine.model import (
     SetOptedOut,
     State,
     Transition,
+    WebCaps,
     World,
 )
 from services.fsm.machine.table import TRANSITIONS, diagram, step
@@ -74,6 +75,7 @@ __all__ = [
     "SetOptedOut",
     "State",
     "Transition",
+    "WebCaps",
     "World",
     "diagram",
     "step",

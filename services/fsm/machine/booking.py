@@ -274,6 +274,9 @@ def accept_proposal(conv: m.Conversation, said: m.CustomerSaid, world: m.World) 
     second = profile.service_by_name(ctx.draft.service2 or "")
     if service is None or ctx.proposal is None:
         return advance(m.Conversation(m.State.COLLECTING, ctx), world)
+    capped = over_web_cap(world, 1 if second is None else 2)
+    if capped is not None:
+        return capped
     busy = world.busy_without()
     placed = place(profile, service, second, ctx.proposal, world.now, busy)
     if not isinstance(placed, Placed):
@@ -295,6 +298,20 @@ def accept_proposal(conv: m.Conversation, said: m.CustomerSaid, world: m.World) 
                       create)
     return m.fresh(create, m.Reply(replies.booked(service.name, start.start,
                                                   world.next_reference)))
+
+
+def over_web_cap(world: m.World, new: int) -> m.Outcome | None:
+    """An unverified web visitor past their caps is refused politely and given the phone,
+    so a script opening sessions cannot book out a day (docs/conversations.md, "Web chat
+    caps"). Checked before the slot, so nobody is shown times they could not book."""
+    caps = world.web_caps
+    if caps is None:
+        return None
+    if len(world.upcoming()) + new > caps.max_live:
+        return m.fresh(m.Reply(more.web_session_cap(world.profile, caps.max_live)))
+    if caps.made_today + new > caps.max_per_day:
+        return m.fresh(m.Reply(more.web_address_cap(world.profile)))
+    return None
 
 
 def book_pair(world: m.World, service: Service, second: Service, placed: Placed) -> m.Outcome:

@@ -65,6 +65,17 @@ class Held:
 
 
 @dataclass(frozen=True)
+class WebCaps:
+    """Limits on an unverified web chat visitor, who anyone can become by opening a session:
+    at most `max_live` live bookings per session, and `max_per_day` bookings made in 24 hours
+    from one address (all its sessions; `made_today` so far, counted by the handler)."""
+
+    max_live: int
+    max_per_day: int
+    made_today: int = 0
+
+
+@dataclass(frozen=True)
 class World:
     profile: BusinessProfile
     now: datetime
@@ -72,6 +83,7 @@ class World:
     bookings: Sequence[BookingView] = ()
     customer: str = ""
     opted_out: bool = False
+    web_caps: WebCaps | None = None  # None: not a web chat visitor, nothing capped
     # Identity for the bookings this turn may create (chosen outside, so the machine stays
     # pure): the first, and a second when two services are booked together.
     next_booking_id: uuid.UUID = field(default_factory=uuid.uuid4)

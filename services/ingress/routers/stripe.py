@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import datetime
 from typing import Annotated
 
 import stripe
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 
 from libs.contracts.events import StripeEventReceived
-from services.ingress.deps import IngressDeps, ingress_deps, raw_body
+from services.ingress.deps import IngressDeps, clean, clean_json, ingress_deps, raw_body
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -32,15 +33,26 @@ async def verified_event(request: Request, deps: Annotated[IngressDeps, Depends(
     except stripe.SignatureVerificationError as exc:
         log.warning("rejected Stripe webhook with a bad or stale signature")
         raise HTTPException(400, "invalid signature") from exc
-    except ValueError as exc:
-        raise HTTPException(400, f"malformed body: {exc}") from exc
+    except Exception as exc:  # a signed body that is not a Stripe event (a list, ...)
+        raise HTTPException(400, "malformed body") from exc
+    if _signed_in_the_future(request.headers.get("Stripe-Signature", ""), deps.clock.now()):
+        log.warning("rejected Stripe webhook signed in the future")
+        raise HTTPException(400, "invalid signature")
     data = json.loads(raw)
-    obj = (data.get("data") or {}).get("object") or {}
-    if not str(data.get("id", "")).startswith("evt_") or not isinstance(obj, dict):
+    obj = (data.get("data") or {}).get("object") if isinstance(data, dict) else None
+    if not isinstance(data, dict) or not str(data.get("id", "")).startswith("evt_") \
+            or not isinstance(obj, dict):
         raise HTTPException(400, "not a Stripe event")
-    return StripeEventReceived(stripe_event_id=event.id, stripe_type=event.type,
+    return StripeEventReceived(stripe_event_id=clean(event.id), stripe_type=clean(event.type),
                                created=int(event.created), livemode=bool(event.livemode),
-                               data_object=obj)
+                               data_object=clean_json(obj))
+
+
+def _signed_in_the_future(header: str, now: datetime) -> bool:
+    """Stripe's library refuses old timestamps only; one from the future is as suspect."""
+    stamps = [part.removeprefix("t=") for part in header.split(",") if part.startswith("t=")]
+    return any(not t.isdigit() or int(t) > now.timestamp() + STRIPE_TOLERANCE_S
+               for t in stamps)
 
 
 @router.post("/webhooks/stripe")

@@ -101,6 +101,19 @@ async def test_emits_the_understood_message(asked: list[str]) -> None:
     assert 0.0 <= msg.confidence <= 1.0
 
 
+async def test_a_web_visitors_origin_is_passed_on(asked: list[str]) -> None:
+    """fsm caps web bookings per address by ingress's hash of it; nlu only carries it."""
+    event = inbound("hi").model_copy(update={"channel": "web", "customer": "web:abcdefgh",
+                                             "origin": "hash-of-an-address"})
+    ctx = context(event)
+    await understand(ctx, event)
+    assert ctx.emitted[0].payload["origin"] == "hash-of-an-address"
+    sms = inbound("hi")
+    ctx = context(sms)
+    await understand(ctx, sms)
+    assert ctx.emitted[0].payload["origin"] is None
+
+
 async def test_uses_the_business_zone(asked: list[str]) -> None:
     event = inbound("today")  # 20:30 on Dec 1 in Los Angeles
     ctx = context(event, "clinic")
