@@ -10,7 +10,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from libs.business.profile import BusinessProfile, load_profile
-from services.nlu.text import COMMON, VOCAB, allowed_typos, distance, expand, normalize
+from services.nlu.text import VOCAB, allowed_typos, distance, expand, is_common, normalize
 
 ServiceSpec = tuple[str, tuple[str, ...]]
 
@@ -99,12 +99,13 @@ class ServiceMatcher:
             hit = self._fuzzy_cache[word]
             return None if hit is None else (hit, True)
         found: str | None = None
-        if (word.isalpha() and allowed_typos(word) > 0 and word not in COMMON
+        if (word.isalpha() and allowed_typos(word) > 0 and not is_common(word)
                 and word not in VOCAB):
             best = 99
             for cand in self._vocab:
-                if cand in _STOP_MATCH or len(cand) < 4:
-                    continue
+                if cand in _STOP_MATCH or len(cand) < 3 or (len(cand) == 3
+                                                            and len(word) != 4):
+                    continue  # a 3-letter word only by one letter added: "kidz", "cutt"
                 limit = allowed_typos(cand if len(cand) > len(word) else word)
                 d = distance(word, cand, limit)
                 if d <= limit and d < best:

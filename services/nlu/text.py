@@ -1,12 +1,21 @@
 """Text clean-up shared by the rules: one canonical spelling of an SMS, so every pattern
-downstream is written once (lower case, no apostrophes, SMS shorthand expanded, typos of
-the words we key on corrected)."""
+downstream is written once.
+
+`normalize` works on the characters: lower case, no apostrophes ("let's" is "let us"),
+emoji that carry a word, a dashed range said as one ("2-4pm" is "between 2 and 4pm"), and
+the SMS digits that stand for words ("4 a trim", "need 2 cancel", "2moro", "c u", "#2").
+`expand` works word by word: letters held down for emphasis are dropped ("yeahhh",
+"nopeee"), a dropped g is put back ("lookin"), shorthand is expanded (`SHORTHAND`: tmrw,
+thx, appt, wknd, lmk...), and a typo of a key word is corrected, unless the word is a
+common English word in its own right (`is_common`: "trip" is not a typo of "trim")."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 from functools import lru_cache
+
+from services.nlu.english import WORDS as ENGLISH
 
 MAX_CHARS = 600
 """Longer messages are read from their start only: keeps every pattern's cost bounded (an
@@ -22,10 +31,36 @@ _INNER_APOS = re.compile(r"(?<=[a-z])'(?=[a-z])")
 _IS_CONTRACTION = re.compile(
     r"\b(time|day|date|that|it|there|here|where|when|how|who|what|price|address|which)'s\b")
 _POSSESSIVE = re.compile(r"(?<=[a-z])'s\b")
+_LETS = re.compile(r"\blet's\b")
 _DOT_TIME = re.compile(r"\b(\d{1,2})\.(\d{2})(?=\s*(?:[ap]m?\b|$|\s))")
 _NON_WORD = re.compile(r"[^a-z0-9:/@$+&?!\s]+")
 _SPLIT_PUNCT = re.compile(r"([?!&+@$])")
 _SPACES = re.compile(r"\s+")
+_RANGE_DASH = re.compile(
+    r"\b((?:1[0-2]|0?[1-9])(?::[0-5]\d)?\s?(?:[ap]m?\b)?)\s?(?:-|\u2013|\u2014)\s?"
+    r"((?:1[0-2]|0?[1-9])(?::[0-5]\d)?(?:\s?[ap]m?)?)(?![\d/:-])")
+"""A range typed with a dash ("2-4pm", "10a-12p"): said as "between 2 and 4pm"."""
+_NUM_FOR = re.compile(
+    r"(?<![@:\d])(?:^|(?<=\s))4 (?=(?:a|an|the|my|me|us|you|u|him|her|them|it|that|this|"
+    r"today|tomorrow|"
+    r"tmrw|tmr|2moro|2day|tonight|now|next|real|sure|some|sum|ur|your|kids?)\b)")
+"""SMS "4" meaning "for" ("book me 4 a trim"), only before a word a time never precedes."""
+_NUM_TO = re.compile(
+    r"\b2 (?=(?:book|cancel|reschedule|resched|come|see|get|make|move|change|schedule|know|be|"
+    r"ask|talk|speak|confirm|check|push|bring|drop|stop|go|do|let|you|u|me|us)\b)")
+"""SMS "2" meaning "to" ("need 2 cancel"), only where no count or time fits."""
+_MOVE_2 = re.compile(r"\b(resched|reschedule|move|moved|push|change|switch|bump|it|appt|"
+                     r"appointment|booking) 2 (?=[a-z])")
+"""... and after a move ("resched 2 mon", "move it 2 friday")."""
+_HASH_NUMBER = re.compile(r"#\s?(\d)\b")
+"""'#2' picks the second option: said "number 2" so no pattern mistakes it for 2 o'clock."""
+_SEE_U = re.compile(r"\bc (?=(?:u|ya|you)\b)")
+"""SMS "c u" is "see you" (a lone "C" is the confirm command, read before this)."""
+_TWO_MORROW = re.compile(r"\b2m[aeiou]{0,2}r+[aeiou]{0,2}w*\b")
+"""Every SMS spelling of tomorrow that starts "2m" ("2moro", "2mrw", "2morro", "2marrow")."""
+_NUM_UNIT = re.compile(r"\b(\d{1,2})(wks?|weeks?|days|hrs?|mins?)\b")
+_STRETCH = re.compile(r"([a-z])\1")
+_RUN3 = re.compile(r"([a-z])\1{2,}")
 
 def words(text: str) -> frozenset[str]:
     """A word list written as prose-wrapped text, so long lists stay readable."""
@@ -66,6 +101,23 @@ SHORTHAND: dict[str, str] = {
     "aftn": "afternoon", "arvo": "afternoon", "nite": "night", "mornin": "morning",
     "mrng": "morning", "morn": "morning", "avail": "available", "rdy": "ready",
     "wya": "where you at", "wsg": "what is good", "wassup": "what is up",
+    "wknd": "weekend", "wkend": "weekend", "wk": "week", "wks": "weeks",
+    "noonish": "noon", "lmk": "let me know", "lemme": "let me", "hw": "how", "mch": "much",
+    "mcuh": "much", "muc": "much", "cncl": "cancel", "cncel": "cancel", "dmg": "damage",
+    "sry": "sorry", "srry": "sorry", "idk": "i do not know", "btw": "by the way",
+    "rly": "really", "thatll": "that will", "itll": "it will", "thatd": "that would",
+    "youve": "you have", "youre": "you are", "theyre": "they are", "weve": "we have",
+    "thnk": "thank", "thku": "thank you", "omw": "on my way", "tmorrow": "tomorrow",
+    "tomoz": "tomorrow", "2mro": "tomorrow", "2mor": "tomorrow", "2moz": "tomorrow",
+    "aftr": "after", "befor": "before", "btwn": "between", "evng": "evening",
+    "sched": "schedule", "def": "definitely", "deff": "definitely", "ofc": "of course",
+    "tryna": "trying to", "finna": "going to", "boutta": "about to", "l8r": "later",
+    "l8": "late", "gr8": "great", "bout": "about", "txt": "text", "txts": "texts",
+    "msg": "message", "msgs": "messages", "w": "with", "sumthin": "something",
+    "sumthing": "something", "smth": "something", "sth": "something", "nothin": "nothing",
+    "nuthin": "nothing", "anythin": "anything", "cuz": "because", "coz": "because",
+    "lyk": "let you know", "gud": "good", "gr8t": "great", "aft": "afternoon",
+    "afternn": "afternoon", "tmrrw": "tomorrow", "tyty": "thank you", "tyy": "thank you",
 }
 
 # The words the intent and date patterns key on: a typo of one of these is read as it.
@@ -102,6 +154,44 @@ tonight tonite closed closes closing opens opened opening booked books booking c
 charged prices priced services served serve located locate parked parks thanked thanking
 schedules scheduled confirms reserved moved moves changed changes dates timed
 """)
+
+
+def is_common(word: str) -> bool:
+    """A common English word (or its plural): meant as written, never a typo of another.
+    The guard both typo matchers share ("trip" is not "trim", "bears" not "beard")."""
+    return word in COMMON or word in ENGLISH or (
+        len(word) > 4 and word.endswith("s") and word[:-1] in ENGLISH)
+
+
+def known(word: str) -> bool:
+    """A word some part of the rules reads as it is (key, common, or SMS spelling)."""
+    return word in VOCAB or word in SHORTHAND or word in SOCIAL or is_common(word)
+
+
+SOCIAL: frozenset[str] = words("""
+yes yeah yep yup yay yas no nope nah naw ok okay oki sure hi hey hello hiya heya yo sup
+thanks thank thx ty please pls plz so lol haha hmm ah oh aw bye cool nice great perfect
+awesome sweet wow omg k kk alright aight bet ugh uh um yess yesss noo nooo
+""")
+"""Short social words people stretch ("yeahhh", "nopeee", "sooo"): what they shrink back to."""
+
+
+@lru_cache(maxsize=4096)
+def unstretch(word: str) -> str:
+    """"yeahhh" → yeah, "nopeee" → nope, "pleasee" → please: letters held down for emphasis
+    are dropped until a word we know appears; a word we know is left alone ("cool", "book")."""
+    if not _STRETCH.search(word) or known(word):
+        return word
+    twice = _RUN3.sub(r"\1\1", word)
+    if known(twice):
+        return twice
+    once = _RUN3.sub(r"\1", word)
+    if known(once):
+        return once
+    for form in (twice, once):  # "thankss", "pleasee": one doubled letter at the end
+        if len(form) > 2 and form[-1] == form[-2] and known(form[:-1]):
+            return form[:-1]
+    return once if once != word and _RUN3.search(word) else word
 
 
 def _dl_distance(a: str, b: str, limit: int) -> int:
@@ -167,7 +257,7 @@ def foreign_script(text: str) -> bool:
 @lru_cache(maxsize=8192)
 def correct_word(word: str) -> str:
     """A typo of a key word, read as that word; any other word unchanged."""
-    if word in VOCAB or word in COMMON or not word.isalpha():
+    if word in VOCAB or not word.isalpha() or is_common(word):
         return word
     if allowed_typos(word) == 0:
         return word
@@ -193,19 +283,47 @@ def normalize(text: str) -> str:
     t = _APOS.sub("'", t).lower()
     t = _MERIDIEM.sub(r"\1m", t)
     t = _IS_CONTRACTION.sub(r"\1 is", t)
+    t = _LETS.sub("let us", t)
     t = _POSSESSIVE.sub("", t)
     t = _INNER_APOS.sub("", t)
     t = _DOT_TIME.sub(r"\1:\2", t)
+    t = _HASH_NUMBER.sub(r"number \1", t)
+    t = _RANGE_DASH.sub(r"between \1 and \2", t)
     t = t.replace("'", " ")
     t = _NON_WORD.sub(" ", t)
     t = _SPLIT_PUNCT.sub(r" \1 ", t)
+    t = _TWO_MORROW.sub("tomorrow", t)
+    t = _SEE_U.sub("see ", t)
+    t = _NUM_UNIT.sub(r"\1 \2", t)
+    t = _NUM_FOR.sub(_four, t)
+    t = _NUM_TO.sub("to ", t)
+    t = _MOVE_2.sub(r"\1 to ", t)
     return _SPACES.sub(" ", t).strip()
+
+
+_NOT_FOR_BEFORE = frozenset({"and", "to", "till", "til", "until", "at", "around", "about", "by",
+                             "@", "from", "between", "or", "like", "after", "before", "than"})
+
+
+def _four(m: re.Match[str]) -> str:
+    """"4" read as "for" unless a time range or a time cue comes just before it."""
+    before = m.string[:m.start()].split()
+    return "4 " if before and before[-1] in _NOT_FOR_BEFORE else "for "
+
+
+def _g_dropped(word: str) -> str:
+    """"lookin", "nothin", "comin": the -ing form when that is a word we know."""
+    if len(word) > 4 and word.endswith("in") and not known(word) and known(word + "g"):
+        return word + "g"
+    return word
 
 
 def expand(words: list[str]) -> list[str]:
     """Shorthand expanded and key-word typos corrected, word by word."""
     out: list[str] = []
     for w in words:
+        if w.isalpha():
+            w = _g_dropped(unstretch(w))
         rep = SHORTHAND.get(w)
         if rep is not None:
             out.extend(rep.split())

@@ -70,10 +70,17 @@ _DATE_RE = re.compile(
 _H = r"(?P<h>[01]?\d|2[0-3])"
 _UNITS = (r"(?!\s?(?::\d|/|\d|st\b|nd\b|rd\b|th\b|min|minute|hour|hr|day|week|month|year|"
           r"people|person|of us|kid|child|dollar|buck|percent|%|\$|x\b|times?\b|guys|men|"
-          r"boys|girls|sons|daughters|ppl|folks|adults|of them|visits|sessions))")
+          r"boys|girls|sons|daughters|ppl|folks|adults|of them|visits|sessions|more|extra|"
+          r"other|others|cuts|haircuts|spots|slots|of my))")
 _TIME_RE = re.compile(
     r"(?:"
-    r"\b(?P<hm_h>[01]?\d|2[0-3]):(?P<hm_m>[0-5]\d)(?:\s?(?P<hm_mer>am|pm)\b|(?P<hm_ap>[ap])\b)?"
+    r"\b(?:between|btw|from) (?P<btw_a>1[0-2]|0?[1-9])(?::(?P<btw_am_m>[0-5]\d))?"
+    r" ?(?P<btw_am>am|pm|a|p)?\b (?:and|to|till|til|until) (?P<btw_b>1[0-2]|0?[1-9])"
+    r"(?::(?P<btw_bm_m>[0-5]\d))? ?(?P<btw_bm>am|pm|a|p)?\b" + _UNITS +
+    r"|(?:(?<=@ )|(?<=\bat )|(?<=\baround )|(?<=\babout )|(?<=\bby )"
+    r"|\b(?=\d{3,4} ?(?:am|pm|a|p)\b))"
+    r"(?P<dg_h>1[0-2]|0?[1-9])(?P<dg_m>[0-5]\d)(?: ?(?P<dg_mer>am|pm|a|p))?\b(?![:/]\d)"
+    r"|\b(?P<hm_h>[01]?\d|2[0-3]):(?P<hm_m>[0-5]\d)(?:\s?(?P<hm_mer>am|pm)\b|(?P<hm_ap>[ap])\b)?"
     r"|\b(?P<mer_h>1[0-2]|0?[1-9])(?:\s?(?P<mer>am|pm)\b|(?P<mer_ap>[ap])\b)"
     r"|\b(?P<win_noon>after|before) (?:12 ?pm|12 noon|noon|midday)\b"
     r"|\b(?P<noon>(?:12 )?noon|midday|mid day)\b"
@@ -87,17 +94,16 @@ _TIME_RE = re.compile(
     r"(?P<cue_h>[01]?\d|2[0-3])(?P<cue_ish> ?ish| oclock| o clock)?\b" + _UNITS +
     r"|\b(?P<post_h>[01]?\d|2[0-3])(?: ?ish| oclock| o clock)?"
     r"(?= (?:works|work|is|ok|okay|good|fine|then|instead|please|DATE|would|sounds|if|on|"
+    r"opens|opened|frees|becomes|comes|gets|"
     r"tonight|in the|\?|!|pls)\b| ?[?!])" + _UNITS +
     r"|\b(?P<ish_h>[01]?\d|2[0-3])(?: ?ish| oclock| o clock)\b"
     r"|^(?P<only_h>[01]?\d|2[0-3])(?= ?[?!]? ?$)"
-    r"|\bbetween (?P<btw_a>1[0-2]|0?[1-9]) ?(?P<btw_am>am|pm)? and (?P<btw_b>1[0-2]|0?[1-9])"
-    r" ?(?P<btw_bm>am|pm)?\b"
     r")"
 )
 _POD_RE = re.compile(
     r"\b(?:(?P<morning>mornings?|(?<=DATE )am|(?<=the )am)"
     r"|(?P<afternoon>afternoons?|(?<=DATE )pm|(?<=the )pm)"
-    r"|(?P<evening>evenings?|tonight|nights?|after work))\b"
+    r"|(?P<evening>evenings?|tonight|nights?|after work|(?<=DATE )eve|(?<=DATE )evng))\b"
 )
 _GREET_RE = re.compile(
     r"\b(?:good (?:morning|afternoon|evening|night|day)|(?:merry|happy) (?:christmas|xmas|"
@@ -124,6 +130,18 @@ _DUCKLING_CUE = re.compile(
     r"month|ides)\b"
 )
 
+_NOT_A_DAY = re.compile(
+    r"\b(?:(?:next|this|last|the|a|every|per|that|which|what|same|other|one|another|"
+    r"different|whole|full|any|busy|long|first|following) (?:week|weeks|day|days|month)"
+    r"|(?:first|second|third|fourth|fifth|last) (?:one|option|choice|slot|spot|time|timer|"
+    r"appointment|visit|session|available|opening|thing|of them)|first(?= ?[?!]? ?$))\b"
+)
+"""Phrases our cue words appear in that never name a single day ("next week", "the second
+one"): no Duckling call for them (it is the slowest step, and would find no day)."""
+
+
+_Day = date  # the type, under a name the field `date` below does not shadow
+
 
 @dataclass(frozen=True, slots=True)
 class When:
@@ -134,6 +152,8 @@ class When:
     time: time | None
     part_of_day: PartOfDay | None
     masked: str
+    dates: tuple[_Day, ...] = ()
+    """Every date our patterns read, in the order of the DATE markers (the last is `date`)."""
 
 
 def bare_hour(h: int) -> int:
@@ -340,7 +360,7 @@ def parse_when(text: str, now_local: datetime, tz: str, use_duckling: bool = Tru
         return "DATE"
 
     s = _DATE_RE.sub(on_date, s)
-    if not dates and use_duckling and _DUCKLING_CUE.search(s):
+    if not dates and use_duckling and _DUCKLING_CUE.search(_NOT_A_DAY.sub(" ", s)):
         d = DUCKLING.day(s, now_local, tz)
         if d is not None:
             dates.append(d)
@@ -357,7 +377,11 @@ def parse_when(text: str, now_local: datetime, tz: str, use_duckling: bool = Tru
     def on_time(m: re.Match[str]) -> str:
         g = m.groupdict()
         t: time | None = None
-        if g["hm_h"] is not None:
+        if g["dg_h"] is not None:  # "at 230", "1130am": a clock time typed without its colon
+            h = int(g["dg_h"])
+            h = _with_meridiem(h, g["dg_mer"]) if g["dg_mer"] else _bare(h, pod_hint)
+            t = time(h, int(g["dg_m"]))
+        elif g["hm_h"] is not None:
             h, mi = int(g["hm_h"]), int(g["hm_m"])
             mer = g["hm_mer"] or g["hm_ap"]
             h = _with_meridiem(h, mer) if mer else _bare(h, pod_hint)
@@ -368,15 +392,7 @@ def parse_when(text: str, now_local: datetime, tz: str, use_duckling: bool = Tru
             windows.append("afternoon" if g["win_noon"] == "after" else "morning")
             return "WINDOW"
         elif g["btw_a"]:
-            a = int(g["btw_a"])
-            b = int(g["btw_b"])
-            a = _with_meridiem(a, g["btw_am"] or g["btw_bm"]) if (g["btw_am"] or g["btw_bm"]) \
-                else _bare(a, pod_hint)
-            b = _with_meridiem(b, g["btw_bm"]) if g["btw_bm"] else _bare(b, pod_hint)
-            first, last = part_of(time(a % 24, 0)), part_of(time(max(b - 1, 0) % 24, 59))
-            if first == last:
-                windows.append(first)
-            return "WINDOW"
+            return _range(m, s, times, windows, pod_hint)
         elif g["noon"]:
             t = time(12, 0)
         elif g["midnight"]:
@@ -392,8 +408,8 @@ def parse_when(text: str, now_local: datetime, tz: str, use_duckling: bool = Tru
             h = int(g["win_h"])
             h = _with_meridiem(h, g["win_mer"]) if g["win_mer"] else _bare(h, pod_hint)
             edge = time(h, int(g["win_m"] or 0))
-            if g["win"] == "after" and edge.hour >= 12:
-                windows.append(part_of(edge))
+            if g["win"] == "after":
+                windows.append(part_of(edge))  # "after N" takes the part N falls in
             elif g["win"] == "before" and edge <= time(12, 0):
                 windows.append("morning")
             return "WINDOW"
@@ -425,7 +441,33 @@ def parse_when(text: str, now_local: datetime, tz: str, use_duckling: bool = Tru
     pod: PartOfDay | None = None
     if when_time is None:
         pod = pods[-1] if pods else (windows[-1] if windows else None)
-    return When(dates[-1] if dates else None, when_time, pod, s)
+    return When(dates[-1] if dates else None, when_time, pod, s, tuple(dates))
+
+
+_MOVE_BEFORE = re.compile(r"\b(?:move|moving|moved|change|changing|switch|push|pushed|bump|"
+                          r"reschedule|rescheduling|shift|it|my|appointment|SVC)\s*$")
+
+
+def _range(m: re.Match[str], s: str, times: list[time], windows: list[PartOfDay],
+           hint: PartOfDay | None) -> str:
+    """"between 2 and 4", "from 10a to 12p", "2-4pm": the part of day the range lies in
+    (none when it spans two), or, after a move ("move it from 2 to 4"), the new time."""
+    g = m.groupdict()
+    a_mer, b_mer = g["btw_am"], g["btw_bm"]
+    a_m, b_m = int(g["btw_am_m"] or 0), int(g["btw_bm_m"] or 0)
+    a = _with_meridiem(int(g["btw_a"]), a_mer or b_mer) if (a_mer or b_mer) \
+        else _bare(int(g["btw_a"]), hint)
+    b = _with_meridiem(int(g["btw_b"]), b_mer) if b_mer else _bare(int(g["btw_b"]), hint)
+    if b < a and not b_mer and b + 12 < 24:
+        b += 12  # "between 11 and 1": one stretch of the day, not a wrap
+    if m.group(0).startswith("from") and _MOVE_BEFORE.search(s[:m.start()]):
+        times.append(time(b % 24, b_m))
+        return "from TIME"
+    end_h, end_m = (b, b_m - 1) if b_m else (b - 1, 59)
+    first, last = part_of(time(a % 24, a_m)), part_of(time(max(end_h, 0) % 24, end_m))
+    if first == last:
+        windows.append(first)
+    return "WINDOW"
 
 
 def _pod_hint(s: str) -> PartOfDay | None:

@@ -43,6 +43,9 @@ INTENT_EXAMPLES: list[tuple[str, Intent]] = [
     ("thank you!", "thanks"), ("thx", "thanks"),
     ("STOP", "opt_out"), ("stop texting me", "opt_out"), ("unsubscribe", "opt_out"),
     ("START", "opt_in"), ("UNSTOP", "opt_in"),
+    ("put me on the waitlist", "waitlist"), ("W", "waitlist"),
+    ("let me know if something opens up", "waitlist"), ("text me if 3pm frees up", "waitlist"),
+    ("can you notify me if there's a cancellation", "waitlist"),
     ("asdf", "unknown"), ("what's the weather", "unknown"),
 ]
 
