@@ -80,6 +80,11 @@ class ServiceMatcher:
                     vocab.add(joined)
         for entries in self._phrases.values():
             entries.sort(key=lambda e: -len(e[0]))
+        self._by_second: dict[str, list[tuple[str, str]]] = {}
+        for entries in self._phrases.values():
+            for toks, name in entries:
+                if len(toks) == 2:
+                    self._by_second.setdefault(toks[1], []).append((toks[0], name))
         self._vocab = frozenset(vocab)
         words: dict[str, set[str]] = {}
         for name, aliases in services:
@@ -148,12 +153,26 @@ class ServiceMatcher:
                         break
             if best is not None and best.end - best.start == 1 and tokens[i] in _STOP_MATCH:
                 best = None
+            if (best is None or best.end - best.start == 1) and i + 1 < n:
+                best = self._anchored(tokens[i], canon[i + 1], i) or best
             if best is None:
                 i += 1
                 continue
             matches.append(best)
             i = best.end
         return matches
+
+
+    def _anchored(self, word: str, second: tuple[str, bool] | None, i: int) -> ServiceMatch | None:
+        """A two-word name whose second word is exact and whose first is misspelt, even into
+        a common word: "bread trim" is Beard Trim (alone, "bread" is bread)."""
+        if second is None or second[1] or len(word) < 4 or not word.isalpha():
+            return None
+        for first, name in self._by_second.get(second[0], ()):
+            limit = 2 if len(first) >= 5 else 1
+            if word[0] == first[0] and word != first and distance(word, first, limit) <= limit:
+                return ServiceMatch(name, i, i + 2, True)
+        return None
 
 
 def choose_service(matches: Sequence[ServiceMatch], tokens: Sequence[str],

@@ -28,13 +28,17 @@ _LEAD = r"(?:(?:i think|i guess|well|ok|okay|alright|so|and|um|oh|no|nope|nah|na
         r"then|actually|honestly|i believe) ){0,3}"
 _QUAL = (r"(?: (?:for now|for today|for tomorrow|for tonight|for (?:this|the) week|"
          r"for (?:mon|tues|wednes|thurs|fri|satur|sun)day|for the day|for the moment|for me|"
-         r"for us|from me|from my end|from my side|on my end|at the moment|right now|today|"
+         r"for us|for (?:my|the|this|that) (?:appointment|booking|visit)|"
+         r"from me|from my end|from my side|on my end|from you|from you guys|at the moment|"
+         r"right now|today|"
          r"then|now|thanks|thank you|i think))")
 """What may follow a closing: "that's all *for now*", "that's it *for today, thanks*"."""
 _QUALIFIER = _QUAL + "{0,3}"
 _NEEDED = (r"(?: (?:i|we) (?:really )?(?:need|needed|want|wanted|was looking for|were looking for|"
            r"came for|have|had|wanted to ask|needed to ask|wanted to know|needed to know|"
-           r"need to know|had to ask|required|require)(?: to know| to ask| to do| help with)?)?")
+           r"need to know|had to ask|required|require)(?: help with| to (?:know|ask|hear|do|"
+           r"say|check|cover|sort out|get done|book|schedule|set up|reserve|change|move))?)?")
+"""What the closing says was all: "that's all I *wanted to book*" books nothing more."""
 
 CLOSING: Final = re.compile(
     rf"\b{_LEAD}(?:"
@@ -46,12 +50,16 @@ CLOSING: Final = re.compile(
     rf"(?:that is|that will be|that would be|that should be|that is about|that is pretty much)"
     rf" it(?:{_QUAL}{{1,3}}(?: i am done)?| i am done|(?=[\s!?.]*$))"
     rf"|that (?:about )?(?:does|covers) it|that covers everything|that answers (?:it|everything|"
-    rf"my questions?)"
-    rf"|(?:there is )?nothing (?:else|more|further)(?: (?:i|we) (?:need|want|have)(?: to ask)?)?"
+    rf"my questions?)|that (?:will|should|would) do(?: it)?(?={_QUAL}{{0,3}}(?:\s*$|\s*[!?.]| "
+    rf"(?:bye|thanks|thank|cheers|have|see|take)\b))"
+    rf"|(?:there is )?nothing (?:else|more|further)(?: (?:i|we) (?:need|want|have)(?: to ask)?"
+    rf"| needed| required| necessary| to add)?"
     rf"{_QUALIFIER}"
     rf"|(?:(?:i|we) )?(?:do not|do not really|will not) (?:need|want|have|require) "
     rf"(?:anything|something) (?:else|more|further)(?: to ask)?{_QUALIFIER}"
-    rf"|no (?:more|other|further) questions{_QUALIFIER}"
+    rf"|no (?:more|other|further) questions{_QUALIFIER}|no more{_QUAL}{{1,3}}"
+    rf"|(?:i|we) (?:have|got|have got) (?:everything|all) (?:i|we) (?:need|needed|wanted)"
+    rf"{_QUALIFIER}|you (?:have )?answered (?:all (?:of )?my questions|everything|my questions?)"
     rf"|(?:i am all|we are all|were all|(?:(?<=no )|(?<=nope )|(?<=nah ))all) good"
     rf"|(?:i am|we are|were|i am all|we are all|were all|all) (?:set|done|sorted|finished|"
     rf"good to go)(?: here| now| for now| for today| then| with everything| thanks to you)?"
@@ -69,13 +77,15 @@ THANKS: Final = re.compile(
     r"(?:all )?(?:the|your) (?:help|info|information|time|assistance|quick reply|reply)))"
     r"(?: (?:so much|very much|a lot|a bunch|a ton|again|kindly|so so much|a million|guys|"
     r"all)){0,3}"
-    r"(?: for (?:everything|that|this|it|all|all of (?:it|this|that)"
+    r"(?: for (?:everything|that|this|it|all|all of (?:it|this|that)|today|tonight"
     r"|(?:all )?(?:your|the) (?:help|time|assistance|patience|info|information|quick (?:reply|"
     r"response)|reply|response|update|reminder)(?: with (?:the|my|that|this|it)(?: \S+)?)?"
     r"|(?:booking|scheduling|setting|getting|making|fitting|squeezing|helping|sorting|taking "
     r"care of|arranging|confirming|letting|answering|checking|moving|cancell?ing|rescheduling|"
     r"reminding)(?: \S+){0,5}?(?=\s*$|\s*[!?]| (?:and|that is|bye|see|have|i|we|you|appreciate)\b)"
     r"))?"
+    r"(?: (?:today|tonight|this (?:morning|afternoon|evening)|again)"
+    r"(?=\s*$|\s*[!?.]| (?:bye|see|have|take|cheers|and|i|you)\b))?"
 )
 """Thanks, with what it is for: "thanks for booking me in" is thanks, not a booking."""
 
@@ -84,8 +94,11 @@ FOR_HELP: Final = re.compile(
     r"(?:your|the) (?:help|assistance|time)\b|\bthanks for everything\b")
 """Thanks for the help given: said when the conversation is over, so it closes it ("I'm
 good, thanks for the help" is thanks, where "no thanks, I'm good" declines)."""
+_DAY = (r"(?:today|tonight|tomorrow|monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
+        r"the \d|\d)")
+"""A day or time after "see ya" makes it a goodbye that names the day ("see ya tmrw")."""
 FAREWELL: Final = re.compile(
-    r"\b(?:bye bye|goodbye|good bye|bye|byee|cya|see ya|ttyl"
+    rf"\b(?:bye bye|goodbye|good bye|bye|byee|see ya(?! (?:on |at |next |this )?{_DAY})|ttyl"
     r"|(?:i will |we will |will )?see (?:you|ya) (?:then|soon|later|there|next time|around)"
     r"(?=\s*$|\s*[!?]| (?:and|have|bye|thanks|thank|take)\b)"
     r"|talk (?:to you )?(?:soon|later)|take care|good night|goodnight|night night|gn"
@@ -106,7 +119,8 @@ PRAISE: Final = re.compile(
 """Praise that accepts nothing ("awesome", "you have been so helpful"); "sounds great" and
 "perfect" say yes to an offer and stay."""
 _ACK: Final = re.compile(r"\b(?:ok|okay|alright|all right|k|kk|cool|oki|okey|got it|all good|"
-                        r"ok then|noted|gotcha)\b")
+                        r"ok then|noted|gotcha|(?:that is )?good to know|(?:that )?makes sense|"
+                        r"understood)\b")
 """An acknowledgement ("ok", "got it"): with thanks or a goodbye it accepts nothing."""
 _FINE: Final = re.compile(
     r"(?:(?:i am|we are|were|i am all|we are all|all|i think i am|i am just) )?"
@@ -119,6 +133,7 @@ _GRATEFUL: Final = re.compile(
 _BARE_NO: Final = re.compile(
     r"(?:no|nope|nah)(?: (?:i am|we are|were)? ?(?:good|fine|ok|okay|set|all set))?")
 """A bare no, as left after "no, thank you so much" is taken apart."""
+_LEADING_NO: Final = re.compile(r"(?:no|nope|nah|naw)\b")
 _FILL: Final = re.compile(
     r"\b(?:so|very|much|really|just|oh|well|um|uh|hmm|lol|haha|the|and|again|guys|man|bro|"
     r"dude|sir|maam|mam|hun|dear|love|friend|fam|buddy|mate|x|xx|xo|xoxo|too|also|a|lot)\b|[!?.]")
@@ -174,4 +189,6 @@ def settle(polite: Politeness, intent: Intent) -> Intent:
         return "thanks"
     if intent in ("affirm", "deny"):
         return intent
+    if intent == "unknown" and not polite.farewell and _LEADING_NO.match(polite.rest):
+        return "deny"  # "no thanks, I'll figure it out myself": declines, thanks as a courtesy
     return "thanks"

@@ -37,7 +37,8 @@ TOPICS: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"what (?:if|happens if|happens when) i (?:cancel|can not make it|cannot make it|"
         r"miss|do not show|no show)|late cancell?ation|no show (?:fee|policy)|"
         r"how (?:late|far ahead|far in advance) can i cancel|can i cancel (?:for free|later|"
-        r"last minute))\b")),
+        r"last minute)|(?:charge|charges|fee|fees|pay|penalty) (?:for|to|if (?:i|you|we)) "
+        r"(?:cancel|cancell?ing|reschedul(?:e|ing)|no show|not showing))\b")),
     ("new_link", _re(
         r"\b(?:(?:new|another|fresh|second|the) (?:payment |pay |checkout )?link|"
         r"(?:resend|send|text) (?:me )?(?:the |a |that )?(?:payment |pay |checkout )?link|"
@@ -54,7 +55,7 @@ TOPICS: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"credit cards?|tips?|gratuity|restroom|bathroom|masks?|vaccinated|covid|"
         r"(?:do|does) (?:she|he|they) speak|languages?)\b")),
 )
-_NAMED = re.compile(r"\b(?:with|see|ask for|request)\s+([A-Z][a-z]{2,})\b")
+_NAMED = re.compile(r"\b(?:with|see|ask for|request|[Dd]r\.?|[Dd]octor)\s+([A-Z][a-z]{2,})\b")
 _NOT_NAMES = frozenset({
     "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday", "January",
     "February", "March", "April", "May", "June", "July", "August", "September", "October",
@@ -76,7 +77,7 @@ def second_service(matches: Sequence[ServiceMatch], tokens: Sequence[str],
     for other in others:
         first, second = (other, chosen) if other.start < chosen.start else (chosen, other)
         between = tokens[first.end:second.start]
-        if len(between) <= 3 and set(between) & _JOINS and not set(between) & _NOT_BOTH:
+        if len(between) <= 5 and set(between) & _JOINS and not set(between) & _NOT_BOTH:
             return first, second
     return None
 

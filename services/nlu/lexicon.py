@@ -24,7 +24,9 @@ for _cat, _phrases in {
         say less|dope|facts|word|fasho|fo sho|bet bet|solid|works for us|good to go|yuh|
         yurr|yessir|yass|yasss|ight|iight|kk|k|
         all good|i am good with that|that is good with me|ok then|no problem|not a problem|
-        no prob|no problemo|sounds fine by me|fine by me|works fine|why not""",
+        no prob|no problemo|sounds fine by me|fine by me|works fine|why not|
+        mhm|mm hmm|mmhm|uh huh|yuh huh|yes maam|yes mam|yes sir|alrighty|alrighty then|
+        okey dokey|okie dokie""",
     "neutral": """have a nice day|have a good day|have a great day|have a good one|
         have a good night|have a nice weekend|have a great weekend|take care|bye|bye bye|
         goodbye|see you|see you then|see you soon|see ya|talk soon|cya|later|xoxo|xo|

@@ -22,7 +22,8 @@ _NEG = (
     r"(?:do not|does not|did not|never|would rather not|rather not|no need to|no need for|"
     r"no reason to|i am not|we are not|will not|would not|not gonna|not going to|not looking|"
     r"not trying|not planning|not ready|not interested|not wanting|not needing|not about|"
-    r"not in a position|not)"
+    r"not in a position|changed (?:my|our) minds? (?:about|on)|decided against|"
+    r"second thoughts (?:about|on)|not)"
 )
 _SCOPE = (
     r"(?: (?:i|we|really|even|yet|think|want|need|to|in|like|care|actually|necessarily|have|"
@@ -40,7 +41,7 @@ _VERB = (
     r"setting (?:one |it |anything )?up|sign (?:me |us )?up)"
 )
 _OBJECT = (
-    r"(?: (?:a|an|any|one|the|anything|something|it|that))?(?: (?:new|another))?"
+    r"(?: (?:a|an|any|one|the|anything|something|it|that|my|our))?(?: (?:new|another))?"
     r"(?: (?:appointment|appointments|booking|reservation|SVC|session|visit|slot|time))?")
 NEGATED_REQUEST: Final = re.compile(
     rf"\b{_NEG}{_SCOPE} {_VERB}{_OBJECT}\b"

@@ -31,9 +31,11 @@ def _re(pattern: str) -> re.Pattern[str]:
 
 
 OPT_OUT = _re(
-    r"\b(?:stop (?:texting|messaging|sending|contacting|txting|msging|texts|messages|all|"
+    r"\b(?:(?:stop|quit|cease) (?:texting|messaging|sending|contacting|txting|msging|texts|"
+    r"messages|all|"
     r"these|this|the messages|the texts|it)|unsubscribe|opt me out|opt out|optout|"
-    r"remove me from|take me off|do not (?:text|message|contact|msg) me|"
+    r"remove me from|^remove me$|(?:remove|delete) (?:my|this) (?:number|phone)|take me off|"
+    r"do not (?:text|message|contact|msg|txt) (?:me|us|this number|my number|this phone)|"
     r"no more (?:texts|messages)|leave me alone)\b"
 )
 OPT_IN = _re(
@@ -59,7 +61,9 @@ RESCHEDULE = _re(
     r"(?:change|switch) (?:my|our) (?:appointment|booking|reservation|time|date|day|SVC)|"
     rf"(?:change|switch) (?:the )?(?:date|day|time) (?:of|on|for) my {_APPT}|"
     r"(?:different|another|new|later|earlier) (?:day|time|date|slot) for (?:my|our)|"
-    r"(?:can|could) i come (?:in )?(?:later|earlier)|push back)\b"
+    r"(?:can|could) i come (?:in )?(?:later|earlier)|push back|"
+    rf"(?:do|make|have|put) (?:my|our) {_APPT} (?:a bit |a little )?(?:later|earlier|sooner|"
+    r"another day|on another day|a different day|another time))\b"
 )
 CANCEL = _re(
     r"\b(?:cancel|cancelled|canceled|cancelling|canceling|call (?:it )?off|"
@@ -88,11 +92,15 @@ STATUS = _re(
     r"|do (?:i|we) (?:still )?have (?:a|an|any|my)? ?(?:appointment|booking|reservation|"
     r"SVC|appointments|bookings)"
     rf"|(?:is|was) (?:my|our) {_APPT} (?:still|confirmed|on|booked|set|DATE|at|for)"
+    rf"|(?:is|was|are) (?:my|our) (?:(?:DATE|TIME|POD|SVC) )+(?:{_APPT} )?(?:still|confirmed|"
+    r"happening|booked|on)\b"
     rf"|(?:check|confirm|verify|look up|remind me (?:of|about|when)) (?:on )?(?:my|our) {_APPT}"
     rf"|(?:time|date|day|details) (?:of|for) (?:my|our) {_APPT}"
     rf"|(?:when|what time|what day|what date) (?:my|our) (?:next |upcoming )?{_APPT}"
     rf"|(?:my|our) {_APPT} (?:details|info|information|time|status)"
     rf"|did (?:my|the) {_APPT} go through"
+    r"|(?:did|have) (?:you|u|yall|you guys) (?:get|got|receive|received|see|seen) (?:my|our) "
+    r"(?:booking|appointment|reservation|request)"
     r"|what (?:time |day )?did i book|what am i booked for|"
     r"(?:any|have i got|got any) upcoming (?:appointments|bookings)"
     rf"|what (?:are|r) (?:my|our) (?:upcoming |next )?{_APPT}"
@@ -112,6 +120,8 @@ BOOK_AVAIL = _re(
     r"appointments?|availability|openings?)|"
     r"(?:have|got) (?:any )?(?:spots?|slots?|space|room|time|times|appointments?|availability)|"
     r"(?:have|got) (?:anything|something)|earliest|next available|soonest|"
+    rf"(?:do|does) {_YOU} (?:still )?(?:have|got) (?:a|an|any) (?:TIME|POD|DATE)|"
+    r"(?:you|ya) got (?:a|an|any) (?:TIME|POD|DATE)|"
     rf"what (?:do|does|would|can) {_YOU} (?:guys )?(?:have|got)(?: open| available| free| left)?"
     r"(?: (?:on|for|this|next))? (?:DATE|POD|TIME)|"
     r"what (?:is|s) (?:open|available|free|left) (?:on |for )?(?:DATE|POD)|"
@@ -137,9 +147,12 @@ FAQ_HOURS = _re(
     rf"till|until|at|over|now|right now)|"
     rf"how late|how early|closing time|opening time|close (?:today|DATE|at)|"
     rf"what days (?:are|do) {_YOU}|when do {_YOU} (?:work|open)|do {_YOU} work (?:DAYS|DATE)|"
-    rf"(?:are|r) {_YOU} closed)\b"
+    rf"(?:are|r) {_YOU} closed|do {_YOU} (?:close|shut|open)\b|(?:close|closed|shut) for lunch|"
+    rf"lunch (?:break|hour))\b"
 )
 FAQ_LOCATION = _re(
+    r"^(?:GREET |ok |okay |and |so |great |cool |sorry )?where (?:is|s|are|r) "
+    r"(?!(?:my|our|the (?:link|confirmation|receipt|payment|money))\b)\S+|"
     rf"\b(?:where (?:are|is|r|s|were) (?:{_YOU}|{_THEY}|(?:the|your|their|that|this) "
     rf"(?:[a-z]+ )?{_PLACE}|it|yall|your location|that|this|the)|"
     rf"where (?:do|does|would|can|should) {_THEY} (?:practice|work|operate|sit)|"
@@ -149,14 +162,19 @@ FAQ_LOCATION = _re(
     rf"parking|park|how (?:do|can|would) (?:i|we) (?:get|find) (?:there|you|to you|them|it|"
     rf"the (?:office|clinic|salon|shop|place))|where (?:can|do|would) (?:i|we) find (?:them|"
     rf"you|it|the)|"
-    rf"what street|which street|cross street|nearest (?:subway|train|station|bus)|find {_YOU}|"
+    rf"what street|which street|cross street|(?:nearest|closest) (?:subway|train|station|bus|"
+    rf"metro|stop|train stop|subway stop|bus stop|metro stop|parking)|find {_YOU}|"
     rf"where is it|where do i go|where {_YOU} at|where exactly|what floor|which floor|"
+    rf"how (?:do|can|would|should) (?:i|we) (?:get|find|reach) (?:to )?(?:your|the|their|that|"
+    rf"this) (?:[a-z]+ )?{_PLACE}|(?:what|which) (?:suite|unit|building|room number)|garage|"
+    r"near (?:a |an |the |any )?(?:metro|subway|train|bus|station|stop|highway|freeway|line)|"
     rf"what neighborhood|what area|near me|close to|how far|(?:which|what) (?:office|branch|"
     rf"location|clinic|salon|shop)(?! (?:hours|time))|where (?:it is|they are|you are))\b"
 )
 FAQ_PRICES = _re(
     r"(?:\b(?:how much|price|prices|pricing|priced|cost|costs|costing|charge|charges|rate|"
     r"rates|fee|fees|deposit|deposits|expensive|cheap|afford|pay|paying|payment|insurance|"
+    r"deals|any deal|discounts?|specials|promos?|promotions?|coupons?|"
     r"cancellation (?:policy|fee)|how pricey|what is the damage|whats the damage|"
     r"(?:take|accept|use|pay with|pay by|pay in) (?:cash|cards?|credit|debit|venmo|zelle|"
     r"apple pay|checks?|paypal)|(?:cash|card|credit card|venmo|zelle) (?:ok|okay|only|fine)"
@@ -170,10 +188,15 @@ FAQ_SERVICES = _re(
     rf"specialize in|take care of|handle|deal with)(?: any| a| an)? (?:SVC|services|treatments)|"
     rf"(?:can|could) {_YOU} (?:do|guys do) (?:a |an )?SVC|"
     rf"do {_YOU} (?:do|offer|provide)(?! (?:DATE|DAYS|TIME|POD|weekends|walk|appointments))|"
+    rf"(?:do|does|can|could) {_YOU} (?:guys |all )?(?:treat|help with|work on|fix|see patients)\b|"
+    rf"(?:can|could) {_YOU} (?:guys |all )?(?:do|offer|provide) "
+    r"(?!(?:a |an )?(?:DATE|DAYS|TIME|POD|WINDOW|it|that|this|one|the|me|us|my|earlier|later|"
+    r"sooner|better|anything|something|any|bit|little|different|other|another|same|instead|then|what|weekends|walk|"
+    r"appointments?)\b)[a-z]+|"
     rf"menu|service list|list of services|offer SVC|is SVC something {_YOU}|"
     rf"{_YOU} (?:guys )?(?:do|offer|provide|have)(?: any| a| an)? SVC|"
     rf"do {_YOU} (?:[a-z]+ ){{1,2}}SVC|(?:do|can) {_YOU} (?:guys |all )?SVC|"
-    rf"how long (?:does|do|will|is|would) (?:a |an |the |my )?SVC|"
+    rf"how long (?:does|do|will|is|would) (?:a |an |the |my )?(?:SVC|appointment|visit|session)|"
     rf"(?:do|does|can|could|will|if|whether) {_THEY} (?:also )?(?:do|offer|provide|perform|"
     rf"take care of|"
     rf"handle|treat|specialize in|accept))\b"
@@ -181,7 +204,8 @@ FAQ_SERVICES = _re(
 AFFIRM_BOOK = _re(
     r"^(?:(?:yes|yeah|yep|yup|ya|yessir|bet|absolutely|definitely|ok|sure|great|perfect|please|"
     r"go ahead|and|then|alright|cool|"
-    r"that is|sounds good|good|fine|lets|let us)\s)*"
+    r"that is|sounds good|sounds great|sounds perfect|that sounds good|that sounds great|"
+    r"that works|works|good|fine|lets|let us)\s)*"
     r"(?:book it|book that|book this|lock it in|lock that in|lock it|confirm it|confirm that|"
     r"confirm|do it|grab it|take it|i will take it|i will take that|reserve it|go ahead|"
     r"(?:go ahead|please) (?:and )?(?:book|make|schedule|reserve|confirm|lock|set)(?: it| that|"
@@ -189,7 +213,8 @@ AFFIRM_BOOK = _re(
     r"(?:\s(?:please|for me|in|then|now|thanks|thank you|!|\?))*$"
 )
 BOOK_STRONG = _re(
-    r"\b(?:book|booking|schedule|scheduling|reserve|reservation|appointments?|"
+    r"\b(?:book|booking|(?<!my )(?<!our )(?<!your )(?<!the )(?<!work )(?<!busy )schedule|"
+    r"scheduling|reserve|reservation|appointments?|"
     r"sign me up|squeeze me in|squeeze in|fit me in|get me in|slide in|pencil me in|"
     r"put me down|sign up for|make an appt)\b"
 )
@@ -201,9 +226,11 @@ BOOK_WEAK = _re(
     r"was hoping|hope|would want|got to get|have to get|gotta get)|"
     r"(?:can|could|may|might) (?:i|we) (?:get|have|grab|come|see|squeeze|fit|do|set up)|"
     r"(?:can|could) (?:you|u) (?:get|fit|squeeze|take|see) (?:me|us)|"
+    r"(?:you|u) (?:can|could) (?:get|fit|squeeze|take|see) (?:me|us)|"
     r"looking (?:for|to)|(?:need|needs|want|wants|like|get) (?:a|an|some|my) SVC|"
     r"needs? (?:a |an )?SVC|"
     r"let me get|lemme get|hook me up|set me up|in need of|due for|"
+    r"(?:to|like to|want to|need to|trying to|hoping to) set up (?:a|an|my|the|some)|"
     r"(?:i|we) would like|i am (?:after|looking)|"
     r"is (?:there )?(?:any(?:thing)?|something) (?:for|on|DATE|TIME))\b"
 )
@@ -217,7 +244,9 @@ LIST_PICK = _re(
     r"^(?:(?:i will take |i will go with |let us do |give me )?(?:the |number |no |option )?"
     r"(?:first|second|third|fourth|fifth|last|1st|2nd|3rd|4th|5th|other|earlier|later|"
     r"earliest|latest|sooner|next)(?: one| appointment| booking| option| time| slot)?"
-    r"|(?:option|number|choice|no|#) ?(?:[1-5]|one|two|three|four|five))(?: please| pls)?$"
+    r"|(?:option|number|choice|no|#) ?(?:[1-5]|one|two|three|four|five))"
+    r"(?: (?:please|pls|works|works for me|is good|is fine|is better|is best|sounds good|"
+    r"sounds better|would be (?:good|great|best|better)|then|thanks))*$"
 )
 EARLIEST = _re(
     r"\b(?:asap|as soon as possible|earliest|soonest|first (?:available|opening|open|free|"
@@ -284,6 +313,11 @@ BOOK_PERSON = _re(
     rf"close|in|open))\b"
 )
 """A visit asked for through the person or place: "find me a dentist", "see the therapist"."""
+BOOK_SEARCH = _re(
+    rf"\b(?:find|finding|search for|searching for|look for|looking for|recommend|need|want)"
+    rf"(?: me| us)? (?:a|an|some|any|a good|a new)(?! (?:different|other|else)\b)(?: [a-z]+)? "
+    rf"{_PROVIDER}\b")
+"""A search for a provider ("a good dentist near me"): a visit, whatever place it names."""
 PICK = _re(
     r"\b(?:go|going|goes|stick|settle) (?:with|for) (?:the|that|this|a|an|option|number|dr|"
     r"doctor|him|her|them|SVC|DATE|TIME)\b"
@@ -296,15 +330,25 @@ PICK = _re(
 )
 """Picks one of the options offered, or leaves the pick to us: "let's go with that one",
 "I'll take the 3pm one", "no preference". It gives (or waives) a detail: `inform`."""
+WAIVE = _re(
+    r"^(?:(?:just|um|hmm|ok|oh|i guess|i do not know) )?(?:(?:whoever|whichever|whatever|"
+    r"whenever|anyone|anybody)(?: one)?(?: is| has)? (?:free|available|open|around|time|soonest|"
+    r"earliest|first|quickest|fine|ok|good|works)\b|(?:i am |we are )?(?:pretty |very |totally |"
+    r"super )?flexible\b|any (?:day|time|weekday)(?: is fine| works| is good)? (?:except|but|"
+    r"other than|besides))")
+"""Leaves the pick to us ("whoever's free", "whatever's soonest"): it answers, `inform`."""
 RETRY = _re(
     r"\b(?:try|check|look at|what about|how about) (?:for |at |on )?(?:the )?(?:DATE|TIME|POD)"
-    r"|\b(?:try|check|look for|find|search for|look at|show me|suggest|what about|how about|"
-    r"any|are there|is there|got|have you got) (?:me )?(?:the |a |an |some |any )?(?:next|"
+    r"|\b(?:try|check|look for|find|search for|look at|show me|suggest|what about|how about|do|"
+    r"any|are there|is there|got|have you got|do you have|you have|give me) (?:me )?"
+    r"(?:the |a |an |some |any )?(?:next|"
     r"following|other|another|different|earlier|later|sooner|else|more) ?(?:day|time|one|ones|"
-    r"slot|slots|week|option|options|date|dates|times|place|places|doctor|dentist|"
+    r"slot|slots|week|option|options|date|dates|times|place|places|doctor|dentist|suggestions?|"
+    r"recommendations?|choices?|alternatives?|"
     r"stylist|barber|therapist|salon|salons|clinic|offices?)?\b(?! (?:available|open|free|"
     r"openings?|spots?|appointments?))"
     r"|\b(?:search|look|try|check) again\b|\bother options\b|\bwhat else (?=do|is|can|have)"
+    r"|\bwhat (?:other|different) (?:times|days|dates|slots|spots|openings|options)\b"
     r"|\b(?:do|go|make it|something|anything|any|have|got) (?:a bit |a little |little |"
     r"slightly |much )?(?:earlier|later|sooner)\b(?! (?:DATE|TIME|POD|on|at|this|next|for))"
     r"|^(?:a bit |a little |slightly |much )?(?:earlier|later|sooner)(?: please| pls| then)?"
@@ -332,13 +376,55 @@ OTHER_PERSON = _re(
 )
 """Written for someone else (a partner, a parent, a wrong number): not ours to act on."""
 PUT_OFF = _re(
-    r"^(?:(?:ok|okay|hmm|um|well|sorry|no|nah|actually) ){0,3}(?:let me|i need to|i have to|"
+    r"^(?:(?:ok|okay|hmm|um|well|sorry|no|nah|nope|actually|i think|maybe|yeah) ){0,3}(?:"
+    r"(?:let me|i need to|i have to|"
     r"i will|i got to|i will have to|i would have to|i should) (?:just )?(?:check|look at|think|"
     r"double check|figure out|sleep on it|(?:ask|talk to|confirm with|check with|run it by|"
     r"discuss it with) (?:my|the|her|his)|(?<=let me )see)"
-    r"(?: \S+){0,7}$"
+    r"|(?:let us|lets|let me|i will|we will|i would rather|we would rather|i am going to|"
+    r"we are going to|i think i will|i should|we should|i might|i may|i will just|i would like to|"
+    r"i want to|i prefer to|i will probably) (?:just )?(?:wait|hold off|hold|sit tight|"
+    r"hang tight|pause|hold on)(?: on (?:it|that|this|booking|scheduling|the \S+))?"
+    r"(?= (?:for|till|til|until|a|and|then|on|to|so|before|first|and)\b|$)"
+    r"|(?:i am |we are |i am just |i am still |we are still )?not (?:quite |really )?ready\b"
+    r"|not (?:this|that) (?:week|month|time|year)\b)"
+    r"(?: \S+){0,9}$"
 )
-"""Putting the decision off ("let me check my schedule and get back to you"): a soft no."""
+"""Putting the decision off ("let me check my schedule and get back to you", "I'll hold
+off til I get paid", "not ready to commit yet", "not this week"): a soft no."""
+KEEP = _re(
+    r"\b(?:leave|keep) (?:it|that|things|everything|(?:my|the|our) (?:\S+ )?\S+)"
+    r"(?: (?:as is|as it is|the same|where it is|alone|unchanged|as planned|how it is)\b|$)"
+    r"|^(?:(?:no|nope|nah) )?(?:please )?keep (?:it|that|my \S+)(?: please)?$"
+)
+"""Keeps an appointment as it is ("no, leave my appointment as is"): a no to a change."""
+IF_AVAILABLE = _re(
+    r"\b(?:if|when|whenever) (?:she|he|they|it|that|that one|one|someone|anyone|there|"
+    r"(?:dr|doctor) \S+|you) (?:is |are |s |has |have )?(?:still |one |any )?(?:free|available|"
+    r"open|time|room|a spot|space)\b")
+"""A condition ("Dr. Patel if she's available"), not a question about availability."""
+OTHER_CANCELLED = _re(
+    r"\b(?:trip|flight|game|meeting|class|classes|plans|party|event|concert|practice|show|"
+    r"match|wedding|dinner|lunch|school|shift|training|tour|gig|recital|rehearsal|vacation)"
+    r"(?: \S+){0,3}? (?:got|was|were|has been|have been|is|are|just got|all got|getting) "
+    r"(?:cancell?ed|called off|postponed|rescheduled|moved)\b")
+"""Something else called off ("my trip to denver got cancelled"): no request of ours."""
+PREFER_SOMETHING = _re(
+    r"^(?:(?:ideally|preferably|maybe|just|ok|so|um|hmm|then|and) )?(?:something|sometime)"
+    r"(?: [a-z]+){0,3}? (?:DATE|TIME|POD|WINDOW)\b"
+    r"(?!.*(?:\?|\b(?:available|open|free|left|have|got)\b))"
+)
+"""A wish, not a question ("something in the afternoon please"): it gives a detail."""
+DECLINE_WHEN = _re(
+    r"^(?:(?:no|nah|nope|sorry|ok|okay|um|hmm|thanks|thank you) ){0,2}(?:not|i will pass|pass|"
+    r"i am good|i am ok|i am fine|no thanks|no thank you|i will skip|skip)(?: for)? (?:DATE|POD|"
+    r"DATE POD|this week|next week|this time)(?: (?:though|either|sorry|then))?"
+    r"(?: maybe (?:next week|another day|another time|some other time|next time|later))?$")
+"""A no that names when ("not today", "I'll pass for today"): the day is refused, not given."""
+NOT_WHAT = _re(
+    r"\bnot what (?:i|we) (?:wanted|want|asked for|asked|meant|said|need|needed|booked|"
+    r"was looking for)\b")
+"""Rejects what was offered ("that's not what I wanted"): a no, whatever verb it quotes."""
 LEADING_NO = _re(r"^(?:GREET )?(?:no|nope|nah|naw|not quite|not really|sorry no)\b")
 """A message opening with no: what follows corrects a detail ("no, I'd like it at 3:30")."""
 LEADING_YES = _re(
@@ -353,6 +439,7 @@ SMALL_TALK = _re(
     r"movies|dinner|lunch|groceries|homework|the dog|the cat|(?:pick up|grab|get|drop off|"
     r"collect) (?:the )?kids|did (?:you|u) (?:see|hear|watch|feed|call|get)|"
     r"be home|get home|at home|on my way|running late|i will call (?:you|u)|call (?:you|u) "
-    r"(?:later|back|after|tonight|when))\b"
+    r"(?:later|back|after|tonight|when)|(?:send|show|text) me (?:the |those |that |some |a )?"
+    r"(?:pics|pictures|photos|pic|picture|photo|videos?|vids?|selfies?))\b"
 )
 """Everyday talk that is no business of ours; read as unknown when nothing else is asked."""

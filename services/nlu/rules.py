@@ -2,15 +2,17 @@
 
 Reading order, and why:
 1. one-letter and carrier keywords ("C", "X", "R", "W", "STOP") are commands, read before
-   any spelling fix could turn them into words;
+   any spelling fix could turn them into words; HELP and INFO are `unknown` with the topic
+   `help` (the fsm answers with who we are and how to stop messages);
 2. the text is cleaned once (services/nlu/text.py: lower case, shorthand, stretched words,
    typos of key words), and the politeness layer (services/nlu/closings.py) takes out
    closings, thanks and goodbyes, so "that's all I *need* today" asks for nothing;
 3. the service is found on what is left (so "the works" is a service before it can be a
    "that works"), then dates and times (services/nlu/timeparse.py); each is replaced by a
    marker (SVC, DATE, TIME, POD, WINDOW) so the intent patterns see the message's *shape*:
-   "can i move my SVC to DATE" reads the same for every business; with two dates, the one
-   the request is about is kept (services/nlu/focus.py);
+   "can i move my SVC to DATE" reads the same for every business; with two dates or times,
+   the one the request is about is kept, not an excuse's or a refused one
+   (services/nlu/focus.py);
 4. negated requests are taken out (services/nlu/negation.py: "I don't want to book" books
    nothing), then intents are tried from the most specific and least reversible (opt-out, a
    waitlist, a person, reschedule, cancel, status, FAQ) to the most generic (book, inform,
@@ -31,35 +33,42 @@ from libs.contracts.events import Slots
 from libs.contracts.vocabulary import Intent
 from libs.logs import error_without_message
 from services.nlu.catalog import Catalog, choose_service, stem
-from services.nlu.closings import settle, strip_politeness
+from services.nlu.closings import PRAISE, settle, strip_politeness
 from services.nlu.extractor import Understanding
 from services.nlu.extras import read_topic, second_service, time_zone
-from services.nlu.focus import request_date
+from services.nlu.focus import request_date, request_time
 from services.nlu.lexicon import by_lexicon
 from services.nlu.negation import scope_negation
 from services.nlu.patterns import (
     AFFIRM_BOOK,
     BOOK_AVAIL,
     BOOK_PERSON,
+    BOOK_SEARCH,
     BOOK_STRONG,
     BOOK_WEAK,
     CANCEL,
     CORRECTION,
+    DECLINE_WHEN,
     EARLIEST,
     FAQ_HOURS,
     FAQ_LOCATION,
     FAQ_PRICES,
     FAQ_SERVICES,
     HUMAN,
+    IF_AVAILABLE,
     INFORM_MARK,
+    KEEP,
     LEADING_NO,
     LEADING_YES,
     LIST_PICK,
+    NOT_WHAT,
     OFF_TOPIC_QUESTION,
     OPT_IN,
     OPT_OUT,
+    OTHER_CANCELLED,
     OTHER_PERSON,
     PICK,
+    PREFER_SOMETHING,
     PUT_OFF,
     RESCHEDULE,
     RETRY,
@@ -67,6 +76,7 @@ from services.nlu.patterns import (
     SMALL_TALK,
     STATUS,
     WAITLIST,
+    WAIVE,
 )
 from services.nlu.text import expand, foreign_script, normalize
 from services.nlu.timeparse import DUCKLING, When, parse_when
@@ -86,7 +96,17 @@ _COMMANDS: dict[str, Intent] = {
     "opt in": "opt_in", "optin": "opt_in", "n": "deny", "no": "deny",
 }
 _NO_ALNUM = re.compile(r"^[^a-z0-9$]*$")
+_KEYWORD_HELP = frozenset({"help", "info"})
+"""The carrier keywords HELP and INFO: no intent of ours, answered with who we are and how
+to stop messages (topic `help`)."""
 _INSTEAD = re.compile(r"\binstead\b")
+_BOOKING = re.compile(r"\b(?:appointments?|bookings?|reservations?|SVC|visit|session)\b")
+_RETRY_WORD = re.compile(r"\b(?:other|another|different|else|later|earlier|sooner)\b"
+                         r"(?! (?:today|tonight|DATE)\b)")
+_OTHER_WHEN = re.compile(r"\b(?:a different|another|other|some other) (?:days?|times?|dates?)\b")
+"""Another day or time asked of what was offered: a retry (`inform`), not a new booking."""
+_PARKING = re.compile(r"\b(?:parking|garage)\b")
+"""Parking is what is "available" in "is parking available": a location question."""
 _SAYS_MORE = re.compile(r"\b(?!(?:i|we|will|ok|okay|so|then|and|great|cool|all|right)\b)[a-z]{2,}")
 _COURTESY = re.compile(r"(?:\s+(?:pls|plz|please|thanks|thx|ty|thank you|now))+$")
 """A command said politely ("C pls", "W please") is still that command."""
@@ -146,6 +166,8 @@ class RulesExtractor:
             return self._answer("unknown", Slots(), 0.9)
         if foreign_script(text):
             return self._answer("unknown", Slots(), 0.3)
+        if raw.strip(" !?.") in _KEYWORD_HELP:
+            return self._answer("unknown", Slots(topic="help"), 0.99)
         command = _COMMANDS.get(_COURTESY.sub("", raw.strip(" !?.")).strip(" !?."))
         if command is not None:
             return self._answer(command, Slots(), 0.99)
@@ -160,16 +182,19 @@ class RulesExtractor:
         topic = read_topic(masked, text)
         if "SVC" in masked and "SVC" not in scope_negation(masked)[0]:
             service = service2 = None  # "I don't want a haircut": a service refused, not given
-        slots = Slots(service=service, date=request_date(masked, when.dates) or when.date,
-                      time=when.time, part_of_day=when.part_of_day, service2=service2,
+        asked = request_time(masked, when.times)
+        part = when.part_hint if asked is None and when.time is not None else when.part_of_day
+        slots = Slots(service=service, date=request_date(masked, when.dates),
+                      time=asked, part_of_day=part, service2=service2,
                       timezone=zone, earliest=EARLIEST.search(masked) is not None, topic=topic)
         intent, confidence = decide(masked, slots)
         settled = settle(polite, intent)
         if settled != intent:
             intent, confidence, slots = settled, 0.9, Slots(topic=topic)
-        if intent == "unknown":
+        if intent in ("unknown", "deny"):
             # a message we cannot place gives no booking details either (what it is about
-            # still helps the answer: a rude or an unanswerable question)
+            # still helps the answer: a rude or an unanswerable question), and what a refusal
+            # names ("not today") is refused, not given
             slots = Slots(topic=topic)
         return self._answer(intent, slots, confidence)
 
@@ -184,20 +209,31 @@ def decide(m: str, slots: Slots) -> tuple[Intent, float]:
     has_slots = has_when or slots.service is not None
     if slots.topic in ("deposit_policy", "cancellation_policy") and not OPT_OUT.search(m):
         return "faq_prices", 0.9  # "what if I cancel?" asks the policy, it does not cancel
-    m, negated = scope_negation(m)
+    m, negated = scope_negation(OTHER_CANCELLED.sub(" EVENT ", m))
     for pattern, intent in _STRONG:
         if pattern.search(m):
+            if intent == "status" and SMALL_TALK.search(m) and not _BOOKING.search(m):
+                continue  # "are we still on for lunch tmrw": someone else's plans
             return intent, 0.9
-    if slots.earliest:
+    if KEEP.search(m) or DECLINE_WHEN.search(m) or (NOT_WHAT.search(m) and not has_slots):
+        return "deny", 0.8  # "no, leave my appointment as is", "not today": no change wanted
+    if WAIVE.search(m):
+        return "inform", 0.8  # "whoever's free": leaves the pick to us
+    if slots.earliest and not PICK.search(m):
         return "book", 0.9
     if LIST_PICK.match(m):
         return "inform", 0.85  # answers a numbered list ("the second one")
     if slots.topic == "new_link":
         return "book", 0.85
-    if BOOK_AVAIL.search(m) and not FAQ_PRICES.search(m):
-        if _INSTEAD.search(m):
-            return "inform", 0.8  # "anything at 1:30 instead?": a retry of what was offered
+    if PREFER_SOMETHING.search(m):
+        return "inform", 0.75  # "something in the afternoon please": a wish, not a question
+    if (BOOK_AVAIL.search(IF_AVAILABLE.sub(" ", m)) and not FAQ_PRICES.search(m)
+            and not _PARKING.search(m)):
+        if _INSTEAD.search(m) or _RETRY_WORD.search(m):
+            return "inform", 0.8  # "anything at 1:30 instead?", "any other times available?"
         return "book", 0.9
+    if BOOK_SEARCH.search(m) and not FAQ_HOURS.search(m):
+        return "book", 0.85  # "I'm looking for a dentist near me": a search, not directions
     for pattern, intent in ((FAQ_HOURS, "faq_hours"), (FAQ_LOCATION, "faq_location"),
                             (FAQ_PRICES, "faq_prices")):
         if pattern.search(m):
@@ -218,17 +254,18 @@ def decide(m: str, slots: Slots) -> tuple[Intent, float]:
         return ("inform", 0.8) if has_slots and CORRECTION.search(m) else ("deny", 0.85)
     if asks and LEADING_YES.search(m) and not (slots.service or slots.date or slots.time):
         return "affirm", 0.85  # "yes, go ahead and make it": agrees to what was offered
-    if has_when and LEADING_NO.search(m) and not BOOK_STRONG.search(m):
-        return "inform", 0.8  # "no, I'd like it at 3:30": corrects what was offered
+    corrects = (LEADING_NO.search(m) and not BOOK_STRONG.search(m)) or _INSTEAD.search(m)
+    if has_when and corrects:
+        return "inform", 0.8  # "no, I'd like it at 3:30", "the 20th instead": a correction
     if BOOK_STRONG.search(m) or BOOK_PERSON.search(m):
         return "book", 0.9
     inform_mark = INFORM_MARK.search(m) is not None
     if BOOK_WEAK.search(m):
-        if CORRECTION.search(m):
+        if CORRECTION.search(m) or _OTHER_WHEN.search(m):
             return "inform", 0.8 if has_slots else 0.6
         return "book", 0.85
     if has_slots and SEE_YOU.search(m):
-        rest = SEE_YOU.sub(" ", m)
+        rest = PRAISE.sub(" ", SEE_YOU.sub(" ", m))  # "great, see you thursday": a goodbye
         intent, confidence = by_lexicon(rest)
         if intent in ("affirm", "thanks"):
             return intent, confidence
@@ -242,4 +279,6 @@ def decide(m: str, slots: Slots) -> tuple[Intent, float]:
         if slots.service is None and OFF_TOPIC_QUESTION.search(m):
             return "unknown", 0.4  # "what's the weather tomorrow": a date, but not ours
         return "inform", 0.85
+    if (slots.topic or "").startswith("staff:") and not LEADING_NO.search(m):
+        return "inform", 0.7  # "with Maria please": names who, a detail of the booking
     return by_lexicon(m)

@@ -36,6 +36,22 @@ _DOT_TIME = re.compile(r"\b(\d{1,2})\.(\d{2})(?=\s*(?:[ap]m?\b|$|\s))")
 _NON_WORD = re.compile(r"[^a-z0-9:/@$+&?!\s]+")
 _SPLIT_PUNCT = re.compile(r"([?!&+@$])")
 _SPACES = re.compile(r"\s+")
+_THAN = re.compile(r"\b(no )?(earlier|later|sooner) than\b")
+"""A bound said as a comparison ("later than 5", "no later than 11"): said as after/before."""
+_NOON_IN_RANGE = re.compile(
+    r"\b(?:between|from) (?:noon|\d{1,2}(?::\d\d)?(?: ?[ap]m?)?) (?:and|to|till|until) "
+    r"(?:noon|\d{1,2}(?::\d\d)?(?: ?[ap]m?)?)\b")
+"""Noon as an end of a range ("between 9 and noon") is 12, an hour the range reads."""
+_RANGE_TO = re.compile(
+    r"(?<![\w:@$])((?:1[0-2]|0?[1-9])(?::[0-5]\d)?(?:\s?[ap]m?\b)?) (?:to|till|til|until) "
+    r"((?:1[0-2]|0?[1-9])(?::[0-5]\d)?(?:\s?[ap]m?\b)?)(?![\d/:]| ?(?:days?|weeks?|hours?|hrs?|"
+    r"mins?|minutes|months?|years?|people|ppl|kids|of|cuts|haircuts|appointments?|spots?|slots?|"
+    r"times|sessions?|visits?|boys|girls|guys|men|adults|children|sons|daughters|dollars|bucks)"
+    r"\b)")
+"""A range said with "to" ("2 to 4 works"); not after a move ("change my 3 to 4")."""
+_MOVED = frozenset({"move", "moving", "moved", "change", "changing", "push", "switch", "bump",
+                    "resched", "reschedule", "it", "my", "appt", "appointment", "from", "between",
+                    "booking", "that", "the"})
 _RANGE_DASH = re.compile(
     r"\b((?:1[0-2]|0?[1-9])(?::[0-5]\d)?\s?(?:[ap]m?\b)?)\s?(?:-|\u2013|\u2014)\s?"
     r"((?:1[0-2]|0?[1-9])(?::[0-5]\d)?(?:\s?[ap]m?)?)(?![\d/:-])")
@@ -45,17 +61,26 @@ _NUM_FOR = re.compile(
     r"today|tomorrow|"
     r"tmrw|tmr|2moro|2day|tonight|now|next|real|sure|some|sum|ur|your|kids?)\b)")
 """SMS "4" meaning "for" ("book me 4 a trim"), only before a word a time never precedes."""
+_FOR_DAY = re.compile(
+    r"\b(me|us|him|her|them|appt|appointment|it|spot|slot|list|waitlist|in) 4 (?=(?:mon|tue|"
+    r"tues|wed|weds|thu|thur|thurs|fri|sat|sun|monday|tuesday|wednesday|thursday|friday|"
+    r"saturday|sunday)\b)")
+"""... and before a day after "me", "it" or "appt" ("waitlist me 4 sat"): a time is said
+after its day ("sat 4") or with "at"."""
 _NUM_TO = re.compile(
     r"\b2 (?=(?:book|cancel|reschedule|resched|come|see|get|make|move|change|schedule|know|be|"
     r"ask|talk|speak|confirm|check|push|bring|drop|stop|go|do|let|you|u|me|us)\b)")
 """SMS "2" meaning "to" ("need 2 cancel"), only where no count or time fits."""
 _MOVE_2 = re.compile(r"\b(resched|reschedule|move|moved|push|change|switch|bump|it|appt|"
-                     r"appointment|booking) 2 (?=[a-z])")
+                     r"appointment|booking) 2 (?=[a-z])|\b(talk|speak|chat|reply|write|listen|"
+                     r"text) 2 (?=(?:a|an|the|some|someone|somebody|any|anyone|you|u|me|your|ur|"
+                     r"him|her|them|person|human|staff|manager|owner|people)\b)")
 """... and after a move ("resched 2 mon", "move it 2 friday")."""
 _HASH_NUMBER = re.compile(r"#\s?(\d)\b")
 """'#2' picks the second option: said "number 2" so no pattern mistakes it for 2 o'clock."""
-_SEE_U = re.compile(r"\bc (?=(?:u|ya|you)\b)")
-"""SMS "c u" is "see you" (a lone "C" is the confirm command, read before this)."""
+_SEE_U = re.compile(r"\bc (?=(?:u|ya|you)\b)|(?<=\b2 )c\b|(?<=\bto )c\b")
+"""SMS "c u" is "see you", and so is the "c" of "need 2 c the doc" (a lone "C" is the
+confirm command, read before this)."""
 _TWO_MORROW = re.compile(r"\b2m[aeiou]{0,2}r+[aeiou]{0,2}w*\b")
 """Every SMS spelling of tomorrow that starts "2m" ("2moro", "2mrw", "2morro", "2marrow")."""
 _NUM_UNIT = re.compile(r"\b(\d{1,2})(wks?|weeks?|days|hrs?|mins?)\b")
@@ -116,7 +141,9 @@ SHORTHAND: dict[str, str] = {
     "msg": "message", "msgs": "messages", "w": "with", "sumthin": "something",
     "sumthing": "something", "smth": "something", "sth": "something", "nothin": "nothing",
     "nuthin": "nothing", "anythin": "anything", "cuz": "because", "coz": "because",
-    "lyk": "let you know", "gud": "good", "gr8t": "great", "aft": "afternoon",
+    "cya": "see ya", "lyk": "let you know", "hilites": "highlights", "hilights": "highlights",
+    "hilite": "highlight", "hilight": "highlight",
+    "gud": "good", "gr8t": "great", "aft": "afternoon",
     "afternn": "afternoon", "tmrrw": "tomorrow", "tyty": "thank you", "tyy": "thank you",
 }
 
@@ -171,7 +198,8 @@ def known(word: str) -> bool:
 SOCIAL: frozenset[str] = words("""
 yes yeah yep yup yay yas no nope nah naw ok okay oki sure hi hey hello hiya heya yo sup
 thanks thank thx ty please pls plz so lol haha hmm ah oh aw bye cool nice great perfect
-awesome sweet wow omg k kk alright aight bet ugh uh um yess yesss noo nooo
+awesome sweet wow omg k kk alright aight bet ugh uh um yess yesss noo nooo mhm yessir
+alrighty
 """)
 """Short social words people stretch ("yeahhh", "nopeee", "sooo"): what they shrink back to."""
 
@@ -289,6 +317,10 @@ def normalize(text: str) -> str:
     t = _DOT_TIME.sub(r"\1:\2", t)
     t = _HASH_NUMBER.sub(r"number \1", t)
     t = _RANGE_DASH.sub(r"between \1 and \2", t)
+    t = _THAN.sub(lambda m: "before" if (m.group(1) is None) == (m.group(2) != "later")
+                  else "after", t)
+    t = _NOON_IN_RANGE.sub(lambda m: m.group(0).replace("noon", "12"), t)
+    t = _RANGE_TO.sub(_range_to, t)
     t = t.replace("'", " ")
     t = _NON_WORD.sub(" ", t)
     t = _SPLIT_PUNCT.sub(r" \1 ", t)
@@ -296,13 +328,22 @@ def normalize(text: str) -> str:
     t = _SEE_U.sub("see ", t)
     t = _NUM_UNIT.sub(r"\1 \2", t)
     t = _NUM_FOR.sub(_four, t)
+    t = _FOR_DAY.sub(r"\1 for ", t)
     t = _NUM_TO.sub("to ", t)
-    t = _MOVE_2.sub(r"\1 to ", t)
+    t = _MOVE_2.sub(lambda m: f"{m.group(1) or m.group(2)} to ", t)
     return _SPACES.sub(" ", t).strip()
 
 
 _NOT_FOR_BEFORE = frozenset({"and", "to", "till", "til", "until", "at", "around", "about", "by",
                              "@", "from", "between", "or", "like", "after", "before", "than"})
+
+
+def _range_to(m: re.Match[str]) -> str:
+    """"2 to 4" said as "between 2 and 4", unless a move comes just before it."""
+    before = m.string[:m.start()].split()
+    if before and before[-1] in _MOVED:
+        return m.group(0)
+    return f"between {m.group(1)} and {m.group(2)}"
 
 
 def _four(m: re.Match[str]) -> str:
@@ -318,12 +359,22 @@ def _g_dropped(word: str) -> str:
     return word
 
 
+_AS_WRITTEN_AFTER: dict[str, frozenset[str]] = {
+    "sun": frozenset({"the", "in", "of", "hot", "morning", "afternoon", "evening"}),
+    "sat": frozenset({"i", "we", "he", "she", "they", "just", "had", "has", "have"}),
+}
+"""Day shorthand that is a word after these ("the sun", "I sat"), not a weekday."""
+
+
 def expand(words: list[str]) -> list[str]:
     """Shorthand expanded and key-word typos corrected, word by word."""
     out: list[str] = []
     for w in words:
         if w.isalpha():
             w = _g_dropped(unstretch(w))
+        if out and out[-1] in _AS_WRITTEN_AFTER.get(w, ()):
+            out.append(w)
+            continue
         rep = SHORTHAND.get(w)
         if rep is not None:
             out.extend(rep.split())

@@ -71,14 +71,14 @@ _H = r"(?P<h>[01]?\d|2[0-3])"
 _UNITS = (r"(?!\s?(?::\d|/|\d|st\b|nd\b|rd\b|th\b|min|minute|hour|hr|day|week|month|year|"
           r"people|person|of us|kid|child|dollar|buck|percent|%|\$|x\b|times?\b|guys|men|"
           r"boys|girls|sons|daughters|ppl|folks|adults|of them|visits|sessions|more|extra|"
-          r"other|others|cuts|haircuts|spots|slots|of my))")
+          r"other|others|cuts|haircuts|spots|slots|of my|SVC))")
 _TIME_RE = re.compile(
     r"(?:"
     r"\b(?:between|btw|from) (?P<btw_a>1[0-2]|0?[1-9])(?::(?P<btw_am_m>[0-5]\d))?"
     r" ?(?P<btw_am>am|pm|a|p)?\b (?:and|to|till|til|until) (?P<btw_b>1[0-2]|0?[1-9])"
     r"(?::(?P<btw_bm_m>[0-5]\d))? ?(?P<btw_bm>am|pm|a|p)?\b" + _UNITS +
     r"|(?:(?<=@ )|(?<=\bat )|(?<=\baround )|(?<=\babout )|(?<=\bby )"
-    r"|\b(?=\d{3,4} ?(?:am|pm|a|p)\b))"
+    r"|\b(?=\d{3,4} ?(?:am|pm|a|p)\b)|(?<=DATE ))"
     r"(?P<dg_h>1[0-2]|0?[1-9])(?P<dg_m>[0-5]\d)(?: ?(?P<dg_mer>am|pm|a|p))?\b(?![:/]\d)"
     r"|\b(?P<hm_h>[01]?\d|2[0-3]):(?P<hm_m>[0-5]\d)(?:\s?(?P<hm_mer>am|pm)\b|(?P<hm_ap>[ap])\b)?"
     r"|\b(?P<mer_h>1[0-2]|0?[1-9])(?:\s?(?P<mer>am|pm)\b|(?P<mer_ap>[ap])\b)"
@@ -89,8 +89,9 @@ _TIME_RE = re.compile(
     r"(?:\s?(?P<rel_mer>am|pm)\b)?"
     r"|\b(?P<win>after|before) (?P<win_h>1[0-2]|0?[1-9])(?::(?P<win_m>[0-5]\d))?"
     r"(?:\s?(?P<win_mer>am|pm)\b)?" + _UNITS +
-    r"|(?:\b(?:at|around|about|say|like|make it|how about|what about|maybe|or|is|for|till|"
-    r"until|til|from|by|ok|okay|instead|than|to)|@|DATE) (?:(?:at|around|about|maybe|like) )?"
+    r"|(?:\b(?:at|around|about|say|like|make it|how about|what about|maybe|or|is|for|till|until|"
+    r"til|from|by|ok|okay|instead|than|to|said|meant|go with)|@|DATE) "
+    r"(?:(?:at|around|about|maybe|like) )?"
     r"(?P<cue_h>[01]?\d|2[0-3])(?P<cue_ish> ?ish| oclock| o clock)?\b" + _UNITS +
     r"|\b(?P<post_h>[01]?\d|2[0-3])(?: ?ish| oclock| o clock)?"
     r"(?= (?:works|work|is|ok|okay|good|fine|then|instead|please|DATE|would|sounds|if|on|"
@@ -140,7 +141,8 @@ _NOT_A_DAY = re.compile(
 one"): no Duckling call for them (it is the slowest step, and would find no day)."""
 
 
-_Day = date  # the type, under a name the field `date` below does not shadow
+_Day = date  # the types, under names the fields `date` and `time` below do not shadow
+_Clock = time
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +156,10 @@ class When:
     masked: str
     dates: tuple[_Day, ...] = ()
     """Every date our patterns read, in the order of the DATE markers (the last is `date`)."""
+    times: tuple[_Clock, ...] = ()
+    """Every time, in the order of the TIME markers (the last is `time`)."""
+    part_hint: PartOfDay | None = None
+    """The part of day said, even when a time was also said (`part_of_day` is then None)."""
 
 
 def bare_hour(h: int) -> int:
@@ -441,7 +447,8 @@ def parse_when(text: str, now_local: datetime, tz: str, use_duckling: bool = Tru
     pod: PartOfDay | None = None
     if when_time is None:
         pod = pods[-1] if pods else (windows[-1] if windows else None)
-    return When(dates[-1] if dates else None, when_time, pod, s, tuple(dates))
+    hint = pods[-1] if pods else (windows[-1] if windows else None)
+    return When(dates[-1] if dates else None, when_time, pod, s, tuple(dates), tuple(times), hint)
 
 
 _MOVE_BEFORE = re.compile(r"\b(?:move|moving|moved|change|changing|switch|push|pushed|bump|"

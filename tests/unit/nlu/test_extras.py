@@ -108,3 +108,23 @@ def test_the_extras_leave_the_scored_slots_alone(rules: RulesExtractor,
                                                  catalogs: dict[str, Catalog]) -> None:
     _, s = slots(rules, catalogs, "1pm eastern for a haircut and a beard trim friday")
     assert (s.service, s.date, s.time) == ("Haircut", date(2026, 12, 4), time(13))
+
+
+@pytest.mark.parametrize("text", ["HELP", "help", "Help!", "help?", "INFO", "info.", " Info "])
+def test_the_help_keyword_is_unknown_with_topic_help(rules: RulesExtractor,
+                                                     catalogs: dict[str, Catalog],
+                                                     text: str) -> None:
+    """HELP and INFO are carrier keywords: the fsm answers with the business's contact and
+    opt-out instructions, whatever the conversation was doing."""
+    intent, s = slots(rules, catalogs, text)
+    assert (intent, s.topic) == ("unknown", "help")
+    assert s.service is None and s.date is None
+
+
+@pytest.mark.parametrize(("text", "intent"), [("help me book a cut", "book"),
+                                              ("info about prices?", "faq_prices")])
+def test_help_in_a_sentence_is_read_as_the_sentence(rules: RulesExtractor,
+                                                    catalogs: dict[str, Catalog], text: str,
+                                                    intent: str) -> None:
+    got, s = slots(rules, catalogs, text)
+    assert got == intent and s.topic != "help"
