@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: setup demo test test-unit test-integration lint schemas services browser bench clean
+.PHONY: setup demo test test-unit test-integration test-faults lint schemas services browser bench clean
 
 setup: $(BIN)/receptionist
 
@@ -32,6 +32,11 @@ test-unit: setup
 test-integration: setup services
 	$(BIN)/pytest -q -m integration
 
+# Fault injection under load (kill -9, broker and database cuts, duplicate webhooks); CI runs
+# it after `make test`. A few minutes: the database is cut for 90 s.
+test-faults: setup services
+	$(BIN)/pytest -q -m faults tests/faults
+
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/mypy libs services receptionist tests
@@ -44,4 +49,5 @@ clean:
 
 bench: setup
 	$(BIN)/python benchmarks/availability_bench.py
+	$(BIN)/python benchmarks/reminders_bench.py
 	$(BIN)/receptionist nlu eval tests/nlu/dev_en.jsonl | tail -n 1

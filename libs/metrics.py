@@ -74,6 +74,11 @@ OUTBOUND_MESSAGES = Counter(
     "Sends to a customer channel by outcome: sent, or the class name of the failure.",
     ["channel", "status"])
 
+REMINDERS_DISPATCHED = Counter(
+    "receptionist_reminders_dispatched",
+    "Due reminders the dispatcher claimed: sent (a reminder.due in the outbox) or skipped "
+    "(the appointment had started).", ["outcome"])
+
 
 async def refresh_backlog_gauges(sessions: async_sessionmaker[AsyncSession], clock: Clock,
                                  timer_owners: Iterable[str]) -> None:

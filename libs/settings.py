@@ -44,10 +44,52 @@ class Settings(BaseSettings):
     twilio_auth_token: str | None = None
     whatsapp_app_secret: str | None = None
     whatsapp_verify_token: str | None = None
+    twilio_account_sid: str | None = Field(
+        default=None, description="notifier: the Twilio account SMS is sent from (with "
+                                  "TWILIO_AUTH_TOKEN); unset or blank: SMS is recorded, "
+                                  "not sent")
+    twilio_api_base_url: str = Field(
+        default="", description="notifier: where Twilio's REST API is reached (a local stub "
+                                "in tests); empty: Twilio's own")
+    whatsapp_access_token: str | None = Field(
+        default=None, description="notifier: WhatsApp Cloud API access token (a system "
+                                  "user's); unset or blank: WhatsApp is recorded, not sent")
+    whatsapp_api_base_url: str = Field(
+        default="https://graph.facebook.com",
+        description="notifier: the Graph API's base URL (a local stub in tests)")
+    whatsapp_api_version: str = Field(default="v21.0", pattern=r"^v\d+\.\d+$",
+                                      description="notifier: the Graph API version")
+    whatsapp_template_name: str | None = Field(
+        default=None, description="notifier: the approved template (one body variable) "
+                                  "sent outside WhatsApp's 24-hour window, for businesses "
+                                  "whose profile names none; unset: such messages fail")
+    whatsapp_template_language: str = Field(
+        default="en_US", description="notifier: that template's language code")
+    notifier_send_attempts: int = Field(
+        default=4, ge=1, le=10, description="notifier: provider calls per message, at most, "
+                                            "when the provider answers 429 or 5xx or cannot "
+                                            "be reached; then the message is dead-lettered")
+    notifier_retry_budget_s: float = Field(
+        default=30.0, ge=0, le=300, description="notifier: seconds one message may wait "
+                                                "between those attempts, in total")
+    notifier_request_timeout_s: float = Field(
+        default=10.0, gt=0, le=120, description="notifier: seconds per provider request")
     stripe_api_key: str | None = None
     stripe_webhook_secret: str | None = None
     payments_gateway: str = Field(default="stripe", pattern="^(stripe|offline)$",
                                   description="offline: the local checkout page, no Stripe")
+    google_service_account_path: str | None = Field(
+        default=None, description="calendar: the Google service account's JSON key file; "
+                                  "unset or blank: calendar sync is off (no queue, no polls)")
+    google_calendar_id: str | None = Field(
+        default=None, description="calendar: the Google Calendar bookings are mirrored into "
+                                  "for businesses whose profile names none (calendar_id); "
+                                  "unset: only those that do are synced")
+    calendar_busy_poll_minutes: int = Field(
+        default=5, ge=1, le=1440, description="calendar: how often each business's Google "
+                                              "free/busy is read for times to block")
+    google_api_timeout_s: float = Field(
+        default=10.0, gt=0, le=120, description="calendar: seconds per Google API request")
     webchat_replies_url: str = Field(
         default="", description="where the web chat page reads replies (notifier's HTTP "
                                 "server); empty: the page's own origin")

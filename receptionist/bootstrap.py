@@ -14,13 +14,17 @@ from typing import Any
 from libs.bus.transport import Topology
 from libs.runtime.definition import ServiceDefinition, Wiring, bindings_of
 from libs.runtime.host import ServiceHost
+from libs.settings import Settings, get_settings
+from services.calendar.definition import DEFINITION as CALENDAR
 from services.fsm.definition import DEFINITION as FSM
 from services.ingress.definition import DEFINITION as INGRESS
 from services.nlu.definition import DEFINITION as NLU
 from services.notifier.definition import DEFINITION as NOTIFIER
 from services.payments.definition import DEFINITION as PAYMENTS
+from services.reminders.definition import DEFINITION as REMINDERS
 
-DEFINITIONS: tuple[ServiceDefinition[Any], ...] = (INGRESS, NLU, FSM, PAYMENTS, NOTIFIER)
+DEFINITIONS: tuple[ServiceDefinition[Any], ...] = (INGRESS, NLU, FSM, PAYMENTS, REMINDERS,
+                                                   NOTIFIER, CALENDAR)
 
 
 def definition(name: str) -> ServiceDefinition[Any]:
@@ -31,12 +35,16 @@ def definition(name: str) -> ServiceDefinition[Any]:
 
 
 def full_topology(prefix: str, retry_delays_ms: tuple[int, ...],
-                  delivery_limit: int = 10) -> Topology:
-    """Every built service's queues, bound to exactly what it handles."""
+                  delivery_limit: int = 10, *, settings: Settings | None = None) -> Topology:
+    """Every built service's queues, bound to exactly what it handles; a service the
+    settings (the environment's, unless given) switch off has none (calendar without
+    Google credentials)."""
     return Topology(prefix=prefix, retry_delays_ms=retry_delays_ms,
-                    delivery_limit=delivery_limit, bindings=bindings_of(DEFINITIONS))
+                    delivery_limit=delivery_limit,
+                    bindings=bindings_of(DEFINITIONS, settings or get_settings()))
 
 
 def compose(wiring: Wiring, overrides: Mapping[str, Any] | None = None) -> ServiceHost:
-    """Every service in this process; `overrides` swaps a service's adapters by name."""
+    """Every service in this process (those the wiring's settings switch on);
+    `overrides` swaps a service's adapters by name."""
     return ServiceHost(wiring, DEFINITIONS, overrides)

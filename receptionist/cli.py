@@ -77,13 +77,14 @@ def _scenario_run(args: argparse.Namespace) -> int:
 
 def _bus_declare(args: argparse.Namespace) -> int:
     """Declare every built service's queues, so messages published before a service first
-    starts wait for it (deployments run this with the migrations)."""
+    starts wait for it (deployments run this with the migrations); a service switched off
+    (calendar without Google) gets none."""
     from libs.bus.amqp import AmqpTransport
-    from receptionist.bootstrap import full_topology
+    from receptionist.bootstrap import DEFINITIONS, full_topology
 
     settings = get_settings()
     topology = full_topology(settings.bus_prefix, settings.bus_retry_delays_ms,
-                             settings.bus_delivery_limit)
+                             settings.bus_delivery_limit, settings=settings)
 
     async def run() -> None:
         transport = AmqpTransport(args.amqp_url or settings.amqp_url, topology)
@@ -96,6 +97,8 @@ def _bus_declare(args: argparse.Namespace) -> int:
     asyncio.run(run())
     for consumer, types in sorted(topology.bindings.items()):
         print(f"{topology.queue(consumer)}: {', '.join(sorted(types))}")
+    for off in (d for d in DEFINITIONS if d.consumes and not d.is_enabled(settings)):
+        print(f"{topology.queue(off.name)}: none ({off.off_note})")
     return 0
 
 
@@ -139,13 +142,17 @@ def _dead(args: argparse.Namespace) -> int:
     """`dead list` shows a service's dead messages; `dead replay` sends them back to work
     (after the fix that makes them pass is deployed)."""
     from libs.bus.amqp import AmqpTransport
-    from receptionist.bootstrap import full_topology
+    from receptionist.bootstrap import DEFINITIONS, full_topology
 
     settings = get_settings()
     topology = full_topology(settings.bus_prefix, settings.bus_retry_delays_ms,
-                             settings.bus_delivery_limit)
+                             settings.bus_delivery_limit, settings=settings)
     if args.service not in topology.bindings:
-        print(f"no service {args.service!r} consumes from the bus; one of: "
+        off = next((d.off_note for d in DEFINITIONS
+                    if d.name == args.service and d.consumes
+                    and not d.is_enabled(settings)), None)
+        why = f" here ({off})" if off else ""
+        print(f"no service {args.service!r} consumes from the bus{why}; one of: "
               f"{', '.join(sorted(topology.bindings))}", file=sys.stderr)
         return 2
 
@@ -193,6 +200,31 @@ def _prune(args: argparse.Namespace) -> int:
     return 0
 
 
+def _booking_mark(args: argparse.Namespace) -> int:
+    """Staff: a booking was a no-show, or was kept (corrects an earlier mark too)."""
+    from datetime import UTC, datetime
+
+    from libs.db.session import make_engine, make_session_factory
+    from services.fsm.staff import MarkRefused, mark_booking
+
+    async def run() -> int:
+        engine = make_engine(args.database_url or get_settings().database_url, pool_size=1)
+        try:
+            async with make_session_factory(engine)() as session, session.begin():
+                booking = await mark_booking(session, args.reference, args.outcome,
+                                             datetime.now(UTC))
+                print(f"booking {booking.reference} ({booking.service}, "
+                      f"{booking.starts_at.isoformat()}) is {booking.status}")
+        except MarkRefused as exc:
+            print(f"refused: {exc}", file=sys.stderr)
+            return 1
+        finally:
+            await engine.dispose()
+        return 0
+
+    return asyncio.run(run())
+
+
 def _demo(args: argparse.Namespace) -> int:
     from receptionist.demo import run_demo
 
@@ -216,7 +248,8 @@ Command = Callable[[argparse.Namespace], int]
 GROUPS = {"business": "business profiles", "nlu": "message understanding",
           "scenario": "conversation scenarios", "bus": "the message bus",
           "fsm": "the conversation state machine",
-          "dead": "messages a service gave up on (dead-letter queues)"}
+          "dead": "messages a service gave up on (dead-letter queues)",
+          "booking": "bookings, as staff see them"}
 
 
 class _Commands:
@@ -280,6 +313,10 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "replay":
             p.add_argument("--id", action="append", metavar="MESSAGE_ID",
                            help="replay only this message (repeatable)")
+    p = commands.add("booking mark", "mark a booking no_show or completed (staff)",
+                     _booking_mark, database=True)
+    p.add_argument("reference")
+    p.add_argument("outcome", choices=["no_show", "completed"])
     commands.add("prune", "delete bookkeeping older than RETENTION_DAYS", _prune,
                  database=True)
     commands.add("fsm diagram", "print the transition table as a Mermaid diagram",

@@ -7,7 +7,9 @@ one process, with nothing to install beyond the package.
 - Every service from its production definition (`receptionist.bootstrap`), with offline
   adapters: the rules NLU, the offline Stripe gateway (a local checkout page whose Pay
   button posts a correctly signed webhook), web chat delivery, and SMS/WhatsApp messages
-  (staff alerts) printed to the terminal.
+  (staff alerts) printed to the terminal, or sent for real when `.env` has the Twilio or
+  WhatsApp credentials (`TWILIO_ACCOUNT_SID` and `TWILIO_AUTH_TOKEN`,
+  `WHATSAPP_ACCESS_TOKEN`).
 - One HTTP server: a web chat page per business, the checkout page, the FSM diagram.
 """
 
@@ -57,7 +59,9 @@ from services.nlu.rules import RulesExtractor
 from services.notifier.adapters.base import OutboundMessage
 from services.notifier.adapters.by_channel import ByChannel
 from services.notifier.adapters.webchat import WebChatChannel
+from services.notifier.definition import default_template, provider_channels, retry_policy
 from services.notifier.handlers import NotifierDeps
+from services.notifier.sending import RetryPolicy
 from services.payments.adapters.offline import OfflineGateway, checkout_page_router
 from services.payments.handlers import PaymentsDeps
 
@@ -142,19 +146,43 @@ def demo_profiles(files: Sequence[str]) -> list[BusinessProfile]:
 
 def overrides(transport: Transport, sessions: Any, clock: SystemClock, public_url: str,
               stripe_secret: str, gateway: OfflineGateway, out: TextIO,
-              webchat: WebChatConfig | None = None) -> dict[str, Any]:
-    """The offline adapters the demo swaps in, by service name."""
+              webchat: WebChatConfig | None = None,
+              settings: Settings | None = None) -> dict[str, Any]:
+    """The offline adapters the demo swaps in, by service name. SMS and WhatsApp go to the
+    real senders when `.env` has their credentials (`settings`), else to the terminal."""
     console = ConsoleChannel(out)
+    senders = provider_channels(settings.model_copy(update={"public_base_url": public_url})
+                                ) if settings is not None else {}  # status callbacks: here
+    webhooks = _provider_secrets(settings)
+    for name in senders:
+        print(f"{name}: messages are sent for real (credentials in the environment)",
+              file=out, flush=True)
     return {
-        "ingress": IngressDeps(transport, sessions, clock,
-                               IngressConfig(public_base_url=public_url,
-                                             stripe_webhook_secret=stripe_secret,
-                                             webchat=webchat or WebChatConfig())),
+        "ingress": IngressDeps(transport, sessions, clock, IngressConfig(
+            public_base_url=public_url, stripe_webhook_secret=stripe_secret,
+            webchat=webchat or WebChatConfig(),
+            twilio_auth_token=webhooks.get("twilio_auth_token"),
+            whatsapp_app_secret=webhooks.get("whatsapp_app_secret"),
+            whatsapp_verify_token=webhooks.get("whatsapp_verify_token"))),
         "nlu": NluDeps(RulesExtractor()),
         "payments": PaymentsDeps(gateway),
-        "notifier": NotifierDeps(ByChannel({"web": WebChatChannel(), "sms": console,
-                                            "whatsapp": console})),
+        "notifier": NotifierDeps(
+            ByChannel({"web": WebChatChannel(), "sms": console, "whatsapp": console,
+                       **senders}),
+            retry=retry_policy(settings) if settings is not None else RetryPolicy(),
+            template=default_template(settings) if settings is not None else None),
     }
+
+
+def _provider_secrets(settings: Settings | None) -> dict[str, str | None]:
+    """Twilio's and WhatsApp's webhook secrets from `.env` (blank: unset), so real inbound
+    messages reach the demo when it is exposed at PUBLIC_BASE_URL."""
+    if settings is None:
+        return {}
+    values = {"twilio_auth_token": settings.twilio_auth_token,
+              "whatsapp_app_secret": settings.whatsapp_app_secret,
+              "whatsapp_verify_token": settings.whatsapp_verify_token}
+    return {k: v.strip() if v and v.strip() else None for k, v in values.items()}
 
 
 @contextlib.asynccontextmanager
@@ -189,7 +217,7 @@ async def running(args: argparse.Namespace, out: TextIO) -> AsyncIterator[Demo]:
         gateway = OfflineGateway(public_url)
         host = compose(wiring, overrides(transport, sessions, clock, public_url,
                                          stripe_secret, gateway, out,
-                                         WebChatConfig.from_settings(settings)))
+                                         WebChatConfig.from_settings(settings), settings))
         own = FastAPI(title="Receptionist demo")
         app = SharedPort([own, *host.apps.values()])
         own.include_router(checkout_page_router(gateway, stripe_secret, public_url,

@@ -9,9 +9,11 @@ from __future__ import annotations
 import libs.bus.models
 import libs.business.models
 import libs.timers.models  # noqa: F401
+import services.calendar.models
 import services.fsm.models
 import services.notifier.models
-import services.payments.models  # noqa: F401
+import services.payments.models
+import services.reminders.models  # noqa: F401
 from libs.db.base import Base
 
 metadata = Base.metadata

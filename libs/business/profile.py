@@ -77,6 +77,7 @@ __all__ = [
     "Service",
     "Weekday",
     "WeekendDeposit",
+    "WhatsAppTemplate",
     "load_profile",
     "parse_profile",
 ]
@@ -111,11 +112,20 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
+class WhatsAppTemplate(_Model):
+    """The approved WhatsApp message template sent outside the 24-hour customer-service
+    window: its body is one variable, which carries the message's text."""
+
+    name: Annotated[str, Field(pattern=r"^[a-z0-9_]{1,512}$")]
+    language: Annotated[str, Field(pattern=r"^[a-z]{2,3}(_[A-Za-z0-9]{2,4})?$")] = "en_US"
+
+
 class Channels(_Model):
-    """Where inbound messages for this business arrive."""
+    """Where inbound messages for this business arrive (and outbound ones leave from)."""
 
     sms: E164 | None = None
     whatsapp_phone_number_id: WhatsAppId | None = None
+    whatsapp_template: WhatsAppTemplate | None = None
 
 
 class BookingRules(_Model):
@@ -208,6 +218,12 @@ class Reminders(_Model):
         return at >= start or at < end
 
 
+class WaitlistRules(_Model):
+    """How long an opened time is kept for the waiting customer it is offered to."""
+
+    offer_minutes: Annotated[StrictInt, Field(ge=1, le=24 * 60)] = 15
+
+
 def _full_week() -> dict[Weekday, list[tuple[time, time]]]:
     return {day: [] for day in WEEKDAYS}
 
@@ -230,7 +246,11 @@ class BusinessProfile(_Model):
     deposits: DepositRules = Field(default_factory=DepositRules)
     cancellation: CancellationPolicy = Field(default_factory=CancellationPolicy)
     reminders: Reminders = Field(default_factory=Reminders)
+    waitlist: WaitlistRules = Field(default_factory=WaitlistRules)
     faq: dict[NonEmptyStr, NonEmptyStr] = Field(default_factory=dict)
+    calendar_id: Annotated[str, Field(pattern=r"^\S{1,1024}$")] | None = None
+    """The Google Calendar its bookings are mirrored into and its busy times read from
+    (the calendar service); unset: the deployment's `GOOGLE_CALENDAR_ID`, if any."""
 
     @field_validator("id", mode="before")
     @classmethod

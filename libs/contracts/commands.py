@@ -21,8 +21,14 @@ class ReplyRequested(Command):
     to: str
     text: str
     audience: Audience = "customer"
-    purpose: Literal["reply", "reminder", "alert", "notice"] = "reply"
+    purpose: Literal["reply", "reminder", "alert", "notice"] = Field(
+        default="reply", description="reminder: a message the business starts (a template "
+                                     "outside WhatsApp's 24-hour window); notice: the opt-out "
+                                     "or opt-in confirmation, sent whatever the opt-out state")
     booking_id: uuid.UUID | None = None
+    choices: list[str] = Field(
+        default_factory=list, description="quick replies the channel may offer as buttons "
+                                          "(Yes/No, C/R/X); a button comes back as its text")
 
 
 class DepositRequested(Command):

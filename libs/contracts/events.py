@@ -235,6 +235,26 @@ class ReminderDue(Event):
     starts_at: AwareDatetime
 
 
+# --- customers (owned by fsm) ------------------------------------------------------------
+
+
+class CustomerOptedOut(Event):
+    """The customer sent STOP (or the like): nothing more goes to them at this business,
+    reminders included, until they opt back in."""
+
+    TYPE: ClassVar[str] = "customer.opted_out.v1"
+    customer: str
+    at: AwareDatetime
+
+
+class CustomerOptedIn(Event):
+    """The customer sent START: messages, reminders included, may go to them again."""
+
+    TYPE: ClassVar[str] = "customer.opted_in.v1"
+    customer: str
+    at: AwareDatetime
+
+
 class CalendarSynced(Event):
     TYPE: ClassVar[str] = "calendar.synced.v1"
     booking_id: uuid.UUID
@@ -243,10 +263,31 @@ class CalendarSynced(Event):
     synced_at: AwareDatetime
 
 
+class BusyRange(BaseModel):
+    """A time the business's own calendar shows busy: `[starts_at, ends_at)`."""
+
+    model_config = ConfigDict(strict=True, frozen=True, extra="ignore")
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+
+
+class CalendarBusyChanged(Event):
+    """What the business's Google Calendar shows busy between `window_start` and
+    `window_end` (its staff's own appointments; the bookings calendar wrote are left out),
+    whenever it changed. It replaces every range heard before; fsm blocks those times."""
+
+    TYPE: ClassVar[str] = "calendar.busy.changed.v1"
+    window_start: AwareDatetime
+    window_end: AwareDatetime
+    busy: tuple[BusyRange, ...]
+    checked_at: AwareDatetime = Field(description="when Google was asked: the newest wins")
+
+
 ALL_EVENTS: tuple[type[Event], ...] = (
     InboundMessageReceived, MessageUnderstood, MessageUnderstoodV1, DeliveryStatus,
     BookingHeld, BookingConfirmed, BookingRescheduled, BookingCancelled, BookingExpired,
     BookingCompleted, BookingNoShow,
     CheckoutCreated, PaymentSucceeded, PaymentExpired, PaymentRefunded,
-    StripeEventReceived, ReminderDue, CalendarSynced,
+    StripeEventReceived, ReminderDue, CustomerOptedOut, CustomerOptedIn, CalendarSynced,
+    CalendarBusyChanged,
 )

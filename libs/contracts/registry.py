@@ -24,7 +24,7 @@ MESSAGE_TYPES: dict[str, type[Message]] = {cls.TYPE: cls for cls in ALL_MESSAGES
 PUBLISHERS: dict[str, str] = {
     "inbound": "ingress", "stripe": "ingress", "delivery": "ingress",
     "nlu": "nlu",
-    "booking": "fsm", "reply": "fsm", "deposit": "fsm", "refund": "fsm",
+    "booking": "fsm", "reply": "fsm", "deposit": "fsm", "refund": "fsm", "customer": "fsm",
     "checkout": "payments", "payment": "payments",
     "reminder": "reminders", "calendar": "calendar",
 }

@@ -51,6 +51,9 @@ LANGUAGES: tuple[Language, ...] = get_args(Language)
 PARTS_OF_DAY: tuple[PartOfDay, ...] = get_args(PartOfDay)
 BOOKING_STATUSES: tuple[BookingStatus, ...] = get_args(BookingStatus)
 LIVE_BOOKING_STATUSES: tuple[BookingStatus, ...] = ("held", "confirmed")
+OFFERED = "offered"
+"""fsm's own status for a time kept for a waiting customer while it is offered to them: it
+takes capacity like a live booking, but it is not a booking (never in events or lists)."""
 DEPOSIT_STATUSES: tuple[DepositStatus, ...] = get_args(DepositStatus)
 NO_SHOW_RISKS: tuple[NoShowRisk, ...] = get_args(NoShowRisk)
 CONVERSATION_STATES: tuple[str, ...] = tuple(ConversationState)

@@ -3,7 +3,9 @@
 Both compositions are built from it: the production process (`python -m services.<name>`,
 `libs.runtime.process`) and the one-process system (`receptionist.bootstrap`). Queue
 bindings are derived from the handler maps, so a message can never be routed to a service
-that does not handle it, and a service not built yet has no queue.
+that does not handle it, and a service not built yet has no queue. A service the settings
+switch off (`enabled`: calendar without Google credentials) is not hosted and has no queue
+either, so nothing piles up for it.
 """
 
 from __future__ import annotations
@@ -28,6 +30,18 @@ Pruner = Callable[[AsyncSession, datetime], Awaitable[int]]
 
 
 @dataclass(frozen=True)
+class ScheduledJob(Generic[DepsT]):
+    """Work a service does on every tick besides firing its timers, for due work it keeps in
+    its own table (reminders dispatches thousands of due rows per transaction). `run`
+    returns how much it did; `next_due` says when it next has work, so a simulated clock
+    can stop there (the scenario runner)."""
+
+    name: str
+    run: Callable[[Wiring, DepsT], Awaitable[int]]
+    next_due: Callable[[AsyncSession], Awaitable[datetime | None]]
+
+
+@dataclass(frozen=True)
 class Wiring:
     """What a process is wired with, whichever services it hosts."""
 
@@ -47,9 +61,18 @@ class ServiceDefinition(Generic[DepsT]):
     deps: Callable[[Wiring], DepsT]
     handlers: HandlerMap[DepsT] = field(default_factory=dict)
     timers: Mapping[str, TimerHandler[DepsT]] = field(default_factory=dict)
+    jobs: tuple[ScheduledJob[DepsT], ...] = ()
     http: Callable[[Wiring, DepsT], FastAPI | None] | None = None
     """The service's HTTP app, if it serves one (the adapters may decide: None)."""
     prune: Pruner | None = None
+    enabled: Callable[[Settings], bool] | None = None
+    """Whether the settings switch the service on (None: always). One switched off is not
+    hosted (no consumer, jobs or HTTP app) and has no queue (`bindings_of`)."""
+    off_note: str = ""
+    """What a process logs, once, when it starts with the service switched off."""
+
+    def is_enabled(self, settings: Settings) -> bool:
+        return self.enabled is None or self.enabled(settings)
 
     def routes(self) -> dict[str, Handler[DepsT]]:
         """Handlers by routing key (the message type)."""
@@ -60,6 +83,9 @@ class ServiceDefinition(Generic[DepsT]):
         return frozenset(message.TYPE for message in self.handlers)
 
 
-def bindings_of(definitions: Iterable[ServiceDefinition[Any]]) -> dict[str, frozenset[str]]:
-    """Consumer queue -> the message types bound to it: exactly what each one handles."""
-    return {d.name: d.consumes for d in definitions if d.consumes}
+def bindings_of(definitions: Iterable[ServiceDefinition[Any]],
+                settings: Settings | None = None) -> dict[str, frozenset[str]]:
+    """Consumer queue -> the message types bound to it: exactly what each one handles. With
+    `settings`, a service they switch off has no queue."""
+    return {d.name: d.consumes for d in definitions
+            if d.consumes and (settings is None or d.is_enabled(settings))}

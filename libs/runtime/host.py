@@ -21,6 +21,7 @@ from libs.bus.consumer import Consumer
 from libs.bus.models import InboxMessage, OutboxMessage
 from libs.runtime.definition import ServiceDefinition, Wiring
 from libs.timers.models import Timer
+from libs.timers.service import next_due_at
 from libs.timers.ticker import tick
 
 log = logging.getLogger(__name__)
@@ -30,12 +31,18 @@ FINAL_PUBLISH_S = 5.0
 
 
 class ServiceHost:
-    """`overrides` replaces a service's adapters by name (deps built elsewhere)."""
+    """`overrides` replaces a service's adapters by name (deps built elsewhere). A service
+    the settings switch off (`ServiceDefinition.enabled`) is not hosted; its note is logged."""
 
     def __init__(self, wiring: Wiring, definitions: Sequence[ServiceDefinition[Any]],
                  overrides: Mapping[str, Any] | None = None) -> None:
         self.wiring = wiring
-        self.definitions = list(definitions)
+        self.definitions: list[ServiceDefinition[Any]] = []
+        for d in definitions:
+            if d.is_enabled(wiring.settings):
+                self.definitions.append(d)
+            else:
+                log.warning("%s", d.off_note or f"{d.name} is switched off by its settings")
         given = dict(overrides or {})
         self.deps: dict[str, Any] = {
             d.name: given[d.name] if d.name in given else d.deps(wiring)
@@ -56,7 +63,15 @@ class ServiceHost:
 
     @property
     def has_timers(self) -> bool:
-        return any(d.timers for d in self.definitions)
+        return any(d.timers or d.jobs for d in self.definitions)
+
+    async def next_due(self, session: AsyncSession) -> datetime | None:
+        """When the hosted services next have timed work: a timer or a job's row."""
+        dues = [await next_due_at(session)]
+        for d in self.definitions:
+            for job in d.jobs:
+                dues.append(await job.next_due(session))
+        return min((due for due in dues if due is not None), default=None)
 
     async def start(self, *, prefetch: int) -> None:
         for consumer in self.consumers:
@@ -79,6 +94,13 @@ class ServiceHost:
                                     handlers=d.timers, deps=self.deps[d.name],
                                     on_commit=self.wiring.relay.nudge,
                                     stopping=lambda: self._stopping)
+            for job in d.jobs:
+                if self._stopping:
+                    break
+                done = await job.run(self.wiring, self.deps[d.name])
+                if done:
+                    fired += done
+                    self.wiring.relay.nudge()
         return fired
 
     async def prune(self) -> int:

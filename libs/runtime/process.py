@@ -49,7 +49,7 @@ def in_flight_bound(settings: Settings) -> int:
 def topology_for(settings: Settings, definitions: Sequence[ServiceDefinition[Any]]) -> Topology:
     return Topology(prefix=settings.bus_prefix, retry_delays_ms=settings.bus_retry_delays_ms,
                     delivery_limit=settings.bus_delivery_limit,
-                    bindings=bindings_of(definitions))
+                    bindings=bindings_of(definitions, settings))
 
 
 @contextlib.asynccontextmanager

@@ -11,7 +11,7 @@ import contextlib
 import itertools
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -33,11 +33,11 @@ from libs.bus.transport import Transport
 from libs.business.profile import BusinessProfile, load_profile
 from libs.business.service import import_profile
 from libs.clock import SimulatedClock
+from libs.contracts.vocabulary import OFFERED
 from libs.db.session import async_url, make_engine, make_session_factory
 from libs.runtime.definition import Wiring
 from libs.runtime.host import ServiceHost
 from libs.settings import get_settings
-from libs.timers.service import next_due_at
 from receptionist import migrate
 from receptionist.bootstrap import compose, full_topology
 from receptionist.scenarios.driver import DriverFactory, SentMessage
@@ -215,7 +215,7 @@ class SimulatedSystem:
         after each, so a reminder sent at 10:00 is seen before one at 10:05 is computed."""
         while True:
             async with self.sessions() as session:
-                due = await next_due_at(session)
+                due = await self.host.next_due(session)
             if due is None or due > target:
                 break
             if due > self.clock.now():
@@ -250,6 +250,9 @@ class SimulatedSystem:
             await self.idle()
 
     async def idle(self) -> None:
+        """Until nothing is in flight, and nothing is due now: work a step makes due at once
+        (a time freed for the waitlist) is part of that step, as the production ticker runs
+        it within a second. The clock does not move."""
         quiet = 0
         while quiet < IDLE_ROUNDS:
             published = await self.relay.drain()
@@ -260,7 +263,15 @@ class SimulatedSystem:
             else:
                 busy = await self._amqp_busy(transport)
             pending = await self._outbox_pending()
-            quiet = 0 if (published or busy or pending) else quiet + 1
+            due = await self._due_now()
+            if due:
+                await self.host.tick()
+            quiet = 0 if (published or busy or pending or due) else quiet + 1
+
+    async def _due_now(self) -> bool:
+        async with self.sessions() as session:
+            due = await self.host.next_due(session)
+        return due is not None and due <= self.clock.now()
 
     async def _outbox_pending(self) -> int:
         async with self.sessions() as session:
@@ -320,7 +331,9 @@ class SimulatedSystem:
                 select(Booking).join(Customer, Customer.id == Booking.customer_id)
                 .where(Customer.business_id == business_id,
                        Customer.address == self._address(customer, business_id),
-                       Booking.holds_for.is_(None))  # a held move time is no appointment
+                       # a held move time, or a time offered from the waitlist, is no
+                       # appointment
+                       Booking.holds_for.is_(None), Booking.status != OFFERED)
                 .order_by(Booking.seq))).all()
         return [{
             "service": b.service,
@@ -343,9 +356,12 @@ def scenario_webchat(secret: str) -> WebChatConfig:
                          per_session=unlimited, per_business=unlimited)
 
 
-def driver_factory(*, database_url: str | None = None, amqp_url: str | None = None
+def driver_factory(*, database_url: str | None = None, amqp_url: str | None = None,
+                   notifier: Callable[[], NotifierDeps] | None = None,
                    ) -> tuple[DriverFactory, _Databases]:
-    """A factory for `runner.run_files`, and the databases to close when the run ends."""
+    """A factory for `runner.run_files`, and the databases to close when the run ends.
+    `notifier` builds notifier's adapters for each scenario (default: the recording
+    channel); its channel must record what it sent (a `RecordingChannel`)."""
     databases = _Databases(database_url or get_settings().database_url)
 
     @contextlib.asynccontextmanager
@@ -360,18 +376,23 @@ def driver_factory(*, database_url: str | None = None, amqp_url: str | None = No
                 await import_profile(session, profile)
         tz = profiles[scenario.business].tz
         clock = SimulatedClock(scenario.start.replace(tzinfo=tz))
+        # Scenarios never reach Google: calendar is off whatever the environment says.
+        no_google = get_settings().model_copy(update={"google_service_account_path": None})
         topology = full_topology(f"scenario{uuid.uuid4().hex[:8]}", RETRY_DELAYS_MS,
-                                 delivery_limit=5)
+                                 delivery_limit=5, settings=no_google)
         transport: Transport = (AmqpTransport(amqp_url, topology) if amqp_url
                                 else MemoryTransport(topology))
         await transport.connect()
         await transport.declare()
         secret = token_hex(32)  # web chat sessions are signed with a secret of this run
-        settings = get_settings().model_copy(update={"webchat_secret": secret})
+        settings = no_google.model_copy(update={"webchat_secret": secret})
         wiring = Wiring(settings=settings, clock=clock, sessions=sessions,
                         transport=transport,
                         relay=OutboxRelay(sessions, transport, clock, poll_interval_s=0.05))
-        channel = RecordingChannel()
+        deps = notifier() if notifier is not None else NotifierDeps(channel=RecordingChannel())
+        if not isinstance(deps.channel, RecordingChannel):
+            raise TypeError("the scenario runner reads what was sent from a RecordingChannel")
+        channel = deps.channel
         gateway = offline.OfflineGateway(PUBLIC_URL)
         made_up = IngressConfig(public_base_url=PUBLIC_URL, twilio_auth_token=token_hex(16),
                                  whatsapp_app_secret=token_hex(16),
@@ -380,7 +401,7 @@ def driver_factory(*, database_url: str | None = None, amqp_url: str | None = No
         host = compose(wiring, overrides={
             "ingress": IngressDeps(transport=transport, session_factory=sessions, clock=clock,
                                    config=made_up),
-            "notifier": NotifierDeps(channel=channel),
+            "notifier": deps,
             "payments": PaymentsDeps(gateway=gateway),
         })
         await host.start(prefetch=1 if amqp_url is None else 10)

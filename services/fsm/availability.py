@@ -72,6 +72,7 @@ __all__ = [
     "Refusal",
     "Verdict",
     "Window",
+    "blocked",
     "check",
     "free_resource",
     "free_starts",
@@ -403,6 +404,14 @@ def free_starts_on_day(profile: BusinessProfile, service: Service, local_date: d
                        limit: int | None = None) -> list[datetime]:
     """Free starts on a day named without a time ("sometime Saturday")."""
     return free_starts(profile, service, local_date, local_date, now, busy, limit=limit)
+
+
+def blocked(ranges: Iterable[tuple[datetime, datetime]], capacity: int) -> list[Busy]:
+    """Times the business has blocked (its own calendar's busy times, a staff member's
+    personal appointment: docs/architecture.md, "Calendar") as busy entries: every resource
+    1..capacity taken over each `[start, end)`, so no start overlapping one is free."""
+    return [(resource, start, end) for start, end in ranges
+            for resource in range(1, capacity + 1)]
 
 
 def free_resource(profile: BusinessProfile, start: datetime, end: datetime,

@@ -18,6 +18,8 @@ from libs.contracts.commands import DepositRequested, RefundRequested, ReplyRequ
 from libs.contracts.vocabulary import Channel
 from libs.timers import service as timers
 from services.fsm import machine as m
+from services.fsm import waitlist
+from services.fsm.machine.attendance import initial_risk
 from services.fsm.models import Booking
 
 if TYPE_CHECKING:
@@ -25,6 +27,10 @@ if TYPE_CHECKING:
 
 OWNER = "fsm"
 SESSION_TIMEOUT = "session_timeout"
+RISK_CHECK = "risk_check"
+APPOINTMENT_OVER = "appointment_over"
+RISK_CHECK_BEFORE = timedelta(hours=1)
+COMPLETED_AFTER = timedelta(minutes=30)
 E = TypeVar("E", bound=ev.BookingEvent)
 Applier = Callable[["Turn", Any], Awaitable[None]]
 
@@ -58,8 +64,9 @@ def _report(turn: Turn, kind: type[E], b: Booking, **extra: Any) -> None:
 
 
 async def reply(turn: Turn, effect: m.Reply) -> None:
-    turn.emitted.append(ReplyRequested(channel=turn.channel, to=turn.customer.address,
-                                       text=effect.text))
+    turn.emitted.append(ReplyRequested(
+        channel=turn.channel, to=turn.customer.address, text=effect.text,
+        purpose=effect.purpose, booking_id=effect.booking_id, choices=list(effect.choices)))
 
 
 async def alert_staff(turn: Turn, effect: m.AlertStaff) -> None:
@@ -78,10 +85,12 @@ async def create_booking(turn: Turn, effect: m.CreateBooking) -> None:
         hold_expires_at=_hold_expiry(turn) if held else None,
         deposit_requests=1 if held and effect.paid_with is None else 0,
         paid_with=effect.paid_with,
-        no_show_risk=None if held else "medium", created_at=turn.now, updated_at=turn.now)
+        no_show_risk=None if held else initial_risk(turn.customer.no_shows),
+        created_at=turn.now, updated_at=turn.now)
     turn.session.add(booking)
     await turn.session.flush()
     if not held:
+        await _watch_attendance(turn, booking)
         _report(turn, ev.BookingConfirmed, booking)
         return
     assert booking.hold_expires_at is not None
@@ -102,15 +111,44 @@ async def confirm_booking(turn: Turn, effect: m.ConfirmBooking) -> None:
     booking.status, booking.deposit_status = "confirmed", "paid"
     booking.deposit_paid_amount = booking.deposit_amount
     booking.resource, booking.no_show_risk, booking.updated_at = \
-        effect.resource, "medium", turn.now
+        effect.resource, initial_risk(turn.customer.no_shows), turn.now
     await turn.session.flush()
+    await _watch_attendance(turn, booking)
     _report(turn, ev.BookingConfirmed, booking)
+
+
+async def _watch_attendance(turn: Turn, booking: Booking) -> None:
+    """A confirmed booking's two checks: the risk an hour before, completion after the end.
+    Scheduling again (a move) replaces them."""
+    payload = {"booking_id": str(booking.id), "starts_at": booking.starts_at.isoformat(),
+               "ends_at": booking.ends_at.isoformat()}
+    checks = [(APPOINTMENT_OVER, booking.ends_at + COMPLETED_AFTER)]
+    risk_at = booking.starts_at - RISK_CHECK_BEFORE
+    if risk_at > turn.now:  # confirmed inside the last hour: just confirmed, medium
+        checks.append((RISK_CHECK, risk_at))
+    else:
+        await timers.cancel(turn.session, owner=OWNER, key=f"{RISK_CHECK}:{booking.id}")
+    for kind, due in checks:
+        await timers.schedule(turn.session, owner=OWNER, kind=kind, key=f"{kind}:{booking.id}",
+                              business_id=booking.business_id, due_at=due, payload=payload)
+
+
+async def _unwatch_attendance(turn: Turn, booking: Booking) -> None:
+    for kind in (RISK_CHECK, APPOINTMENT_OVER):
+        await timers.cancel(turn.session, owner=OWNER, key=f"{kind}:{booking.id}")
 
 
 async def expire_booking(turn: Turn, effect: m.ExpireBooking) -> None:
     booking = await _locked(turn.session, effect.booking_id)
+    freed = booking.status in ("held", "confirmed")
     booking.status, booking.deposit_status, booking.updated_at = "expired", "expired", turn.now
     _report(turn, ev.BookingExpired, booking)
+    if freed:
+        await _opened(turn, booking.starts_at, booking.ends_at)
+
+
+async def _opened(turn: Turn, start: datetime, end: datetime) -> None:
+    await waitlist.opened(turn.session, turn.profile.id, start, end, turn.now)
 
 
 async def refund_late_payment(turn: Turn, effect: m.RefundLatePayment) -> None:
@@ -133,8 +171,10 @@ async def reschedule_booking(turn: Turn, effect: m.RescheduleBooking) -> None:
         booking.deposit_paid_amount = booking.deposit_amount
         booking.deposit_status = "paid"
     await turn.session.flush()
+    await _watch_attendance(turn, booking)
     _report(turn, ev.BookingRescheduled, booking, previous_starts_at=previous[0],
             previous_ends_at=previous[1])
+    await _opened(turn, *previous)
 
 
 async def hold_move(turn: Turn, effect: m.HoldMove) -> None:
@@ -157,15 +197,24 @@ async def hold_move(turn: Turn, effect: m.HoldMove) -> None:
 
 async def release_move(turn: Turn, effect: m.ReleaseMove) -> None:
     """The top-up lapsed: the held time is free again (kept, expired, for a late payment)."""
-    await turn.session.execute(
+    released = (await turn.session.execute(
         update(Booking).where(Booking.holds_for == effect.booking_id,
                               Booking.status == "held")
-        .values(status="expired", deposit_status="expired", updated_at=turn.now))
+        .values(status="expired", deposit_status="expired", updated_at=turn.now)
+        .returning(Booking.starts_at, Booking.ends_at))).all()
+    for start, end in released:
+        await _opened(turn, start, end)
 
 
 async def cancel_booking(turn: Turn, effect: m.CancelBooking) -> None:
     booking = await _locked(turn.session, effect.booking_id)
     await turn.session.execute(delete(Booking).where(Booking.holds_for == booking.id))
+    free_until = booking.starts_at - timedelta(hours=turn.profile.cancellation.free_until_hours)
+    if booking.status == "confirmed" and turn.now > free_until:
+        turn.customer.late_cancels += 1
+    await _unwatch_attendance(turn, booking)
+    if booking.status in ("held", "confirmed"):
+        await _opened(turn, booking.starts_at, booking.ends_at)
     booking.status, booking.updated_at = "cancelled", turn.now
     if booking.deposit_status == "paid":
         booking.deposit_status = "refunded" if effect.refund else "forfeited"
@@ -174,8 +223,55 @@ async def cancel_booking(turn: Turn, effect: m.CancelBooking) -> None:
     _report(turn, ev.BookingCancelled, booking, cancelled_by="customer")
 
 
+async def confirm_attendance(turn: Turn, effect: m.ConfirmAttendance) -> None:
+    booking = await _locked(turn.session, effect.booking_id)
+    booking.attendance_confirmed, booking.no_show_risk = True, "low"
+    booking.updated_at = turn.now
+
+
+async def set_risk(turn: Turn, effect: m.SetRisk) -> None:
+    booking = await _locked(turn.session, effect.booking_id)
+    booking.no_show_risk, booking.updated_at = effect.risk, turn.now
+
+
+async def complete_booking(turn: Turn, effect: m.CompleteBooking) -> None:
+    booking = await _locked(turn.session, effect.booking_id)
+    booking.status, booking.updated_at = "completed", turn.now
+    turn.customer.kept += 1
+    _report(turn, ev.BookingCompleted, booking)
+
+
+async def join_waitlist(turn: Turn, effect: m.JoinWaitlist) -> None:
+    await waitlist.join(turn, effect.service, effect.start, effect.end)
+
+
+async def hold_offer(turn: Turn, effect: m.HoldOffer) -> None:
+    await waitlist.hold_offer(turn, effect.entry_id, effect.booking_id, effect.service,
+                              effect.start, effect.end, effect.resource, effect.expires_at)
+
+
+async def take_offer(turn: Turn, effect: m.TakeOffer) -> None:
+    await waitlist.end_offer(turn, effect.entry_id, "booked")
+
+
+async def decline_offer(turn: Turn, effect: m.DeclineOffer) -> None:
+    await waitlist.end_offer(turn, effect.entry_id, "declined")
+
+
+async def lapse_offer(turn: Turn, effect: m.LapseOffer) -> None:
+    await waitlist.end_offer(turn, effect.entry_id, "lapsed")
+
+
 async def set_opted_out(turn: Turn, effect: m.SetOptedOut) -> None:
+    """Reminders (and any later sender) hear of it: they keep nothing due for an opted-out
+    customer. Their waitlist entries end."""
+    if turn.customer.opted_out == effect.opted_out:
+        return
     turn.customer.opted_out = effect.opted_out
+    if effect.opted_out:
+        await waitlist.leave_all(turn)
+    change = ev.CustomerOptedOut if effect.opted_out else ev.CustomerOptedIn
+    turn.emitted.append(change(customer=turn.customer.address, at=turn.now))
 
 
 APPLIERS: dict[type[Any], Applier] = {
@@ -189,6 +285,14 @@ APPLIERS: dict[type[Any], Applier] = {
     m.HoldMove: hold_move,
     m.ReleaseMove: release_move,
     m.CancelBooking: cancel_booking,
+    m.ConfirmAttendance: confirm_attendance,
+    m.SetRisk: set_risk,
+    m.CompleteBooking: complete_booking,
+    m.JoinWaitlist: join_waitlist,
+    m.HoldOffer: hold_offer,
+    m.TakeOffer: take_offer,
+    m.DeclineOffer: decline_offer,
+    m.LapseOffer: lapse_offer,
     m.SetOptedOut: set_opted_out,
 }
 
@@ -198,20 +302,23 @@ async def apply(turn: Turn, outcome: m.Outcome) -> None:
     for effect in outcome.effects:
         await APPLIERS[type(effect)](turn, effect)
     new = outcome.conversation
+    opened = turn.row.state in (m.State.IDLE, m.State.PAYMENT_PENDING)
     turn.row.state = new.state.value
     turn.row.context = new.context.to_json()
     turn.row.updated_at = turn.now
-    await _keep_session_timer(turn, new.state)
+    await _keep_session_timer(turn, new.state, opened)
     await turn.session.flush()
 
 
-async def _keep_session_timer(turn: Turn, state: m.State) -> None:
-    """An unfinished conversation gets a timeout timer; a finished one loses it."""
+async def _keep_session_timer(turn: Turn, state: m.State, opened: bool) -> None:
+    """An unfinished conversation gets a timeout timer; a finished one loses it. Silence is
+    counted from the customer's last message, or from now when the business opened the
+    conversation (a waitlist offer)."""
     key = f"{SESSION_TIMEOUT}:{turn.row.id}"
     if state in (m.State.IDLE, m.State.PAYMENT_PENDING):
         await timers.cancel(turn.session, owner=OWNER, key=key)
         return
-    last = turn.row.last_customer_message_at or turn.now
+    last = turn.now if opened else (turn.row.last_customer_message_at or turn.now)
     due = last + timedelta(minutes=turn.profile.booking.session_timeout_minutes)
     await timers.schedule(turn.session, owner=OWNER, kind=SESSION_TIMEOUT, key=key,
                           business_id=turn.profile.id, due_at=due,

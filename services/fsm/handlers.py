@@ -10,15 +10,20 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from libs.bus.context import HandlerContext, HandlerMap
+from libs.business.service import get_profile
 from libs.contracts import events as ev
 from libs.timers.models import Timer
 from services.fsm import machine as m
-from services.fsm.effects import SESSION_TIMEOUT
-from services.fsm.models import Conversation, Customer, KnownCheckout
+from services.fsm import waitlist
+from services.fsm.blocked import replace_blocked
+from services.fsm.effects import APPOINTMENT_OVER, RISK_CHECK, SESSION_TIMEOUT
+from services.fsm.models import Conversation, Customer, KnownCheckout, WaitlistEntry
 from services.fsm.turns import WebLimits, open_turn, open_turn_for_booking, play, web_visitor
 
 log = logging.getLogger(__name__)
@@ -88,6 +93,82 @@ async def on_payment_expired(ctx: HandlerContext, event: ev.PaymentExpired,
     await _play_for_checkout(ctx, event, m.HoldLapsed(event.booking_id))
 
 
+async def _play_for_booking(ctx: HandlerContext, booking_id: uuid.UUID, said: m.Input) -> None:
+    async with ctx.write() as session:
+        turn = await open_turn_for_booking(session, ctx, booking_id)
+        if turn is not None:
+            await play(ctx, turn, said)
+
+
+async def on_reminder_due(ctx: HandlerContext, event: ev.ReminderDue, deps: FsmDeps) -> None:
+    """Send the reminder, if the booking is still confirmed at that time (the machine checks:
+    a cancel or move may have crossed the reminder on the bus)."""
+    await _play_for_booking(ctx, event.booking_id,
+                            m.ReminderArrived(event.booking_id, event.starts_at))
+
+
+async def on_risk_check(ctx: HandlerContext, timer: Timer, deps: FsmDeps) -> None:
+    await _play_for_booking(ctx, uuid.UUID(timer.payload["booking_id"]), m.RiskCheck(
+        uuid.UUID(timer.payload["booking_id"]),
+        datetime.fromisoformat(timer.payload["starts_at"])))
+
+
+async def on_appointment_over(ctx: HandlerContext, timer: Timer, deps: FsmDeps) -> None:
+    await _play_for_booking(ctx, uuid.UUID(timer.payload["booking_id"]), m.AppointmentOver(
+        uuid.UUID(timer.payload["booking_id"]),
+        datetime.fromisoformat(timer.payload["ends_at"])))
+
+
+async def on_waitlist_opening(ctx: HandlerContext, timer: Timer, deps: FsmDeps) -> None:
+    """Offer a freed time to those waiting for it, in the order they joined (each one's
+    turn, so the machine sees their conversation); outside quiet hours only."""
+    start = datetime.fromisoformat(timer.payload["start"])
+    end = datetime.fromisoformat(timer.payload["end"])
+    async with ctx.write() as session:
+        profile = await get_profile(session, timer.business_id)
+        now = ctx.clock.now()
+        if profile is None or end <= now:
+            return
+        quiet_until = waitlist.after_quiet_hours(profile, now)
+        if quiet_until is not None:
+            await waitlist.schedule_opening(session, profile.id, start, end, quiet_until)
+            return
+        someone_busy = offered = False
+        for entry in await waitlist.waiting_for(session, profile.id, start, end):
+            if entry.starts_at <= now:
+                entry.status = "expired"
+                continue
+            if await waitlist.has_offer(session, entry.customer_id):
+                continue  # one offer at a time: this one keeps their place
+            customer = await session.get(Customer, entry.customer_id)
+            assert customer is not None
+            channel = await session.scalar(select(Conversation.channel).where(
+                Conversation.customer_id == customer.id))
+            turn = await open_turn(session, ctx, customer.address, channel or "sms")
+            outcome = await play(ctx, turn, m.WaitlistOpening(
+                entry.id, entry.service, entry.starts_at, uuid.uuid4(),
+                now + timedelta(minutes=profile.waitlist.offer_minutes)))
+            if any(isinstance(e, m.HoldOffer) for e in outcome.effects):
+                offered = True
+            elif outcome.conversation.state != m.State.IDLE:
+                someone_busy = True
+        if someone_busy and not offered and start > now + waitlist.RECHECK_AFTER:
+            await waitlist.schedule_opening(session, profile.id, start, end,
+                                            now + waitlist.RECHECK_AFTER)
+
+
+async def on_waitlist_offer_lapse(ctx: HandlerContext, timer: Timer, deps: FsmDeps) -> None:
+    entry_id = uuid.UUID(timer.payload["entry_id"])
+    async with ctx.write() as session:
+        entry = await session.get(WaitlistEntry, entry_id)
+        if entry is None or entry.status != "offered":
+            return
+        customer = await session.get(Customer, entry.customer_id)
+        assert customer is not None
+        turn = await open_turn(session, ctx, customer.address, "sms")
+        await play(ctx, turn, m.OfferLapsed(entry_id))
+
+
 async def on_session_timeout(ctx: HandlerContext, timer: Timer, deps: FsmDeps) -> None:
     """The customer stayed silent past the session timeout: drop an unfinished request."""
     async with ctx.write() as session:
@@ -102,11 +183,23 @@ async def on_session_timeout(ctx: HandlerContext, timer: Timer, deps: FsmDeps) -
             await play(ctx, turn, m.SessionTimedOut())
 
 
+async def on_calendar_busy_changed(ctx: HandlerContext, event: ev.CalendarBusyChanged,
+                                   deps: FsmDeps) -> None:
+    """The business's own calendar changed: its busy times replace the blocked ones (unless
+    a newer report was applied); availability reads them from the next turn on."""
+    async with ctx.write() as session:
+        await replace_blocked(session, ctx.business_id, event)
+
+
 HANDLERS: HandlerMap[FsmDeps] = {
     ev.MessageUnderstood: on_message_understood,
     ev.MessageUnderstoodV1: on_message_understood,  # published before nlu moved to v2
     ev.CheckoutCreated: on_checkout_created,
     ev.PaymentSucceeded: on_payment_succeeded,
     ev.PaymentExpired: on_payment_expired,
+    ev.ReminderDue: on_reminder_due,
+    ev.CalendarBusyChanged: on_calendar_busy_changed,
 }
-TIMERS = {SESSION_TIMEOUT: on_session_timeout}
+TIMERS = {SESSION_TIMEOUT: on_session_timeout, RISK_CHECK: on_risk_check,
+          APPOINTMENT_OVER: on_appointment_over, waitlist.OPENING: on_waitlist_opening,
+          waitlist.OFFER_LAPSE: on_waitlist_offer_lapse}

@@ -15,6 +15,7 @@ from libs.contracts.vocabulary import (
     BOOKING_STATUSES,
     DEPOSIT_STATUSES,
     LIVE_BOOKING_STATUSES,
+    OFFERED,
     BookingStatus,
     Channel,
     DepositStatus,
@@ -37,6 +38,14 @@ class Customer(Base):
     origin: Mapped[str | None] = mapped_column(
         sa.Text, comment="web chat: keyed hash of the IP address last written from, to cap "
                          "bookings per address (never the address itself)")
+    # The record no-show risk starts from (docs/conversations.md, "No-show risk").
+    kept: Mapped[int] = mapped_column(sa.Integer, server_default=sa.text("0"),
+                                      comment="appointments completed")
+    no_shows: Mapped[int] = mapped_column(sa.Integer, server_default=sa.text("0"),
+                                          comment="appointments staff marked no_show")
+    late_cancels: Mapped[int] = mapped_column(
+        sa.Integer, server_default=sa.text("0"),
+        comment="confirmed bookings cancelled inside the free-cancellation window")
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True),
                                                  server_default=sa.func.now())
 
@@ -96,7 +105,8 @@ class Booking(Base):
     resource: Mapped[int] = mapped_column(sa.Integer)
     starts_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
     ends_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
-    status: Mapped[BookingStatus] = mapped_column(sa.String(16))
+    status: Mapped[BookingStatus] = mapped_column(
+        sa.String(16), comment="or 'offered': a time kept for a waiting customer (waitlist)")
     deposit_status: Mapped[DepositStatus] = mapped_column(sa.String(16), server_default="none")
     deposit_amount: Mapped[Decimal | None] = mapped_column(sa.Numeric(10, 2))
     deposit_paid_amount: Mapped[Decimal | None] = mapped_column(
@@ -120,7 +130,7 @@ class Booking(Base):
 
     __table_args__ = (
         sa.CheckConstraint("ends_at > starts_at", name="positive_duration"),
-        sa.CheckConstraint(sql_in("status", BOOKING_STATUSES), name="status"),
+        sa.CheckConstraint(sql_in("status", (*BOOKING_STATUSES, OFFERED)), name="status"),
         sa.CheckConstraint(sql_in("deposit_status", DEPOSIT_STATUSES), name="deposit_status"),
         ExcludeConstraint(
             (sa.text(SAME_BUSINESS), "&&"),
@@ -128,7 +138,7 @@ class Booking(Base):
             (sa.func.tstzrange(sa.text("starts_at"), sa.text("ends_at"), "[)"), "&&"),
             name="no_overlapping_live_bookings",
             using="gist",
-            where=sa.text(sql_in("status", LIVE_BOOKING_STATUSES)),
+            where=sa.text(sql_in("status", (*LIVE_BOOKING_STATUSES, OFFERED))),
         ),
     )
 
@@ -148,3 +158,71 @@ class KnownCheckout(Base):
 
     __table_args__ = {"comment": "checkout sessions payments announced; a payment for any "
                                  "other is ignored"}
+
+
+WAITLIST_STATUSES = ("waiting", "offered", "booked", "declined", "lapsed", "expired",
+                     "opted_out")
+
+
+class WaitlistEntry(Base):
+    """A customer waiting for a taken time (service and start), in the order they joined.
+    While the time is offered to them it is held by a booking row of status `offered`."""
+
+    __tablename__ = "waitlist_entries"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True,
+                                          default=uuid.uuid4)
+    seq: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), unique=True,
+                                     comment="the order customers joined in")
+    business_id: Mapped[str] = mapped_column(sa.ForeignKey("businesses.id", ondelete="CASCADE"))
+    customer_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("customers.id", ondelete="CASCADE"))
+    service: Mapped[str] = mapped_column(sa.Text)
+    starts_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    ends_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(sa.String(16), server_default="waiting")
+    offer_booking_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), comment="the offered row holding the time while it is offered")
+    offer_expires_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    offers: Mapped[int] = mapped_column(sa.Integer, server_default=sa.text("0"))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True),
+                                                 server_default=sa.func.now())
+    updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True),
+                                                 server_default=sa.func.now())
+
+    __table_args__ = (
+        sa.CheckConstraint(sql_in("status", WAITLIST_STATUSES), name="status"),
+        sa.Index("uq_waitlist_once", "customer_id", "service", "starts_at", unique=True,
+                 postgresql_where=sa.text("status IN ('waiting','offered')")),
+        sa.Index("uq_waitlist_one_offer", "customer_id", unique=True,
+                 postgresql_where=sa.text("status = 'offered'")),
+        sa.Index("ix_waitlist_waiting", "business_id", "starts_at",
+                 postgresql_where=sa.text("status = 'waiting'")),
+    )
+
+
+class BlockedTime(Base):
+    """A time the business's own calendar shows busy (a staff member's personal
+    appointment), as calendar last reported it: no resource is free over it."""
+
+    __tablename__ = "blocked_times"
+
+    id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
+    business_id: Mapped[str] = mapped_column(sa.Text)
+    starts_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    ends_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+
+    __table_args__ = (
+        sa.CheckConstraint("ends_at > starts_at", name="positive_duration"),
+        sa.Index("ix_blocked_times_business_id", "business_id", "starts_at"),
+    )
+
+
+class BlockedTimeImport(Base):
+    """When a business's blocked times were last read from its calendar (`checked_at` of the
+    `calendar.busy.changed` applied), so an older report never replaces a newer one."""
+
+    __tablename__ = "blocked_time_imports"
+
+    business_id: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    checked_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))

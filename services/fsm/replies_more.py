@@ -146,6 +146,14 @@ def cannot_answer(profile: BusinessProfile) -> str:
             f"{phone_for_people(profile.phone)} and the team will help.")
 
 
+def keyword_help(profile: BusinessProfile) -> str:
+    """The answer to the HELP keyword carriers expect: who we are, how to reach a person,
+    how to stop messages."""
+    return (f"{profile.name} booking assistant: I can book, move or cancel an appointment. "
+            f"For help call {phone_for_people(profile.phone)}. Reply STOP to stop messages, "
+            "START to get them again.")
+
+
 def after_rudeness(profile: BusinessProfile) -> str:
     return (f"I'm sorry this has been frustrating. I'm {profile.name}'s booking assistant: I "
             "can book, move or cancel an appointment. If you'd rather talk to someone, call "
@@ -173,3 +181,43 @@ def web_address_cap(profile: BusinessProfile) -> str:
     return ("I'm sorry, I can't take any more bookings online from this connection today. "
             f"Please call {profile.name} at {phone_for_people(profile.phone)} and the team "
             "will be glad to help.")
+
+
+# --- reminders and attendance ----------------------------------------------------------------
+
+def reminder(profile: BusinessProfile, service: str, start: datetime) -> str:
+    return (f"Reminder from {profile.name}: your {service} is on {fmt_when(start)}. "
+            "Reply C to confirm, R to reschedule or X to cancel.")
+
+
+def attendance_confirmed(service: str, start: datetime) -> str:
+    return f"Thanks, you're confirmed for your {service} on {fmt_when(start)}. See you then!"
+
+
+# --- the waitlist -----------------------------------------------------------------------------
+
+def waitlist_offered() -> str:
+    return ("That time is fully booked, but I can put you on the waitlist and text you if it "
+            "opens up: reply W to join.")
+
+
+def waitlist_joined(service: str, start: datetime) -> str:
+    return (f"You're on the waitlist for {service} on {fmt_when(start)}. I'll text you if it "
+            "opens up.")
+
+
+def waitlist_offer(profile: BusinessProfile, service: str, start: datetime, deposit: Decimal,
+                   minutes: int) -> str:
+    text = (f"Good news: {service} on {fmt_when(start)} just opened up, and I'm holding it for "
+            f"you for {minutes} minutes.")
+    if deposit:
+        text += f" It needs a {_money(profile, deposit)} deposit to book."
+    return f"{text} Would you like it? Reply yes or no."
+
+
+def waitlist_declined() -> str:
+    return "No problem, I'll offer it to the next person on the list."
+
+
+def waitlist_which_time() -> str:
+    return "Which service, day and time should I put you on the waitlist for?"

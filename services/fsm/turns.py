@@ -25,9 +25,10 @@ from libs.business.profile import BusinessProfile
 from libs.business.service import get_profile
 from libs.contracts import events as ev
 from libs.contracts.message import Message
-from libs.contracts.vocabulary import LIVE_BOOKING_STATUSES, Channel
+from libs.contracts.vocabulary import LIVE_BOOKING_STATUSES, OFFERED, Channel
 from libs.settings import Settings
 from services.fsm import machine as m
+from services.fsm.blocked import blocked_between
 from services.fsm.effects import apply
 from services.fsm.models import Booking, Conversation, Customer
 
@@ -80,11 +81,16 @@ class Turn:
         horizon = self.now + timedelta(days=self.profile.booking.max_days_ahead + 2)
         live = (await self.session.scalars(
             select(Booking).where(Booking.business_id == self.profile.id,
-                                  Booking.status.in_(LIVE_BOOKING_STATUSES),
+                                  Booking.status.in_((*LIVE_BOOKING_STATUSES, OFFERED)),
                                   Booking.ends_at > self.now - timedelta(days=1),
                                   Booking.starts_at < horizon))).all()
+        # A time offered to this customer from the waitlist is theirs to take: not busy for
+        # them, and not one of their bookings.
+        live = [b for b in live
+                if not (b.status == OFFERED and b.customer_id == self.customer.id)]
         rows = (await self.session.scalars(
-            select(Booking).where(Booking.customer_id == self.customer.id)
+            select(Booking).where(Booking.customer_id == self.customer.id,
+                                  Booking.status != OFFERED)
             .order_by(Booking.seq))).all()
         moves = {b.holds_for: b for b in rows if b.holds_for is not None}
         return m.World(
@@ -95,7 +101,9 @@ class Turn:
             customer=self.customer.address, opted_out=self.customer.opted_out,
             web_caps=await self._web_caps(),
             next_booking_id=uuid.uuid4(), next_reference=new_reference(),
-            extra_booking_id=uuid.uuid4(), extra_reference=new_reference())
+            extra_booking_id=uuid.uuid4(), extra_reference=new_reference(),
+            blocked=await blocked_between(self.session, self.profile.id,
+                                          self.now - timedelta(days=1), horizon))
 
     async def _web_caps(self) -> m.WebCaps | None:
         """A web visitor's caps, with the bookings made in the last 24 hours from their
@@ -107,6 +115,7 @@ class Turn:
             select(func.count()).select_from(Booking)
             .join(Customer, Customer.id == Booking.customer_id)
             .where(Booking.business_id == self.profile.id, Booking.holds_for.is_(None),
+                   Booking.status != OFFERED,
                    Booking.created_at > self.now - timedelta(days=1),
                    Customer.origin == origin if origin else Customer.id == self.customer.id))
         return m.WebCaps(max_live=self.web_limits.max_live,
@@ -129,6 +138,7 @@ def _view(b: Booking, move: Booking | None) -> m.BookingView:
         id=b.id, reference=b.reference, service=b.service, start=b.starts_at, end=b.ends_at,
         status=b.status, deposit_status=b.deposit_status, deposit_amount=b.deposit_amount,
         resource=b.resource, paid_with=b.paid_with,
+        attendance_confirmed=b.attendance_confirmed, no_show_risk=b.no_show_risk,
         move=None if move is None else m.MoveView(
             hold_id=move.id, start=move.starts_at, end=move.ends_at, resource=move.resource,
             top_up=move.deposit_amount or Decimal(0), status=move.status))

@@ -84,15 +84,19 @@ def parse(payload: Any) -> tuple[list[WhatsAppMessage], list[WhatsAppStatus]]:
 
 
 def _text_of(msg: dict[str, Any]) -> str | None:
+    """What the customer said: typed text, or the button they tapped as the same text they
+    could have typed: a reply button's title (notifier's buttons carry their text as id
+    too), a template quick reply's text (else its payload)."""
     kind = msg.get("type")
     if kind == "text":
         return str(msg["text"]["body"])
     if kind == "button":
-        return str(msg["button"]["text"])
+        button = msg["button"]
+        return str(button.get("text") or button.get("payload") or "") or None
     if kind == "interactive":
         inner = msg["interactive"]
         reply = inner.get("button_reply") or inner.get("list_reply") or {}
-        return str(reply.get("title", "")) or None
+        return str(reply.get("title") or reply.get("id") or "") or None
     return None
 
 

@@ -1,35 +1,42 @@
 """notifier: deliver what fsm asked for through the customer's channel, and log it.
 
-The attempt is recorded first (a `sending` row, in its own transaction), then the provider
-is called, then the row says `sent` with the provider's id, in the same transaction as the
-inbox row. A redelivery that finds the row `sent` never sends again. Only a crash between
-the provider's answer and that commit (no provider here takes an idempotency key) can send
-a message twice: delivery is at least once, in that narrow window only.
+The attempt is recorded first (a `sending` row, in its own transaction), then sent in its
+recipient's order through the last gates (`services/notifier/delivery.py`), and the row
+says `sent` with the provider's id. A redelivery that finds the row `sent` (or failed,
+suppressed) never sends again; one that finds it `sending` sends it (the provider may have
+taken it just before a crash: delivery is at least once, in that narrow window only). A
+row marked `dead` is sent again only by a replay (`receptionist dead replay notifier`).
+
+It also keeps what the gates read: each WhatsApp customer's last message (the 24-hour
+window), who opted out, and every delivery status a provider reported.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.bus.context import HandlerContext, HandlerMap
 from libs.contracts.commands import ReplyRequested
-from libs.contracts.events import DeliveryStatus
-from libs.logs import mask_phone
-from libs.metrics import OUTBOUND_MESSAGES
-from services.notifier.adapters.base import OutboundChannel, OutboundMessage
-from services.notifier.models import MessageLog
+from libs.contracts.events import (
+    CustomerOptedIn,
+    CustomerOptedOut,
+    DeliveryStatus,
+    InboundMessageReceived,
+)
+from services.notifier.delivery import Place, alert_staff_once, send_in_order
+from services.notifier.deps import NotifierDeps
+from services.notifier.models import CustomerWindow, MessageLog, MessageStatus, Suppression
+from services.notifier.statuses import record_report
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class NotifierDeps:
-    channel: OutboundChannel
+__all__ = ["HANDLERS", "NotifierDeps", "prune_notifier"]
 
 
 async def on_reply_requested(ctx: HandlerContext, command: ReplyRequested,
@@ -40,39 +47,90 @@ async def on_reply_requested(ctx: HandlerContext, command: ReplyRequested,
         await session.execute(insert(MessageLog).values(
             id=uuid.uuid4(), event_id=event_id, business_id=ctx.business_id,
             channel=command.channel, audience=command.audience, to=command.to,
-            body=command.text, status="sending").on_conflict_do_nothing(
-                index_elements=[MessageLog.event_id]))
+            body=command.text, status="sending", purpose=command.purpose,
+            choices=list(command.choices), requested_at=ctx.occurred_at)
+            .on_conflict_do_nothing(index_elements=[MessageLog.event_id]))
         attempt = (await session.scalars(select(MessageLog).where(
-            MessageLog.event_id == event_id))).one()
+            MessageLog.event_id == event_id).with_for_update())).one()
+        if attempt.status == "dead":  # dead-lettered before, and replayed: try again
+            attempt.status, attempt.error = "sending", None
     if attempt.status != "sending":
-        log.info("%s message %s was already sent; not sending it again", command.channel,
-                 event_id)
+        log.info("%s message %s is %s already; not sending it again", command.channel,
+                 event_id, attempt.status)
         return  # the inbox row is written for it when the handler returns
-    message = OutboundMessage(business_id=ctx.business_id, channel=command.channel,
-                              to=command.to, text=command.text, audience=command.audience)
-    try:
-        provider_id = await deps.channel.send(message)
-    except Exception as exc:
-        OUTBOUND_MESSAGES.labels(command.channel, type(exc).__name__).inc()
-        raise
-    OUTBOUND_MESSAGES.labels(command.channel, "sent").inc()
-    async with ctx.write() as session:
-        await session.execute(update(MessageLog).where(MessageLog.event_id == event_id)
-                              .values(status="sent", provider_message_id=provider_id,
-                                      updated_at=ctx.clock.now()))
-    log.info("sent %s message to %s", command.channel, mask_phone(command.to))
+    await send_in_order(ctx.sessions, deps, ctx.clock, Place.of(attempt))
 
 
 async def on_delivery_status(ctx: HandlerContext, event: DeliveryStatus,
                              deps: NotifierDeps) -> None:
+    """Keep the report and move its message forward (never back); a report that the
+    customer cannot be reached tells staff, once."""
+    async with ctx.record() as session:
+        unreachable = await record_report(
+            session, channel=event.channel, provider_message_id=event.provider_message_id,
+            status=event.status, error_code=event.error_code, reported_at=event.reported_at,
+            now=ctx.clock.now())
+    for problem in unreachable:
+        await alert_staff_once(ctx.sessions, deps, ctx.clock, problem)
+
+
+async def on_inbound_message(ctx: HandlerContext, event: InboundMessageReceived,
+                             deps: NotifierDeps) -> None:
+    """A WhatsApp customer wrote: free text may be sent to them for 24 hours from then."""
+    if event.channel != "whatsapp":
+        return
     async with ctx.write() as session:
-        await session.execute(
-            update(MessageLog)
-            .where(MessageLog.provider_message_id == event.provider_message_id)
-            .values(status=event.status, error=event.error_code, updated_at=ctx.clock.now()))
+        added = insert(CustomerWindow).values(business_id=ctx.business_id,
+                                              customer=event.customer,
+                                              last_inbound_at=event.received_at)
+        await session.execute(added.on_conflict_do_update(
+            index_elements=[CustomerWindow.business_id, CustomerWindow.customer],
+            set_={"last_inbound_at": func.greatest(CustomerWindow.last_inbound_at,
+                                                   added.excluded.last_inbound_at)}))
+
+
+async def _suppress(ctx: HandlerContext, customer: str, opted_out: bool,
+                    at: datetime) -> None:
+    async with ctx.write() as session:
+        added = insert(Suppression).values(business_id=ctx.business_id, customer=customer,
+                                           opted_out=opted_out, changed_at=at)
+        applied = await session.scalar(added.on_conflict_do_update(
+            index_elements=[Suppression.business_id, Suppression.customer],
+            set_={"opted_out": added.excluded.opted_out,
+                  "changed_at": added.excluded.changed_at},
+            where=Suppression.changed_at <= added.excluded.changed_at)
+            .returning(Suppression.customer))
+    if applied is None:
+        log.info("an opt-%s older than the customer's last choice; ignored",
+                 "out" if opted_out else "in")
+
+
+async def on_customer_opted_out(ctx: HandlerContext, event: CustomerOptedOut,
+                                deps: NotifierDeps) -> None:
+    """The last gate closes: nothing more goes to this customer at this business but the
+    confirmation fsm sends (purpose `notice`)."""
+    await _suppress(ctx, event.customer, True, event.at)
+
+
+async def on_customer_opted_in(ctx: HandlerContext, event: CustomerOptedIn,
+                               deps: NotifierDeps) -> None:
+    await _suppress(ctx, event.customer, False, event.at)
+
+
+async def prune_notifier(session: AsyncSession, cutoff: datetime) -> int:
+    """Provider reports and WhatsApp windows older than the cutoff (a window that old is
+    closed anyway; opt-outs are kept for good)."""
+    reports = await session.execute(delete(MessageStatus).where(
+        MessageStatus.recorded_at < cutoff))
+    windows = await session.execute(delete(CustomerWindow).where(
+        CustomerWindow.last_inbound_at < cutoff))
+    return sum(int(getattr(result, "rowcount", 0) or 0) for result in (reports, windows))
 
 
 HANDLERS: HandlerMap[NotifierDeps] = {
     ReplyRequested: on_reply_requested,
     DeliveryStatus: on_delivery_status,
+    InboundMessageReceived: on_inbound_message,
+    CustomerOptedOut: on_customer_opted_out,
+    CustomerOptedIn: on_customer_opted_in,
 }

@@ -1,15 +1,38 @@
-"""notifier's message log: every outbound send and its delivery status."""
+"""notifier's tables: every outbound message and its delivery status, the statuses providers
+reported, each WhatsApp customer's last message (the 24-hour window), and who opted out."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, Identity, Index, String, Text, func
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Identity,
+    Index,
+    Integer,
+    String,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
+from libs.contracts.vocabulary import sql_in
 from libs.db.base import Base
+
+LOG_STATUSES: tuple[str, ...] = (
+    "sending", "queued", "sent", "delivered", "read", "failed", "undelivered", "suppressed",
+    "dead")
+"""`sending`: recorded, not yet accepted by the provider (the only status that is sent, or
+sent again); `queued` ... `read`: what the provider said; `failed` / `undelivered`: it never
+arrived; `suppressed`: not sent, the customer opted out; `dead`: given up (dead-lettered
+with the reason), sent again only when the message is replayed. docs/architecture.md,
+"Delivery statuses"."""
 
 
 class MessageLog(Base):
@@ -35,5 +58,65 @@ class MessageLog(Base):
                                                  server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
                                                  server_default=func.now())
+    purpose: Mapped[str] = mapped_column(
+        String(16), server_default="reply",
+        comment="reply, reminder, alert or notice (an opt-out confirmation: sent regardless)")
+    choices: Mapped[list[str]] = mapped_column(
+        ARRAY(Text), server_default=text("'{}'"),
+        comment="quick replies the channel may offer as buttons")
+    requested_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True),
+        comment="when it was asked for (the command's occurred_at): the order it leaves in")
+    provider_message_ids: Mapped[list[str]] = mapped_column(
+        ARRAY(Text), server_default=text("'{}'"),
+        comment="every part's provider id (an SMS over 1600 characters goes in parts)")
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0",
+                                          comment="provider calls made for it")
+    sent_as: Mapped[str | None] = mapped_column(
+        String(16), comment="text, buttons or template (WhatsApp), sms, web")
 
-    __table_args__ = (Index("ix_message_log_recipient", "business_id", "to", "seq"),)
+    __table_args__ = (
+        Index("ix_message_log_recipient", "business_id", "to", "seq"),
+        Index("ix_message_log_provider_message_ids", "provider_message_ids",
+              postgresql_using="gin"),
+        CheckConstraint(sql_in("status", LOG_STATUSES), name="status_known"),
+    )
+
+
+class MessageStatus(Base):
+    """Every status a provider reported, by its message id, in whatever order it came: kept
+    even when no message_log row has that id yet (a status can beat our own commit), and
+    applied to the row when it gets the id."""
+
+    __tablename__ = "notifier_message_statuses"
+
+    provider_message_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    error_code: Mapped[str | None] = mapped_column(Text)
+    reported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                  server_default=func.now(), index=True)
+
+
+class CustomerWindow(Base):
+    """When a WhatsApp customer last wrote to a business: free text may be sent for 24 hours
+    after it (WhatsApp's customer-service window), a template after that."""
+
+    __tablename__ = "notifier_windows"
+
+    business_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    customer: Mapped[str] = mapped_column(Text, primary_key=True, comment="E.164")
+    last_inbound_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class Suppression(Base):
+    """Whether a customer opted out of a business's messages (STOP) or back in (START), as
+    of `changed_at`: an older change arriving late never overrides a newer one."""
+
+    __tablename__ = "notifier_suppressions"
+
+    business_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    customer: Mapped[str] = mapped_column(Text, primary_key=True)
+    opted_out: Mapped[bool] = mapped_column(Boolean)
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,8 +1,9 @@
 """The web chat's reply stream: what notifier delivered to one visitor, as server-sent
 events (the page's EventSource) or as JSON (polling clients, the terminal chat).
 
-Replies are read from the message log, in send order (`seq`); a reconnecting page resumes
-after the last event id it saw, so nothing is missed or shown twice.
+Replies are read from the message log, in send order (`seq`), once delivered; a
+reconnecting page resumes after the last event id it saw, so nothing is missed or shown
+twice. A reply held back by the opt-out gate is never shown.
 
 The path carries the session token ingress issued (`libs/webchat_tokens.py`), not a session
 id: an EventSource cannot send headers. Only its holder reads the replies; a forged, expired
@@ -46,16 +47,28 @@ def _sessions(request: Request) -> async_sessionmaker[AsyncSession]:
 Sessions = Annotated[async_sessionmaker[AsyncSession], Depends(_sessions)]
 
 
+NOT_SHOWN = ("suppressed", "failed", "dead")
+"""Replies never delivered (the visitor opted out, or it was given up on)."""
+
+
 async def replies_after(sessions: async_sessionmaker[AsyncSession], business_id: str,
                         session_id: str, after: int) -> list[WebReply]:
+    """Delivered replies after `after`, in send order. It stops before the first one still
+    `sending` (its gates are being checked): the page resumes after the last id it saw, so
+    a later reply shown first would hide it for good."""
     async with sessions() as session:
         rows = (await session.execute(
-            select(MessageLog.seq, MessageLog.body)
+            select(MessageLog.seq, MessageLog.body, MessageLog.status)
             .where(MessageLog.business_id == business_id,
                    MessageLog.to == f"web:{session_id}", MessageLog.audience == "customer",
-                   MessageLog.seq > after)
+                   MessageLog.seq > after, MessageLog.status.not_in(NOT_SHOWN))
             .order_by(MessageLog.seq).limit(100))).all()
-    return [WebReply(id=seq, text=body) for seq, body in rows]
+    replies = []
+    for seq, body, status in rows:
+        if status == "sending":
+            break
+        replies.append(WebReply(id=seq, text=body))
+    return replies
 
 
 def verified(business_id: str, token: str, request: Request) -> WebSession:

@@ -128,3 +128,55 @@ def test_dead_list_shows_in_place_and_replay_sends_back_as_new(
     assert message_id == "m-dead-1"
     headers.pop("x-delivery-count", None)  # the quorum queue's own count on this get
     assert headers == {ORIGINAL_KEY_HEADER: "nlu.message.understood.v2"}  # a fresh start
+
+
+def _booking(url: str, *, reference: str, starts_in: str) -> None:
+    """A confirmed salon haircut for +15555550123, starting `starts_in` from now."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        customer = conn.execute(
+            "INSERT INTO customers (id, business_id, address) VALUES (gen_random_uuid(), "
+            "'salon', '+15555550123') ON CONFLICT (business_id, address) DO UPDATE SET "
+            "address = excluded.address RETURNING id").fetchone()
+        assert customer is not None
+        conn.execute(
+            "INSERT INTO bookings (id, reference, business_id, customer_id, service, resource, "
+            "starts_at, ends_at, status, no_show_risk) VALUES (gen_random_uuid(), %s, 'salon', "
+            "%s, 'Haircut', 1, now() + %s::interval, now() + %s::interval + interval '45 min', "
+            "'confirmed', 'medium')", (reference, customer[0], starts_in, starts_in))
+
+
+def test_staff_mark_a_no_show_and_correct_it(database_url: str,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("TRUNCATE businesses, outbox CASCADE")
+    salon = str(FIXTURE_BUSINESSES / "salon.yaml")
+    assert main(["business", "import", salon, "--database-url", database_url]) == 0
+    _booking(database_url, reference="PAST01", starts_in="-2 hours")
+    _booking(database_url, reference="LATER1", starts_in="2 days")
+    db = ["--database-url", database_url]
+
+    assert main(["booking", "mark", "past01", "no_show", *db]) == 0
+    assert "booking PAST01 (Haircut" in capsys.readouterr().out
+
+    def record() -> tuple[int, int, str, list[str]]:
+        with psycopg.connect(database_url) as conn:
+            kept, no_shows = conn.execute("SELECT kept, no_shows FROM customers").fetchone() \
+                or (0, 0)
+            status = conn.execute("SELECT status FROM bookings WHERE reference = 'PAST01'"
+                                  ).fetchone()
+            types = [r[0] for r in conn.execute("SELECT type FROM outbox ORDER BY id")]
+        return kept, no_shows, status[0] if status else "", types
+
+    assert record() == (0, 1, "no_show", ["booking.no_show.v1"])
+    assert main(["booking", "mark", "PAST01", "no_show", *db]) == 0  # as it is: no change
+    assert record() == (0, 1, "no_show", ["booking.no_show.v1"])
+    assert main(["booking", "mark", "PAST01", "completed", *db]) == 0  # a correction
+    assert record() == (1, 0, "completed", ["booking.no_show.v1", "booking.completed.v1"])
+    capsys.readouterr()
+
+    assert main(["booking", "mark", "LATER1", "no_show", *db]) == 1
+    assert "has not started yet" in capsys.readouterr().err
+    assert main(["booking", "mark", "NOPE99", "completed", *db]) == 1
+    assert "no booking with reference 'NOPE99'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["booking", "mark", "PAST01", "late", *db])

@@ -104,12 +104,21 @@ async def test_signed_sms_gets_one_reply_even_when_delivered_twice(
     assert len(replies) == 2  # the duplicate, handled before SM0002 (FIFO), changed nothing
     assert replies[0].channel == "sms" and replies[0].business_id == "salon"
     assert "book" in replies[0].text
+    handled: dict[str, int] = {}
+
+    async def all_handled() -> bool:  # notifier reads customer messages too (WhatsApp window)
+        nonlocal handled
+        async with session_factory() as s:
+            handled = {c: n for c, n in (await s.execute(
+                select(InboxMessage.consumer, func.count())
+                .group_by(InboxMessage.consumer))).all()}
+        return handled.get("notifier", 0) >= 4
+
+    await eventually(all_handled, what="notifier to handle both messages and both replies")
     async with session_factory() as s:
         logged = await s.scalar(select(func.count()).select_from(MessageLog))
-        handled = {c: n for c, n in (await s.execute(
-            select(InboxMessage.consumer, func.count()).group_by(InboxMessage.consumer))).all()}
     assert logged == 2
-    assert handled == {"nlu": 2, "fsm": 2, "notifier": 2}
+    assert handled == {"nlu": 2, "fsm": 2, "notifier": 4}
 
 
 async def test_forged_signature_is_refused_and_nothing_published(

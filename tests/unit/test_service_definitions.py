@@ -22,11 +22,15 @@ from libs.contracts.registry import (
     namespace_of,
     types_published_by,
 )
+from libs.runtime.definition import bindings_of
+from libs.settings import Settings
 from receptionist.bootstrap import DEFINITIONS, full_topology
 from services.fsm import machine as m
 from services.fsm.effects import APPLIERS
 
 SERVICES = Path(__file__).resolve().parents[2] / "services"
+GOOGLE_ON = Settings(google_service_account_path="/run/secrets/google.json")
+"""Settings that switch calendar on (its deps are never built here)."""
 
 
 def consumers_of(message_type: str) -> list[str]:
@@ -36,7 +40,8 @@ def consumers_of(message_type: str) -> list[str]:
 def test_each_service_is_defined_once() -> None:
     names = [d.name for d in DEFINITIONS]
     assert sorted(names) == sorted(set(names))
-    assert set(names) == {"ingress", "nlu", "fsm", "payments", "notifier"}
+    assert set(names) == {"ingress", "nlu", "fsm", "payments", "reminders", "notifier",
+                          "calendar"}
 
 
 def test_every_command_has_exactly_one_consumer() -> None:
@@ -59,14 +64,28 @@ def test_services_consume_only_known_messages() -> None:
 
 
 def test_the_topology_binds_exactly_what_each_service_handles() -> None:
-    topology = full_topology("t", (10,))
+    topology = full_topology("t", (10,), settings=GOOGLE_ON)
     assert topology.bindings == {d.name: d.consumes for d in DEFINITIONS if d.consumes}
     assert "ingress" not in topology.bindings  # it consumes nothing, so it has no queue
 
 
+def test_a_service_switched_off_has_no_queue_and_is_not_hosted() -> None:
+    """calendar without Google credentials: nothing is bound to it, so nothing piles up."""
+    off = Settings(google_service_account_path="  ")  # blank counts as unset
+    assert "calendar" not in full_topology("t", (10,), settings=off).bindings
+    assert "calendar" not in full_topology("t", (10,)).bindings  # the tests' environment
+    assert "calendar" in full_topology("t", (10,), settings=GOOGLE_ON).bindings
+    assert bindings_of(DEFINITIONS, off) == {
+        d.name: d.consumes for d in DEFINITIONS if d.consumes and d.name != "calendar"}
+    assert "calendar" in bindings_of(DEFINITIONS)  # without settings: every built one
+    calendar = next(d for d in DEFINITIONS if d.name == "calendar")
+    assert not calendar.is_enabled(off) and calendar.is_enabled(GOOGLE_ON)
+    assert calendar.off_note == "calendar sync is off: GOOGLE_SERVICE_ACCOUNT_PATH is not set"
+
+
 async def test_the_memory_bus_routes_each_message_only_to_its_handlers() -> None:
     """Publish one of every message type and see where each lands."""
-    transport = MemoryTransport(full_topology("t", (10,)))
+    transport = MemoryTransport(full_topology("t", (10,), settings=GOOGLE_ON))
     await transport.connect()
     await transport.declare()
     for cls in ALL_MESSAGES:
@@ -120,5 +139,5 @@ def test_every_namespace_has_one_publisher_and_services_build_only_their_own() -
         built = _messages_built_in(SERVICES / d.name)
         assert built <= types_published_by([d.name]), (d.name, built)
     publishing = {d.name for d in DEFINITIONS if _messages_built_in(SERVICES / d.name)}
-    assert publishing == {"ingress", "nlu", "fsm", "payments"}
-    assert set(PUBLISHERS.values()) - built_services == {"reminders", "calendar"}
+    assert publishing == {"ingress", "nlu", "fsm", "payments", "reminders", "calendar"}
+    assert set(PUBLISHERS.values()) <= built_services  # every publisher is built

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -136,15 +136,16 @@ def advance(conv: m.Conversation, world: m.World) -> m.Outcome:
         booking = world.booking(ctx.booking_id)
         top_up = top_up_for(profile, service, first.start, booking)
         return m.goto(confirming, proposed, m.Reply(replies.confirm_move(
-            profile, service.name, first.start, top_up, note)))
+            profile, service.name, first.start, top_up, note), choices=m.YES_NO))
     if placed.second is not None and second is not None:
         deposit = pair_deposit(profile, service, second, placed)
         return m.goto(confirming, proposed, m.Reply(more.pair_proposal(
             profile, service.name, first.start, second.name, placed.second.start, deposit,
-            note)))
+            note), choices=m.YES_NO))
     deposit = deposit_for(profile, service, first.start)
     return m.goto(confirming, proposed,
-                  m.Reply(replies.proposal(profile, service.name, first.start, deposit, note)))
+                  m.Reply(replies.proposal(profile, service.name, first.start, deposit, note),
+                          choices=m.YES_NO))
 
 
 def local_start(profile: BusinessProfile, day: date, at: time, zone: str | None) -> datetime:
@@ -227,7 +228,13 @@ def refuse(state: m.State, ctx: m.Context, world: m.World, service: Service, sta
                                           limit=3)
     shown = start if start.tzinfo is None else start.replace(tzinfo=None)
     text = replies.refusal(world.profile, reason, service.name, shown, alternatives)
-    return m.goto(state, _after_refusal(ctx, world, start, reason), m.Reply(text))
+    after = _after_refusal(ctx, world, start, reason)
+    if state == m.State.COLLECTING and reason in ("fully_booked", "taken"):
+        # A new booking refused only because the time is taken: offer the waitlist for it.
+        aware = start if start.tzinfo else start.replace(tzinfo=world.profile.tz)
+        after = replace(after, full=aware.astimezone(UTC))
+        text = f"{text} {more.waitlist_offered()}"
+    return m.goto(state, after, m.Reply(text))
 
 
 def refuse_pair(state: m.State, ctx: m.Context, world: m.World, service: Service,
@@ -254,7 +261,7 @@ def _after_refusal(ctx: m.Context, world: m.World, start: datetime, reason: str)
         reason == "in_the_past" and start.date() < world.local(world.now).date())
     draft = replace(ctx.draft, time=None, part_of_day=None,
                     date=None if about_the_day else ctx.draft.date)
-    return replace(ctx, draft=draft, proposal=None, misses=0)
+    return replace(ctx, draft=draft, proposal=None, misses=0, full=None)
 
 
 def _day_refusal(profile: BusinessProfile, service: Service, day: date,

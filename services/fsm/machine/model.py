@@ -9,10 +9,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from libs.business.profile import BusinessProfile
-from libs.contracts.vocabulary import BookingStatus, ConversationState, DepositStatus, Intent
+from libs.contracts.vocabulary import (
+    BookingStatus,
+    ConversationState,
+    DepositStatus,
+    Intent,
+    NoShowRisk,
+)
 from services.fsm import availability as av
 
 State = ConversationState
@@ -50,6 +56,8 @@ class BookingView:
     resource: int
     move: MoveView | None = None          # a move waiting for its top-up
     paid_with: uuid.UUID | None = None    # booked with another service, paid in one checkout
+    attendance_confirmed: bool = False    # the customer answered a reminder with C / yes
+    no_show_risk: NoShowRisk | None = None
 
 
 @dataclass(frozen=True)
@@ -90,6 +98,9 @@ class World:
     next_reference: str = ""
     extra_booking_id: uuid.UUID = field(default_factory=uuid.uuid4)
     extra_reference: str = ""
+    # Times the business's own calendar shows busy (calendar's busy import): no resource
+    # is free over them.
+    blocked: Sequence[tuple[datetime, datetime]] = ()
 
     def local(self, instant: datetime) -> datetime:
         return instant.astimezone(self.profile.tz)
@@ -104,9 +115,10 @@ class World:
 
     def busy_without(self, booking_id: uuid.UUID | None = None) -> list[av.Busy]:
         """Live bookings as availability reads them, leaving out the one being moved (and
-        the time held for moving it)."""
+        the time held for moving it), and the blocked times on every resource."""
         return [(b.resource, b.start, b.end) for b in self.busy
-                if booking_id is None or booking_id not in (b.booking_id, b.holds_for)]
+                if booking_id is None or booking_id not in (b.booking_id, b.holds_for)
+                ] + av.blocked(self.blocked, self.profile.booking.capacity)
 
     def bundle(self, leader: uuid.UUID) -> list[BookingView]:
         """The booking and those paid together with it, in the order made."""
@@ -167,8 +179,59 @@ class HoldLapsed:
     kind: str = "hold_lapsed"
 
 
-Input = CustomerSaid | SessionTimedOut | CheckoutReady | DepositPaid | HoldLapsed
-SYSTEM_INPUTS = ("session_timeout", "checkout_ready", "deposit_paid", "hold_lapsed")
+@dataclass(frozen=True)
+class ReminderArrived:
+    """A reminder for the booking that starts at `starts_at` fell due (reminders service)."""
+
+    booking_id: uuid.UUID
+    starts_at: datetime
+    kind: str = "reminder_due"
+
+
+@dataclass(frozen=True)
+class RiskCheck:
+    """An hour before the booking that starts at `starts_at`: is attendance confirmed?"""
+
+    booking_id: uuid.UUID
+    starts_at: datetime
+    kind: str = "risk_check"
+
+
+@dataclass(frozen=True)
+class AppointmentOver:
+    """Half an hour after the booking that ends at `ends_at`."""
+
+    booking_id: uuid.UUID
+    ends_at: datetime
+    kind: str = "appointment_over"
+
+
+@dataclass(frozen=True)
+class WaitlistOpening:
+    """The time a waiting customer asked for may be free: offer it to them, held as
+    `offer_booking_id` until `expires_at`, if they are free to talk and it still fits."""
+
+    entry_id: uuid.UUID
+    service: str
+    start: datetime
+    offer_booking_id: uuid.UUID
+    expires_at: datetime
+    kind: str = "waitlist_offer"
+
+
+@dataclass(frozen=True)
+class OfferLapsed:
+    """A waitlist offer was not answered in time."""
+
+    entry_id: uuid.UUID
+    kind: str = "offer_lapsed"
+
+
+Input = (CustomerSaid | SessionTimedOut | CheckoutReady | DepositPaid | HoldLapsed
+         | ReminderArrived | RiskCheck | AppointmentOver | WaitlistOpening | OfferLapsed)
+SYSTEM_INPUTS = ("session_timeout", "checkout_ready", "deposit_paid", "hold_lapsed",
+                 "reminder_due", "risk_check", "appointment_over", "waitlist_offer",
+                 "offer_lapsed")
 
 
 # --- the conversation's memory ---------------------------------------------------------------
@@ -216,6 +279,9 @@ class Context:
     booking_id: uuid.UUID | None = None      # the booking being paid, moved or cancelled
     candidates: tuple[uuid.UUID, ...] = ()   # bookings to choose from ("which one?")
     misses: int = 0                          # messages in a row the machine could not use
+    reminded: uuid.UUID | None = None        # the booking the last reminder was about
+    full: datetime | None = None             # a fully booked start one may wait for (UTC)
+    offer: uuid.UUID | None = None           # the waitlist entry whose time is on offer
 
     def to_json(self) -> dict[str, Any]:
         d = self.draft
@@ -228,6 +294,9 @@ class Context:
             "booking_id": str(self.booking_id) if self.booking_id else None,
             "candidates": [str(c) for c in self.candidates],
             "misses": self.misses,
+            "reminded": str(self.reminded) if self.reminded else None,
+            "full": self.full.isoformat() if self.full else None,
+            "offer": str(self.offer) if self.offer else None,
         }
 
     @classmethod
@@ -243,6 +312,9 @@ class Context:
             booking_id=uuid.UUID(data["booking_id"]) if data.get("booking_id") else None,
             candidates=tuple(uuid.UUID(c) for c in data.get("candidates") or ()),
             misses=int(data.get("misses") or 0),
+            reminded=uuid.UUID(data["reminded"]) if data.get("reminded") else None,
+            full=datetime.fromisoformat(data["full"]) if data.get("full") else None,
+            offer=uuid.UUID(data["offer"]) if data.get("offer") else None,
         )
 
 
@@ -257,9 +329,17 @@ class Conversation:
 
 @dataclass(frozen=True)
 class Reply:
-    """Say `text` to the customer, on the channel they wrote from."""
+    """Say `text` to the customer, on the channel they wrote from. A reminder is a message
+    the business starts (`purpose`), which a channel may have to send as a template."""
 
     text: str
+    purpose: Literal["reply", "reminder", "notice"] = "reply"
+    booking_id: uuid.UUID | None = None
+    choices: tuple[str, ...] = ()  # quick replies a channel may offer as buttons
+
+
+YES_NO = ("Yes", "No")
+C_R_X = ("C", "R", "X")
 
 
 @dataclass(frozen=True)
@@ -354,6 +434,70 @@ class CancelBooking:
 
 
 @dataclass(frozen=True)
+class ConfirmAttendance:
+    """The customer answered a reminder with C / yes: they will come (risk low)."""
+
+    booking_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class SetRisk:
+    booking_id: uuid.UUID
+    risk: NoShowRisk
+
+
+@dataclass(frozen=True)
+class CompleteBooking:
+    """The appointment is over and staff did not mark it a no-show: it was kept."""
+
+    booking_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class JoinWaitlist:
+    """Put the customer on the list for `service` at `[start, end)`."""
+
+    service: str
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class HoldOffer:
+    """Keep `[start, end)` on `resource` for the waiting customer (a row of status
+    `offered`) until `expires_at`, while it is offered to them."""
+
+    entry_id: uuid.UUID
+    booking_id: uuid.UUID
+    service: str
+    start: datetime
+    end: datetime
+    resource: int
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class TakeOffer:
+    """The customer said yes: the held time gives way to their booking (same turn)."""
+
+    entry_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class DeclineOffer:
+    """The customer said no: the time goes to the next in line."""
+
+    entry_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class LapseOffer:
+    """Nobody answered in time: the time goes to the next in line."""
+
+    entry_id: uuid.UUID
+
+
+@dataclass(frozen=True)
 class SetOptedOut:
     """STOP (True) or START (False): nothing more is sent while opted out."""
 
@@ -361,7 +505,9 @@ class SetOptedOut:
 
 
 Effect = (Reply | AlertStaff | CreateBooking | ConfirmBooking | ExpireBooking | RefundLatePayment
-          | RescheduleBooking | HoldMove | ReleaseMove | CancelBooking | SetOptedOut)
+          | RescheduleBooking | HoldMove | ReleaseMove | CancelBooking | ConfirmAttendance
+          | SetRisk | CompleteBooking | JoinWaitlist | HoldOffer | TakeOffer | DeclineOffer
+          | LapseOffer | SetOptedOut)
 
 
 @dataclass(frozen=True)

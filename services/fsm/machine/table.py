@@ -11,10 +11,16 @@ from typing import Any
 
 from libs.contracts.vocabulary import INTENTS
 from services.fsm.machine import model as m
+from services.fsm.machine.attendance import (
+    affirm_when_idle,
+    appointment_over,
+    cancel_when_idle,
+    check_risk,
+    reschedule_when_idle,
+    send_reminder,
+)
 from services.fsm.machine.booking import (
-    accept_proposal,
     collect,
-    decline_proposal,
     drop_request,
     start_booking,
 )
@@ -47,6 +53,10 @@ from services.fsm.machine.talk import (
     stray_yes_no,
     welcome,
 )
+from services.fsm.machine.waitlist import accept as accept_offer_or_proposal
+from services.fsm.machine.waitlist import decline as decline_offer_or_proposal
+from services.fsm.machine.waitlist import join as join_waitlist
+from services.fsm.machine.waitlist import offer_lapsed, offer_opening
 
 
 def time_out(conv: m.Conversation, event: m.SessionTimedOut, world: m.World) -> m.Outcome:
@@ -75,21 +85,29 @@ _EVERYWHERE: dict[str, m.Transition] = {
     "opt_in": m.Transition(opt_in, (), "resubscribe, stay"),
     "unknown": m.Transition(not_understood, (S.IDLE,), "help; 3rd miss: handoff"),
     "waitlist": m.Transition(not_understood, (S.IDLE,), "help; 3rd miss: handoff"),
+    "waitlist_offer": m.Transition(offer_opening, (S.CONFIRMING,), "offer the opened time"),
+    "offer_lapsed": m.Transition(offer_lapsed, (S.IDLE,), "pass it on, silently"),
     "checkout_ready": m.Transition(send_checkout, (), "send checkout link"),
     "deposit_paid": m.Transition(deposit_paid, (), "confirm (or refund a late one)"),
     "hold_lapsed": m.Transition(hold_lapsed, (), "expire the hold"),
     "session_timeout": m.Transition(time_out, (S.IDLE,), "silence: drop"),
+    "reminder_due": m.Transition(send_reminder, (), "remind, stay"),
+    "risk_check": m.Transition(check_risk, (), "unconfirmed: high risk"),
+    "appointment_over": m.Transition(appointment_over, (), "kept: completed"),
 }
 
 _PER_STATE: dict[m.State, dict[str, m.Transition]] = {
     S.IDLE: {
         "book": m.Transition(start_booking, (S.COLLECTING, S.CONFIRMING), "start a booking"),
         "inform": m.Transition(start_booking, (S.COLLECTING, S.CONFIRMING), "start a booking"),
-        "affirm": m.Transition(stray_yes_no, (), "stray yes"),
+        "affirm": m.Transition(affirm_when_idle, (), "after a reminder: attending"),
         "deny": m.Transition(stray_yes_no, (), "stray no"),
-        "cancel": m.Transition(start_cancel, (S.CANCEL_CONFIRM,), "which/confirm cancel"),
-        "reschedule": m.Transition(start_reschedule, (S.RESCHEDULE_COLLECTING,
-                                                    S.RESCHEDULE_CONFIRM), "move a booking"),
+        "cancel": m.Transition(cancel_when_idle, (S.CANCEL_CONFIRM,),
+                               "which/confirm cancel (the reminded one)"),
+        "reschedule": m.Transition(reschedule_when_idle, (
+            S.RESCHEDULE_COLLECTING, S.RESCHEDULE_CONFIRM), "move a booking (the reminded one)"),
+        "waitlist": m.Transition(join_waitlist, (S.COLLECTING, S.CONFIRMING),
+                                 "join the waitlist"),
         "session_timeout": m.Transition(ignore, (), "nothing to drop"),
         "checkout_ready": m.Transition(send_checkout, (S.PAYMENT_PENDING,), "send checkout link"),
     },
@@ -101,13 +119,17 @@ _PER_STATE: dict[m.State, dict[str, m.Transition]] = {
         "cancel": m.Transition(cancel_while_collecting, (S.IDLE, S.CANCEL_CONFIRM), "drop/cancel"),
         "reschedule": m.Transition(reschedule_while_collecting, (
             S.CONFIRMING, S.RESCHEDULE_COLLECTING, S.RESCHEDULE_CONFIRM), "correct or move"),
+        "waitlist": m.Transition(join_waitlist, (S.IDLE, S.CONFIRMING), "join the waitlist"),
     },
     S.CONFIRMING: {
         "book": m.Transition(collect, (S.COLLECTING,), "correction: re-check"),
         "inform": m.Transition(collect, (S.COLLECTING,), "correction: re-check"),
-        "affirm": m.Transition(accept_proposal, (S.IDLE, S.PAYMENT_PENDING, S.COLLECTING),
+        "affirm": m.Transition(accept_offer_or_proposal, (S.IDLE, S.PAYMENT_PENDING,
+                                                          S.COLLECTING),
                              "book it (held if a deposit is due)"),
-        "deny": m.Transition(decline_proposal, (S.COLLECTING,), "ask for another time"),
+        "deny": m.Transition(decline_offer_or_proposal, (S.COLLECTING, S.IDLE),
+                           "another time; an offer passes on"),
+        "waitlist": m.Transition(join_waitlist, (S.IDLE, S.COLLECTING), "join the waitlist"),
         "cancel": m.Transition(cancel_while_collecting, (S.IDLE, S.CANCEL_CONFIRM), "drop/cancel"),
         "reschedule": m.Transition(reschedule_while_collecting, (
             S.COLLECTING, S.RESCHEDULE_COLLECTING, S.RESCHEDULE_CONFIRM), "correct or move"),

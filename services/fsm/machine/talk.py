@@ -12,7 +12,7 @@ from services.fsm import replies_more as more
 from services.fsm.formatting import fmt_when
 from services.fsm.machine import model as m
 
-UNSCORED = ("rude", "unanswerable")  # messages answered kindly, not counted as misses
+UNSCORED = ("rude", "unanswerable", "help")  # answered kindly, not counted as misses
 
 
 def prompt(conv: m.Conversation, world: m.World) -> str | None:
@@ -110,17 +110,20 @@ def hand_to_person(conv: m.Conversation, said: m.CustomerSaid, world: m.World) -
 
 
 def opt_out(conv: m.Conversation, said: m.CustomerSaid, world: m.World) -> m.Outcome:
-    return m.fresh(m.SetOptedOut(True), m.Reply(replies.opted_out(world.profile)))
+    # A notice: the one message that still goes to a customer who just opted out.
+    return m.fresh(m.SetOptedOut(True), m.Reply(replies.opted_out(world.profile),
+                                                purpose="notice"))
 
 
 def opt_in(conv: m.Conversation, said: m.CustomerSaid, world: m.World) -> m.Outcome:
-    return m.stay(conv, m.SetOptedOut(False), m.Reply(replies.opted_in(world.profile)))
+    return m.stay(conv, m.SetOptedOut(False), m.Reply(replies.opted_in(world.profile),
+                                                      purpose="notice"))
 
 
 def not_understood(conv: m.Conversation, said: m.CustomerSaid, world: m.World) -> m.Outcome:
     if said.topic in UNSCORED:  # not a miss: answered kindly, with the phone
-        text = (more.after_rudeness(world.profile) if said.topic == "rude"
-                else more.cannot_answer(world.profile))
+        text = {"rude": more.after_rudeness, "help": more.keyword_help}.get(
+            said.topic, more.cannot_answer)(world.profile)
         follow = prompt(conv, world)
         return m.goto(conv.state, conv.context, m.Reply(f"{text} {follow}" if follow else text))
     misses = conv.context.misses + 1

@@ -1,5 +1,6 @@
 """Twilio SMS: `X-Twilio-Signature` checked with Twilio's `RequestValidator` against the
-public URL Twilio called."""
+public URL Twilio called, for inbound messages and for the status callbacks of the messages
+notifier sends (`StatusCallback` = `PUBLIC_BASE_URL/webhooks/twilio/status`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from twilio.request_validator import RequestValidator
 
 from libs.business.service import find_business_id_by_channel
-from libs.contracts.events import InboundMessageReceived
+from libs.contracts.events import DeliveryStatus, InboundMessageReceived
+from libs.contracts.vocabulary import DeliveryState
 from libs.logs import mask_phone
 from services.ingress.deps import IngressDeps, ingress_deps, raw_body
 
@@ -18,6 +20,13 @@ log = logging.getLogger(__name__)
 router = APIRouter()
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+
+TWILIO_STATUSES: dict[str, DeliveryState] = {
+    "accepted": "queued", "scheduled": "queued", "queued": "queued", "sending": "queued",
+    "sent": "sent", "delivered": "delivered", "read": "read",
+    "undelivered": "undelivered", "failed": "failed", "canceled": "failed",
+}
+"""Twilio's message statuses as ours; others (receiving, received: inbound) are ignored."""
 
 
 async def verified_form(request: Request,
@@ -52,3 +61,26 @@ async def twilio_sms(form: Annotated[dict[str, str], Depends(verified_form)],
         to=form["To"], text=form.get("Body", ""), received_at=deps.clock.now()),
         business_id, "twilio", form["MessageSid"])
     return Response(EMPTY_TWIML, media_type="text/xml")
+
+
+@router.post("/webhooks/twilio/status")
+async def twilio_status(form: Annotated[dict[str, str], Depends(verified_form)],
+                        deps: Annotated[IngressDeps, Depends(ingress_deps)]) -> Response:
+    """A delivery report on a message notifier sent, from the business's number (`From`)."""
+    sid = form.get("MessageSid") or form.get("SmsSid") or ""
+    reported = (form.get("MessageStatus") or form.get("SmsStatus") or "").lower()
+    if not sid or not reported or not form.get("From"):
+        raise HTTPException(400, "missing fields: MessageSid, MessageStatus and From")
+    status = TWILIO_STATUSES.get(reported)
+    if status is None:
+        return Response(status_code=204)  # a status we do not track
+    async with deps.session_factory() as session:
+        business_id = await find_business_id_by_channel(session, "sms", form["From"])
+    if business_id is None:
+        log.warning("SMS status for unknown number %s", mask_phone(form["From"]))
+        raise HTTPException(404, "unknown business number")
+    await deps.publish(DeliveryStatus(
+        channel="sms", provider_message_id=sid, status=status,
+        error_code=form.get("ErrorCode") or None, reported_at=deps.clock.now()),
+        business_id, "twilio-status", sid, reported)
+    return Response(status_code=204)

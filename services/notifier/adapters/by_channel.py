@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from services.notifier.adapters.base import OutboundChannel, OutboundMessage
+from services.notifier.adapters.base import OutboundChannel, OutboundMessage, Rejected, Sent
 
 
-class ChannelUnavailable(Exception):
+class ChannelUnavailable(Rejected):
     """No adapter is configured for the message's channel."""
 
 
@@ -15,7 +15,7 @@ class ByChannel:
     def __init__(self, channels: Mapping[str, OutboundChannel]) -> None:
         self.channels = dict(channels)
 
-    async def send(self, message: OutboundMessage) -> str:
+    async def send(self, message: OutboundMessage) -> str | Sent:
         adapter = self.channels.get(message.channel)
         if adapter is None:
             raise ChannelUnavailable(f"no adapter for the {message.channel} channel")

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from libs.business.profile import BusinessProfile, Service, load_profile, parse_profile
+from libs.business.profile import BusinessProfile, Service, parse_profile
 from services.fsm.availability import (
     DATE_REASONS,
     REASON_PRECEDENCE,
@@ -26,20 +26,9 @@ from services.fsm.availability import (
     free_starts_on_day,
     nearest_free_starts,
 )
-from tests.helpers import FIXTURE_BUSINESSES as FIXTURES
 
 NY = ZoneInfo("America/New_York")
 LA = ZoneInfo("America/Los_Angeles")
-
-
-@pytest.fixture(scope="module")
-def salon() -> BusinessProfile:
-    return load_profile(FIXTURES / "salon.yaml")
-
-
-@pytest.fixture(scope="module")
-def clinic() -> BusinessProfile:
-    return load_profile(FIXTURES / "clinic.yaml")
 
 
 def make_profile(hours: dict[str, list[list[str]]], *, tz: str = "America/New_York",

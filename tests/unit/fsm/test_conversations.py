@@ -12,20 +12,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from libs.business.profile import BusinessProfile, load_profile
+from libs.business.profile import BusinessProfile
 from libs.contracts.vocabulary import Intent
 from services.fsm import machine as m
 from services.fsm.machine import State
 from services.fsm.machine.cancel import list_number
-from tests.helpers import FIXTURE_BUSINESSES
 
 NY = ZoneInfo("America/New_York")
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=NY).astimezone(UTC)  # Tue 9:00 AM in New York
-
-
-@pytest.fixture(scope="module")
-def salon() -> BusinessProfile:
-    return load_profile(FIXTURE_BUSINESSES / "salon.yaml")
 
 
 def world(profile: BusinessProfile, *, now: datetime = NOW,

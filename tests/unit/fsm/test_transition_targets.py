@@ -11,21 +11,13 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import pytest
-
-from libs.business.profile import BusinessProfile, load_profile
+from libs.business.profile import BusinessProfile
 from libs.contracts.vocabulary import INTENTS
 from services.fsm import machine as m
 from services.fsm.machine import State
-from tests.helpers import FIXTURE_BUSINESSES
 
 NY = ZoneInfo("America/New_York")
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=NY).astimezone(UTC)
-
-
-@pytest.fixture(scope="module")
-def salon() -> BusinessProfile:
-    return load_profile(FIXTURE_BUSINESSES / "salon.yaml")
 
 
 def _booking(day: int, hour: int, **fields: Any) -> m.BookingView:

@@ -9,23 +9,15 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
-
-from libs.business.profile import BusinessProfile, load_profile
+from libs.business.profile import BusinessProfile
 from libs.contracts.vocabulary import BookingStatus
 from services.fsm import machine as m
 from services.fsm.machine import State
-from tests.helpers import FIXTURE_BUSINESSES
 
 NY = ZoneInfo("America/New_York")
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=NY).astimezone(UTC)  # Tue 9:00 AM in New York
 TOMORROW = date(2026, 12, 2)
 SALON_PHONE = "(212) 555-0100"
-
-
-@pytest.fixture(scope="module")
-def salon() -> BusinessProfile:
-    return load_profile(FIXTURE_BUSINESSES / "salon.yaml")
 
 
 def booked(day: int, status: BookingStatus = "confirmed") -> m.BookingView:

@@ -1,0 +1,131 @@
+"""Benchmark: two reminders dispatchers draining 100,000 due reminders together.
+
+Target: at least 2,000 reminders/s. In a fresh database (created from `DATABASE_URL`, or the
+local server as `postgres`; migrated; dropped at the end), seeds N pending reminders already
+due, then runs two dispatchers at once until nothing is due, each in its own process (as two
+replicas would; `--in-process` runs both in one event loop instead). Then it checks that
+every reminder produced exactly one outbox row and none is left pending.
+
+    .venv/bin/python benchmarks/reminders_bench.py [--reminders N] [--batch 500]
+
+Prints the check and the rate, then one JSON line: {"reminders_per_s": <rate>}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+import uuid
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import psycopg
+from sqlalchemy.engine import make_url
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from libs.clock import SystemClock  # noqa: E402
+from libs.db.session import async_url, make_engine, make_session_factory  # noqa: E402
+from receptionist.migrate import upgrade_sync  # noqa: E402
+from services.reminders.scheduled import dispatch_due  # noqa: E402
+
+LOCAL = "postgresql://postgres@127.0.0.1:5432/postgres"
+DISPATCHERS = 2
+
+SEED = """
+    INSERT INTO reminders (id, business_id, booking_id, customer, channel, service, starts_at,
+                           "offset", due_at, status)
+    SELECT gen_random_uuid(), 'salon', gen_random_uuid(),
+           '+1555' || lpad((n %% 10000000)::text, 7, '0'), 'sms', 'Haircut',
+           now() + interval '1 day', '24h', now() - (n %% 3600) * interval '1 second', 'pending'
+      FROM generate_series(1, %s) AS n
+"""
+
+CHECK = """
+    SELECT (SELECT count(*) FROM outbox WHERE type = 'reminder.due.v1') AS outbox_rows,
+           (SELECT count(DISTINCT envelope -> 'payload' ->> 'reminder_id') FROM outbox
+             WHERE type = 'reminder.due.v1') AS distinct_reminders,
+           (SELECT count(*) FROM reminders r WHERE r.status = 'sent' AND EXISTS (
+                SELECT 1 FROM outbox o WHERE o.type = 'reminder.due.v1'
+                   AND o.envelope -> 'payload' ->> 'reminder_id' = r.id::text)) AS matched,
+           (SELECT count(*) FROM reminders WHERE status = 'pending') AS pending
+"""
+
+
+async def _dispatch(url: str, batch: int) -> int:
+    engine = make_engine(url, pool_size=2)
+    try:
+        return await dispatch_due(make_session_factory(engine), SystemClock(), batch_size=batch)
+    finally:
+        await engine.dispose()
+
+
+def dispatcher_process(url: str, batch: int) -> int:
+    """One dispatcher, as one replica runs it."""
+    return asyncio.run(_dispatch(url, batch))
+
+
+async def _both_in_process(url: str, batch: int) -> list[int]:
+    return list(await asyncio.gather(*(_dispatch(url, batch) for _ in range(DISPATCHERS))))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reminders", type=int, default=100_000)
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--in-process", action="store_true",
+                        help="both dispatchers in one event loop (one CPU for both)")
+    args = parser.parse_args()
+
+    admin = make_url(async_url(os.environ.get("DATABASE_URL") or LOCAL)).set(
+        drivername="postgresql", database="postgres")
+    admin_dsn = admin.render_as_string(hide_password=False)
+    name = f"receptionist_bench_{uuid.uuid4().hex[:8]}"
+    url = admin.set(database=name).render_as_string(hide_password=False)
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        upgrade_sync(url)
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(SEED, (args.reminders,))
+            conn.execute("VACUUM ANALYZE reminders")
+        print(f"{args.reminders} due reminders, {DISPATCHERS} dispatchers "
+              f"({'one process' if args.in_process else 'a process each'}), "
+              f"batches of {args.batch}")
+
+        started = time.perf_counter()
+        if args.in_process:
+            sent = asyncio.run(_both_in_process(url, args.batch))
+        else:
+            with ProcessPoolExecutor(DISPATCHERS) as pool:
+                futures = [pool.submit(dispatcher_process, url, args.batch)
+                           for _ in range(DISPATCHERS)]
+                sent = [f.result() for f in futures]
+        elapsed = time.perf_counter() - started
+
+        with psycopg.connect(url) as conn:
+            row = conn.execute(CHECK).fetchone()
+        assert row is not None
+        outbox_rows, distinct, matched, pending = row
+        ok = (sum(sent) == outbox_rows == distinct == matched == args.reminders
+              and pending == 0)
+        print(f"check: dispatchers sent {sent} (sum {sum(sent)}); outbox rows {outbox_rows}, "
+              f"distinct reminders {distinct}, sent rows matched {matched}, pending {pending}: "
+              f"{'exactly once each' if ok else 'FAILED'}")
+        rate = args.reminders / elapsed
+        print(f"dispatched {args.reminders} in {elapsed:.2f} s: {rate:,.0f} reminders/s")
+        print(json.dumps({"reminders_per_s": round(rate)}))
+        if not ok:
+            raise SystemExit(1)
+    finally:
+        with psycopg.connect(admin_dsn, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()

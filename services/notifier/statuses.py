@@ -1,0 +1,121 @@
+"""Delivery statuses: they only move forward, arrive in any order, and may beat our own
+record of the message (docs/architecture.md, "Delivery statuses").
+
+Rank: sending < queued < sent < failed = undelivered < delivered < read. A status applies
+only when it ranks above the row's, so a late `sent` never overwrites `delivered`; a
+failure overrides `sent` but not `delivered` or `read` (the message arrived: a failure
+reported after that is stale), and a `delivered` or `read` after a failure is still
+recorded (the provider saw it arrive after all). `suppressed`, `dead` and our own `failed`
+(never accepted, so no provider id) are final.
+
+Every report is kept in `notifier_message_statuses` by provider id. When a row gets its
+provider id, the reports already kept for it are applied; both sides take a transaction
+lock on the provider id first, so a report committed while the row is being marked is
+never lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.notifier.adapters import twilio_sms, whatsapp
+from services.notifier.models import MessageLog, MessageStatus
+
+RANK: dict[str, int] = {"sending": 0, "queued": 1, "sent": 2, "failed": 3, "undelivered": 3,
+                        "delivered": 4, "read": 5}
+FINAL = frozenset({"suppressed", "dead"})
+FAILURES = frozenset({"failed", "undelivered"})
+
+_UNREACHABLE: dict[str, frozenset[str]] = {
+    "whatsapp": whatsapp.UNREACHABLE_CODES,
+    "sms": twilio_sms.UNREACHABLE_STATUS_CODES,
+}
+
+
+def unreachable(channel: str, status: str, error_code: str | None) -> bool:
+    """A failure report saying this recipient cannot get messages on this channel (not on
+    WhatsApp, a landline, a number that does not exist): staff are told, once."""
+    return (status in FAILURES and error_code is not None
+            and error_code in _UNREACHABLE.get(channel, frozenset()))
+
+
+def advances(current: str, reported: str) -> bool:
+    """Whether a report of `reported` moves a row that says `current`."""
+    if current in FINAL:
+        return False
+    return RANK.get(reported, -1) > RANK.get(current, len(RANK))
+
+
+def _describe(channel: str, status: str, error_code: str | None) -> str:
+    return f"{channel} reported {status}" + (f", error {error_code}" if error_code else "")
+
+
+def apply(row: MessageLog, status: str, error_code: str | None, now: datetime) -> bool:
+    """Move the row to `status` if that is forward; True when it moved."""
+    if row.provider_message_id is None or not advances(row.status, status):
+        return False
+    row.status = status
+    if status in FAILURES:
+        row.error = _describe(row.channel, status, error_code)
+    row.updated_at = now
+    return True
+
+
+async def lock_provider_id(session: AsyncSession, provider_message_id: str) -> None:
+    """Held to the end of the transaction: a report and the row getting that id wait for
+    each other."""
+    key = f"notifier-status\x1f{provider_message_id}"
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
+
+
+@dataclass(frozen=True)
+class Unreachable:
+    """A customer a provider said cannot be reached: staff are alerted once about it."""
+
+    business_id: str
+    channel: str
+    address: str
+    reason: str
+
+
+async def record_report(session: AsyncSession, *, channel: str, provider_message_id: str,
+                        status: str, error_code: str | None, reported_at: datetime,
+                        now: datetime) -> list[Unreachable]:
+    """Keep one provider report and apply it to its message, if we have it yet."""
+    await lock_provider_id(session, provider_message_id)
+    await session.execute(insert(MessageStatus).values(
+        provider_message_id=provider_message_id, status=status, channel=channel,
+        error_code=error_code, reported_at=reported_at).on_conflict_do_nothing())
+    rows = (await session.scalars(select(MessageLog).where(or_(
+        MessageLog.provider_message_id == provider_message_id,
+        MessageLog.provider_message_ids.contains([provider_message_id]))
+    ).with_for_update())).all()
+    found = []
+    for row in rows:
+        apply(row, status, error_code, now)
+        if row.audience == "customer" and unreachable(row.channel, status, error_code):
+            found.append(Unreachable(row.business_id, row.channel, row.to,
+                                     _describe(row.channel, status, error_code)))
+    return found
+
+
+async def apply_kept_reports(session: AsyncSession, row: MessageLog, ids: Iterable[str],
+                             now: datetime) -> list[Unreachable]:
+    """The row was just given these provider ids: apply what was reported for them before.
+    Call it after `lock_provider_id` for each id, in the transaction that sets them."""
+    kept = (await session.scalars(select(MessageStatus).where(
+        MessageStatus.provider_message_id.in_(list(ids))))).all()
+    found = []
+    for report in sorted(kept, key=lambda r: RANK.get(r.status, -1)):
+        apply(row, report.status, report.error_code, now)
+        if row.audience == "customer" and unreachable(row.channel, report.status,
+                                                      report.error_code):
+            found.append(Unreachable(row.business_id, row.channel, row.to,
+                                     _describe(row.channel, report.status, report.error_code)))
+    return found

@@ -1,0 +1,245 @@
+"""reminders: plans each booking's reminders and keeps them in step with the booking
+(docs/architecture.md, "Reminders"). The due ones are sent by `scheduled.dispatch_due`.
+
+- `booking.confirmed`, `booking.rescheduled`: the booking's plan for its (new) start
+  (`rules.plan`, from the business profile, as of when the event occurred); the live rows
+  of any other start are cancelled.
+- `booking.cancelled`, `.expired`, `.completed`, `.no_show`: its live rows are cancelled.
+- `customer.opted_out`: that customer's pending rows at the business become `opted_out`,
+  and so do rows planned for them while they stay opted out; `customer.opted_in`: their
+  `opted_out` rows still due in the future become pending again.
+
+**Out of order.** Events may arrive late (a retry tier) or twice. Each booking's newest
+applied event is kept in `reminder_bookings` (its envelope's `occurred_at`, and its stage in
+a booking's life: expired, confirmed, rescheduled, ended, which breaks ties); an event
+older than it changes nothing, so a confirmation handled after its booking's cancellation
+plans nothing (the kept row is the tombstone). The same for opt-outs, by their `at`.
+A replayed event plans the same rows (the plan is computed as of its `occurred_at`, and
+rows are upserted by booking, offset and start), so handling it again changes nothing.
+
+**Concurrency.** Every handler takes a transaction-scoped advisory lock on the business and
+customer first, so two replicas never interleave one customer's bookings and opt-outs (an
+opt-out racing a confirmation could otherwise leave a pending reminder behind).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import case, delete, exists, func, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from libs.bus.context import HandlerContext, HandlerMap, PermanentError
+from libs.business.service import get_profile
+from libs.contracts import events as ev
+from services.reminders import rules
+from services.reminders.models import (
+    LIVE_REMINDER_STATUSES,
+    Reminder,
+    ReminderBooking,
+    ReminderOptOut,
+)
+
+log = logging.getLogger(__name__)
+
+OWNER = "reminders"
+DISPATCH_BATCH = 500
+
+
+@dataclass(frozen=True)
+class RemindersDeps:
+    """`batch_size`: due reminders the dispatcher claims per transaction."""
+
+    batch_size: int = DISPATCH_BATCH
+
+
+STAGES: dict[type[ev.BookingEvent], int] = {
+    ev.BookingExpired: 0,  # a held booking's hold lapsed; a late payment may confirm it
+    ev.BookingConfirmed: 1,
+    ev.BookingRescheduled: 2,
+    ev.BookingCancelled: 3, ev.BookingCompleted: 3, ev.BookingNoShow: 3,
+}
+"""The order booking events can follow one another in: at equal instants the later stage
+is the newer event."""
+
+
+# --- bookings ------------------------------------------------------------------------------
+
+
+async def on_booking_confirmed(ctx: HandlerContext, event: ev.BookingConfirmed,
+                               deps: RemindersDeps) -> None:
+    await _replan(ctx, event)
+
+
+async def on_booking_rescheduled(ctx: HandlerContext, event: ev.BookingRescheduled,
+                                 deps: RemindersDeps) -> None:
+    await _replan(ctx, event)
+
+
+async def on_booking_ended(ctx: HandlerContext, event: ev.BookingEvent,
+                           deps: RemindersDeps) -> None:
+    """Cancelled, expired, completed or no-show: nothing more to remind of."""
+    async with ctx.write() as session:
+        await _lock_customer(session, ctx.business_id, event.customer)
+        if not await _newest(session, ctx, event):
+            return
+        await session.execute(
+            update(Reminder)
+            .where(Reminder.booking_id == event.booking_id,
+                   Reminder.status.in_(LIVE_REMINDER_STATUSES))
+            .values(status="cancelled", reason=event.status))
+
+
+async def _replan(ctx: HandlerContext,
+                  event: ev.BookingConfirmed | ev.BookingRescheduled) -> None:
+    async with ctx.read() as session:
+        profile = await get_profile(session, ctx.business_id)
+    if profile is None:
+        raise PermanentError(f"unknown business {ctx.business_id!r}")
+    # As of when the booking was confirmed or moved, so handling it again plans the same.
+    planned = rules.plan_for(profile, event.starts_at, ctx.occurred_at)
+    starts_at = event.starts_at
+    async with ctx.write() as session:
+        await _lock_customer(session, ctx.business_id, event.customer)
+        if not await _newest(session, ctx, event):
+            return
+        opted_out = await _is_opted_out(session, ctx.business_id, event.customer)
+        # What was planned for another start, or for an offset no longer in the profile.
+        await session.execute(
+            update(Reminder)
+            .where(Reminder.booking_id == event.booking_id,
+                   Reminder.status.in_(LIVE_REMINDER_STATUSES),
+                   (Reminder.starts_at != starts_at)
+                   | Reminder.offset.not_in([p.offset for p in planned]))
+            .values(status="cancelled",
+                    reason=case((Reminder.starts_at != starts_at, "rescheduled"),
+                                else_="replanned")))
+        if not planned:
+            return
+        rows = [{"id": uuid.uuid4(), "business_id": ctx.business_id,
+                 "booking_id": event.booking_id, "customer": event.customer,
+                 "channel": event.channel, "service": event.service, "starts_at": starts_at,
+                 "offset": p.offset, "due_at": p.due_at,
+                 "status": "skipped" if p.skipped else "opted_out" if opted_out else "pending",
+                 "reason": p.skipped}
+                for p in planned]
+        upsert = insert(Reminder).values(rows)
+        await session.execute(upsert.on_conflict_do_update(
+            index_elements=[Reminder.booking_id, Reminder.offset, Reminder.starts_at],
+            set_={name: upsert.excluded[name]
+                  for name in ("customer", "channel", "service", "due_at", "status", "reason")},
+            where=Reminder.status != "sent"))  # one already sent stays sent
+
+
+async def _newest(session: AsyncSession, ctx: HandlerContext, event: ev.BookingEvent) -> bool:
+    """Record `event` as the booking's newest, unless a newer one was applied already."""
+    stage = STAGES[type(event)]
+    stmt = insert(ReminderBooking).values(
+        booking_id=event.booking_id, business_id=ctx.business_id, event_type=event.TYPE,
+        occurred_at=ctx.occurred_at, stage=stage)
+    applied = await session.scalar(stmt.on_conflict_do_update(
+        index_elements=[ReminderBooking.booking_id],
+        set_={"event_type": stmt.excluded.event_type, "occurred_at": stmt.excluded.occurred_at,
+              "stage": stmt.excluded.stage, "updated_at": func.now()},
+        where=tuple_(ReminderBooking.occurred_at, ReminderBooking.stage)
+        <= tuple_(stmt.excluded.occurred_at, stmt.excluded.stage))
+        .returning(ReminderBooking.booking_id))
+    if applied is None:
+        log.info("%s for booking %s is older than what was applied; ignored", event.TYPE,
+                 event.booking_id)
+    return applied is not None
+
+
+# --- opting out and back in ---------------------------------------------------------------
+
+
+async def on_customer_opted_out(ctx: HandlerContext, event: ev.CustomerOptedOut,
+                                deps: RemindersDeps) -> None:
+    async with ctx.write() as session:
+        await _lock_customer(session, ctx.business_id, event.customer)
+        if not await _record_opt_out(session, ctx.business_id, event.customer, True, event.at):
+            return
+        await session.execute(
+            update(Reminder)
+            .where(Reminder.business_id == ctx.business_id, Reminder.customer == event.customer,
+                   Reminder.status == "pending")
+            .values(status="opted_out"))
+
+
+async def on_customer_opted_in(ctx: HandlerContext, event: ev.CustomerOptedIn,
+                               deps: RemindersDeps) -> None:
+    async with ctx.write() as session:
+        await _lock_customer(session, ctx.business_id, event.customer)
+        if not await _record_opt_out(session, ctx.business_id, event.customer, False, event.at):
+            return
+        await session.execute(
+            update(Reminder)
+            .where(Reminder.business_id == ctx.business_id, Reminder.customer == event.customer,
+                   Reminder.status == "opted_out", Reminder.due_at > ctx.clock.now())
+            .values(status="pending"))
+
+
+async def _record_opt_out(session: AsyncSession, business_id: str, customer: str,
+                          opted_out: bool, at: datetime) -> bool:
+    """Keep the customer's choice unless a later one was recorded already."""
+    stmt = insert(ReminderOptOut).values(business_id=business_id, customer=customer,
+                                         opted_out=opted_out, at=at)
+    applied = await session.scalar(stmt.on_conflict_do_update(
+        index_elements=[ReminderOptOut.business_id, ReminderOptOut.customer],
+        set_={"opted_out": stmt.excluded.opted_out, "at": stmt.excluded.at},
+        where=ReminderOptOut.at <= stmt.excluded.at)
+        .returning(ReminderOptOut.customer))
+    if applied is None:
+        log.info("an opt-%s older than the customer's last choice; ignored",
+                 "out" if opted_out else "in")
+    return applied is not None
+
+
+async def _is_opted_out(session: AsyncSession, business_id: str, customer: str) -> bool:
+    found = await session.scalar(select(ReminderOptOut.opted_out).where(
+        ReminderOptOut.business_id == business_id, ReminderOptOut.customer == customer))
+    return bool(found)
+
+
+async def _lock_customer(session: AsyncSession, business_id: str, customer: str) -> None:
+    """One customer's events at one business are applied one at a time (released at
+    commit). Two customers whose keys hash alike merely wait for each other."""
+    key = f"{OWNER}\x1f{business_id}\x1f{customer}"
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
+
+
+# --- upkeep --------------------------------------------------------------------------------
+
+
+async def prune_reminders(session: AsyncSession, cutoff: datetime) -> int:
+    """Reminders done with (sent, cancelled, skipped, or opted out) that fell due before the
+    cutoff; then the booking records with no reminder left whose last event is older, and
+    opt-ins older than it. Opt-outs are kept: they hold until the customer opts back in."""
+    removed = 0
+    for stmt in (
+        delete(Reminder).where(Reminder.status != "pending", Reminder.due_at < cutoff),
+        delete(ReminderBooking).where(
+            ReminderBooking.occurred_at < cutoff,
+            ~exists().where(Reminder.booking_id == ReminderBooking.booking_id)),
+        delete(ReminderOptOut).where(ReminderOptOut.opted_out.is_(False),
+                                     ReminderOptOut.at < cutoff),
+    ):
+        result = await session.execute(stmt)
+        removed += int(getattr(result, "rowcount", 0) or 0)
+    return removed
+
+
+HANDLERS: HandlerMap[RemindersDeps] = {
+    ev.BookingConfirmed: on_booking_confirmed,
+    ev.BookingRescheduled: on_booking_rescheduled,
+    ev.BookingCancelled: on_booking_ended,
+    ev.BookingExpired: on_booking_ended,
+    ev.BookingCompleted: on_booking_ended,
+    ev.BookingNoShow: on_booking_ended,
+    ev.CustomerOptedOut: on_customer_opted_out,
+    ev.CustomerOptedIn: on_customer_opted_in,
+}

@@ -1,0 +1,1 @@
+"""Fault injection under load: `make test-faults` (docs in test_faults.py)."""
