@@ -23,8 +23,10 @@ services:
 browser:
 	@scripts/ensure-browser
 
+# Two workers: the integration tests wait on PostgreSQL, RabbitMQ and Chromium more than on
+# the CPU, and each worker has its own database and queue prefixes.
 test: setup services browser lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2
 
 test-unit: setup
 	$(BIN)/pytest -q tests/unit
