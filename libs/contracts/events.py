@@ -85,6 +85,10 @@ class MessageUnderstood(Event):
     confidence: float = Field(ge=0.0, le=1.0)
     extractor: str
     language: Language = "en"
+    language_seen: Language | None = Field(
+        default=None, description="the language this message itself shows; none for a "
+                                  "message without a language signal (\"ok\", \"3pm\", "
+                                  "\"C\"), so the conversation keeps its own")
     origin: str | None = Field(
         default=None, description="copied from the inbound message: web chat's keyed hash "
                                   "of the visitor's IP address")

@@ -33,8 +33,13 @@ def stem(word: str) -> str:
 
 
 def phrase_tokens(text: str) -> tuple[str, ...]:
-    """A catalog phrase or a message, as the stems the matcher compares."""
-    words = [_CONNECTORS.get(w, w) for w in expand(normalize(text).split())]
+    """A catalog phrase or a message, as the stems the matcher compares. A Spanish alias is
+    rewritten as a Spanish message is (services/nlu/spanish.py), so the two always meet."""
+    from services.nlu.language import read_language
+    from services.nlu.spanish import translate
+
+    source = translate(text) if read_language(text).spanish else text
+    words = [_CONNECTORS.get(w, w) for w in expand(normalize(source).split())]
     return tuple(stem(w) for w in words if w not in {"?", "!", "@", "$"})
 
 

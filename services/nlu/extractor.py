@@ -8,18 +8,21 @@ from datetime import datetime
 from typing import Protocol
 
 from libs.contracts.events import Slots
-from libs.contracts.vocabulary import Intent
+from libs.contracts.vocabulary import Intent, Language
 from services.nlu.catalog import Catalog
 
 
 @dataclass(frozen=True, slots=True)
 class Understanding:
-    """The reading of one message. `confidence` drives the Groq cascade (low = ask the model)."""
+    """The reading of one message. `confidence` drives the Groq cascade (low = ask the model).
+    `language` is the language the message itself is written in, None when it carries no
+    signal ("ok", "3pm"): fsm keeps the customer's language then (docs/nlu.md, "Language")."""
 
     intent: Intent
     slots: Slots
     confidence: float
     extractor: str
+    language: Language | None = None
 
     def slots_json(self) -> dict[str, str]:
         """Slots as the eval file spells them: `YYYY-MM-DD`, `HH:MM`, absent when not given."""

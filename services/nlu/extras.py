@@ -55,14 +55,17 @@ TOPICS: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"credit cards?|tips?|gratuity|restroom|bathroom|masks?|vaccinated|covid|"
         r"(?:do|does) (?:she|he|they) speak|languages?)\b")),
 )
-_NAMED = re.compile(r"\b(?:with|see|ask for|request|[Dd]r\.?|[Dd]octor)\s+([A-Z][a-z]{2,})\b")
+_NAMED = re.compile(r"\b(?:with|see|ask for|request|[Dd]r\.?|[Dd]octor|con|[Dd]ra\.?|[Dd]octora)"
+                    r"\s+([A-Z][a-z]{2,})\b")
 _NOT_NAMES = frozenset({
     "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday", "January",
     "February", "March", "April", "May", "June", "July", "August", "September", "October",
     "November", "December", "You", "Your", "Someone", "Somebody", "Anyone", "The", "That",
     "This", "Them", "Him", "Her", "Cash", "Card", "Stripe", "Venmo", "Zelle", "Apple",
     "Google", "Whoever", "Anybody", "Everyone", "Friends", "Friend", "Kids", "Kid", "Dad",
-    "Mom", "Tomorrow", "Today", "Tonight", "Thanks", "Thank", "Please", "Same", "Next"})
+    "Mom", "Tomorrow", "Today", "Tonight", "Thanks", "Thank", "Please", "Same", "Next",
+    "Usted", "Ustedes", "Alguien", "Gusto", "Gracias", "Todo", "Hoy", "Lunes", "Martes",
+    "Jueves", "Viernes", "Domingo", "Una", "Uno", "Mucho", "Mucha", "Tarjeta", "Efectivo"})
 
 
 def second_service(matches: Sequence[ServiceMatch], tokens: Sequence[str],

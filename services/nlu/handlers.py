@@ -39,12 +39,16 @@ async def on_inbound_message_received(ctx: HandlerContext, message: InboundMessa
         raise PermanentError(f"unknown business {ctx.business_id!r}")
     understood = await understand(deps.extractor, message.text, Catalog.from_profile(profile),
                                   message)
+    # The message's own language; a message with no language signal ("ok", "3pm") has no
+    # `language_seen`, so fsm keeps the conversation's (docs/nlu.md, "Language").
+    language = ({"language": understood.language, "language_seen": understood.language}
+                if understood.language else {})
     ctx.emit(MessageUnderstood(
         channel=message.channel, provider_message_id=message.provider_message_id,
         customer=message.customer, text=message.text, received_at=message.received_at,
         intent=understood.intent, slots=understood.slots,
         confidence=understood.confidence, extractor=understood.extractor,
-        origin=message.origin))
+        origin=message.origin, **language))
 
 
 HANDLERS: HandlerMap[NluDeps] = {InboundMessageReceived: on_inbound_message_received}

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 from datetime import datetime
 from typing import Final
 
@@ -37,6 +38,7 @@ from services.nlu.closings import PRAISE, settle, strip_politeness
 from services.nlu.extractor import Understanding
 from services.nlu.extras import read_topic, second_service, time_zone
 from services.nlu.focus import request_date, request_time
+from services.nlu.language import read_language
 from services.nlu.lexicon import by_lexicon
 from services.nlu.negation import scope_negation
 from services.nlu.patterns import (
@@ -78,6 +80,7 @@ from services.nlu.patterns import (
     WAITLIST,
     WAIVE,
 )
+from services.nlu.spanish import translate
 from services.nlu.text import expand, foreign_script, normalize
 from services.nlu.timeparse import DUCKLING, When, parse_when
 
@@ -128,7 +131,10 @@ class RulesExtractor:
 
     def extract(self, text: str, catalog: Catalog, now: datetime) -> Understanding:
         try:
-            return self._extract(text, catalog, now)
+            reading = read_language(text)
+            source = translate(text) if reading.spanish else text
+            understood = self._extract(text, source, catalog, now)
+            return replace(understood, language=reading.language)
         except Exception as exc:  # a customer's message must never crash the consumer
             # Not log.exception: the exception's message may quote the customer's text.
             log.error("rules extractor failed; answering unknown: %s",
@@ -139,7 +145,8 @@ class RulesExtractor:
 
     def read(self, text: str, catalog: Catalog, now: datetime) -> tuple[str | None, When]:
         """Service and when, with the text's shape (markers) for the intent patterns."""
-        services, when = self._read(expand(normalize(text).split()), catalog, now)
+        source = translate(text) if read_language(text).spanish else text
+        services, when = self._read(expand(normalize(source).split()), catalog, now)
         return services[0], when
 
     def _read(self, words: list[str], catalog: Catalog, now: datetime
@@ -158,10 +165,12 @@ class RulesExtractor:
             return (pair[0].service, pair[1].service), when
         return ((chosen.service if chosen else None), None), when
 
-    def _extract(self, text: str, catalog: Catalog, now: datetime) -> Understanding:
+    def _extract(self, text: str, source: str, catalog: Catalog, now: datetime
+                 ) -> Understanding:
+        """`text` as written; `source` is what the rules read (Spanish rewritten)."""
         if now.tzinfo is None:
             raise ValueError("now must be timezone-aware")
-        raw = normalize(text)
+        raw = normalize(source)
         if _NO_ALNUM.match(raw):
             return self._answer("unknown", Slots(), 0.9)
         if foreign_script(text):

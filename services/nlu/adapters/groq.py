@@ -320,7 +320,7 @@ class GroqExtractor:
             pod = None
         slots = Slots(service=service or offline.slots.service, date=date, time=time_,
                       part_of_day=pod)
-        return Understanding(reading.intent, slots, 0.9, self.name)
+        return Understanding(reading.intent, slots, 0.9, self.name, offline.language)
 
     @staticmethod
     def _service(said: str | None, catalog: Catalog) -> str | None:
