@@ -74,6 +74,12 @@ OUTBOUND_MESSAGES = Counter(
     "Sends to a customer channel by outcome: sent, or the class name of the failure.",
     ["channel", "status"])
 
+DB_STATEMENTS = Counter(
+    "receptionist_db_statements",
+    "SQL statements sent to PostgreSQL (SQLAlchemy's before_cursor_execute; pool pings, "
+    "BEGIN and COMMIT are not statements here), by the service whose handler, timer or job "
+    "sent them; 'other': the outbox relay, HTTP routes and probes.", ["service"])
+
 REMINDERS_DISPATCHED = Counter(
     "receptionist_reminders_dispatched",
     "Due reminders the dispatcher claimed: sent (a reminder.due in the outbox) or skipped "

@@ -3,8 +3,9 @@
 The order is what makes delivery safe: the inbox row, the handler's state change and the
 outgoing messages commit together (`HandlerContext.write`), and only then is the message
 acked. A crash anywhere before the ack redelivers the message; the inbox row turns the
-redelivery into a no-op. A redelivery already in the inbox is acked before the handler
-runs, so it calls no outside system again.
+redelivery into a no-op. A redelivery (or retry) already in the inbox is acked before the
+handler runs, so it calls no outside system again; a first delivery that repeats a message
+(a publisher retried) reaches the handler, whose guarded write then commits nothing.
 """
 
 from __future__ import annotations
@@ -105,7 +106,8 @@ class Consumer(Generic[DepsT]):
                              f"{self.name} has no handler for {envelope.type}")
             return
         try:
-            handled = await self._run(handler, envelope, message)
+            handled = await self._run(handler, envelope, message,
+                                      maybe_seen=delivery.redelivered or delivery.attempt > 0)
         except PermanentError as exc:
             MESSAGES_FAILED.labels(self.name, envelope.type).inc()
             log.error("%s: %s %s failed permanently: %s", self.name, envelope.type,
@@ -125,10 +127,13 @@ class Consumer(Generic[DepsT]):
         if handled and self._on_commit is not None:
             self._on_commit()
 
-    async def _run(self, handler: Handler[DepsT], envelope: Envelope, message: Any) -> bool:
-        """The handler to its commit, timed; False when the inbox shows it handled already
-        (a redelivery recorded before: the handler is not even called)."""
-        if await self._seen(envelope.event_id):
+    async def _run(self, handler: Handler[DepsT], envelope: Envelope, message: Any, *,
+                   maybe_seen: bool) -> bool:
+        """The handler to its commit, timed; False when the inbox shows it handled already.
+        A redelivery (or a retry) is looked up first, so one recorded before never reaches
+        the handler. A first delivery is not: it is almost never a repeat, and when it is
+        (a publisher retried), the guarded write rolls it back."""
+        if maybe_seen and await self._seen(envelope.event_id):
             return False
         with HANDLER_SECONDS.labels(self.name, envelope.type).time():
             return await run_handler(handler, self._context(envelope), message, self.deps)

@@ -29,7 +29,8 @@ def add_to_outbox(session: AsyncSession, envelopes: Iterable[Envelope]) -> None:
 
 
 class OutboxRelay:
-    """Publishes committed outbox rows in order, each with a publisher confirm.
+    """Publishes committed outbox rows in order, each with a publisher confirm (a batch's
+    confirms awaited together), and marks the batch in one statement.
 
     Rows are claimed with `FOR UPDATE SKIP LOCKED`, so several relays (one per process)
     share the work without publishing a row twice; a crash after the publish and before the
@@ -66,16 +67,23 @@ class OutboxRelay:
                 .limit(self._batch_size)
                 .with_for_update(skip_locked=True)
             )).all()
+            # Pipelined: every publish of the batch is sent before any confirm is awaited
+            # (in order, on one channel); the rows up to the first refusal are marked. Any
+            # after it that the broker took anyway go again later: the inbox absorbs them.
+            results = await asyncio.gather(*(
+                self._transport.publish(json.dumps(row.envelope, separators=(",", ":")).encode(),
+                                        row.type, message_id=str(row.event_id))
+                for row in rows), return_exceptions=True)
             published: list[int] = []
-            for row in rows:
-                body = json.dumps(row.envelope, separators=(",", ":")).encode()
-                try:
-                    await self._transport.publish(body, row.type, message_id=str(row.event_id))
-                except PublishError as exc:
-                    log.warning("outbox row %s not published: %s", row.id, exc)
+            for row, result in zip(rows, results, strict=True):
+                if isinstance(result, BaseException):
+                    if not isinstance(result, PublishError):
+                        raise result
+                    log.warning("outbox row %s not published: %s", row.id, result)
                     await session.execute(
                         update(OutboxMessage).where(OutboxMessage.id == row.id)
-                        .values(attempts=OutboxMessage.attempts + 1, last_error=str(exc)[:2000]))
+                        .values(attempts=OutboxMessage.attempts + 1,
+                                last_error=str(result)[:2000]))
                     break  # keep order: later rows wait for this one
                 published.append(row.id)
             if published:

@@ -8,6 +8,9 @@ opens no transaction and writes nothing), then write and commit.
 from __future__ import annotations
 
 import asyncio
+import time
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
@@ -105,13 +108,74 @@ async def import_profile(session: AsyncSession, profile: BusinessProfile) -> Imp
         if problems:
             raise ProfileError(problems, source=profile.id) from exc
         raise
+    PROFILES.forget(profile.id)
+    _OWNERS.clear()  # its channel addresses may have moved
     return "created" if inserted else "updated"
 
 
+PROFILE_FRESH_S = 5.0
+"""How long a process uses a profile it read before checking its version again."""
+
+
+@dataclass
+class _Cached:
+    profile: BusinessProfile
+    version: datetime
+    checked: float  # time.monotonic() of the last read or version check
+
+
+class ProfileCache:
+    """Profiles a process has read, by database and business id, each with the version
+    (`updated_at`) it was read at. Every message needs its business's profile; reading and
+    validating it each time was a statement and a large part of a turn's CPU. A profile
+    younger than `PROFILE_FRESH_S` is used as is; an older one costs one small query for
+    its version, and is read again only if it changed. An import in this process forgets
+    its entry at once; one elsewhere is seen within `PROFILE_FRESH_S`."""
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[str, str], _Cached] = {}
+
+    def forget(self, business_id: str | None = None) -> None:
+        if business_id is None:
+            self._entries.clear()
+            return
+        for key in [k for k in self._entries if k[1] == business_id]:
+            del self._entries[key]
+
+    async def get(self, session: AsyncSession, business_id: str) -> BusinessProfile | None:
+        key = (_database_of(session), business_id)
+        cached = self._entries.get(key)
+        now = time.monotonic()
+        if cached is not None and now - cached.checked < PROFILE_FRESH_S:
+            return cached.profile
+        if cached is not None:
+            version = await session.scalar(
+                select(Business.updated_at).where(Business.id == business_id))
+            if version == cached.version:
+                cached.checked = now
+                return cached.profile
+        row = (await session.execute(select(Business.profile, Business.updated_at)
+                                     .where(Business.id == business_id))).first()
+        if row is None:
+            self._entries.pop(key, None)
+            return None
+        profile = BusinessProfile.from_json_dict(row.profile)
+        self._entries[key] = _Cached(profile, row.updated_at, now)
+        return profile
+
+
+def _database_of(session: AsyncSession) -> str:
+    bind = session.bind
+    return str(getattr(bind, "url", "")) if bind is not None else ""
+
+
+PROFILES = ProfileCache()
+
+
 async def get_profile(session: AsyncSession, business_id: str) -> BusinessProfile | None:
-    """The business's normalized profile, or None when no such business was imported."""
-    stored = await session.scalar(select(Business.profile).where(Business.id == business_id))
-    return None if stored is None else BusinessProfile.from_json_dict(stored)
+    """The business's normalized profile, or None when no such business was imported
+    (from this process's cache while it is fresh: `ProfileCache`)."""
+    return await PROFILES.get(session, business_id)
 
 
 def _normalize_sms_address(address: str) -> str:
@@ -124,17 +188,34 @@ def _normalize_sms_address(address: str) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+_OWNERS: dict[tuple[str, str, str], tuple[str, float]] = {}
+"""Which business owns a channel address, as ingress last read it (fresh for
+`PROFILE_FRESH_S`); an address nobody owns is not remembered, so a business just imported
+is found at once."""
+
+
 async def find_business_id_by_channel(session: AsyncSession, channel: Channel,
                                       address: str) -> str | None:
     """Which business an inbound message belongs to: the SMS number it was sent *to*, or the
     WhatsApp phone-number id it arrived on. None when no business claims it."""
     if channel == "sms":
-        where = Business.sms_number == _normalize_sms_address(address)
+        normalized = _normalize_sms_address(address)
+        where = Business.sms_number == normalized
     elif channel == "whatsapp":
-        where = Business.whatsapp_phone_number_id == address.strip()
+        normalized = address.strip()
+        where = Business.whatsapp_phone_number_id == normalized
     else:
         raise ValueError(f"unknown channel {channel!r}")
+    key = (_database_of(session), channel, normalized)
+    known = _OWNERS.get(key)
+    now = time.monotonic()
+    if known is not None and now - known[1] < PROFILE_FRESH_S:
+        return known[0]
     found: str | None = await session.scalar(select(Business.id).where(where))
+    if found is None:
+        _OWNERS.pop(key, None)
+    else:
+        _OWNERS[key] = (found, now)
     return found
 
 

@@ -115,8 +115,11 @@ async def test_handled_once_and_effect_committed_with_inbox(
     assert inbox == 1
 
 
-async def test_a_redelivery_after_the_commit_never_reaches_the_handler(
+async def test_a_message_published_again_after_the_commit_changes_nothing(
         transport: Transport, session_factory: async_sessionmaker[AsyncSession]) -> None:
+    """A publisher's repeat arrives as a first delivery: the handler may run, but its
+    guarded write commits nothing (a true redelivery never reaches it: the tests of a
+    consumer dying before its ack, below)."""
     handler = Recorder()
     await consumer_for(handler, transport, session_factory).start(prefetch=10)
     env = reply_envelope("handled")
@@ -125,7 +128,7 @@ async def test_a_redelivery_after_the_commit_never_reaches_the_handler(
     await transport.publish(env.to_json(), env.type, message_id=str(env.event_id))
     await publish(transport, "later")
     await eventually(lambda: _has(session_factory, "later"), what="the later message")
-    assert handler.calls == ["handled", "later"]
+    assert handler.calls[-1] == "later"
     assert await effects(session_factory, "handled") == 1
 
 
