@@ -125,6 +125,18 @@ class Settings(BaseSettings):
         default="127.0.0.1", description="proxies whose X-Forwarded-For uvicorn trusts for "
                                          "the client address (comma-separated; uvicorn's own "
                                          "setting); rate limits and caps key on that address")
+    admin_session_secret: str | None = Field(
+        default=None, description="admin: signs the dashboard's session cookies and CSRF "
+                                  "tokens (HMAC-SHA256); unset or blank: a random one per "
+                                  "process (sessions end when it restarts; replicas must "
+                                  "share one)")
+    admin_session_ttl_s: int = Field(
+        default=12 * 3600, ge=60, description="admin: how long a dashboard login lasts")
+    admin_failed_keys_per_minute: float = Field(
+        default=6, gt=0, description="admin: failed API key attempts per minute allowed from "
+                                     "one client IP (a token bucket); beyond it, 429")
+    admin_failed_keys_burst: int = Field(
+        default=10, ge=1, description="admin: failed key attempts one IP may make at once")
     http_host: str = "127.0.0.1"
     http_port: int = 8000
     log_level: str = "INFO"

@@ -15,6 +15,7 @@ from libs.bus.transport import Topology
 from libs.runtime.definition import ServiceDefinition, Wiring, bindings_of
 from libs.runtime.host import ServiceHost
 from libs.settings import Settings, get_settings
+from services.admin.definition import DEFINITION as ADMIN
 from services.calendar.definition import DEFINITION as CALENDAR
 from services.fsm.definition import DEFINITION as FSM
 from services.ingress.definition import DEFINITION as INGRESS
@@ -24,7 +25,7 @@ from services.payments.definition import DEFINITION as PAYMENTS
 from services.reminders.definition import DEFINITION as REMINDERS
 
 DEFINITIONS: tuple[ServiceDefinition[Any], ...] = (INGRESS, NLU, FSM, PAYMENTS, REMINDERS,
-                                                   NOTIFIER, CALENDAR)
+                                                   NOTIFIER, CALENDAR, ADMIN)
 
 
 def definition(name: str) -> ServiceDefinition[Any]:

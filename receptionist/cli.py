@@ -225,6 +225,54 @@ def _booking_mark(args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
+def _business_key(args: argparse.Namespace) -> int:
+    """`business key create ID` prints a new key once; `list ID` shows a business's keys
+    (never the keys); `revoke KEY_ID` refuses it from the next request on."""
+    from datetime import UTC, datetime
+
+    from libs.db.session import make_engine, make_session_factory
+    from services.admin import security
+    from services.admin.service import audit
+
+    async def run() -> int:
+        engine = make_engine(args.database_url or get_settings().database_url, pool_size=1)
+        now = datetime.now(UTC)
+        try:
+            async with make_session_factory(engine)() as session, session.begin():
+                if args.business_key_command == "create":
+                    try:
+                        row, key = await security.create_key(session, args.business,
+                                                             now, args.label)
+                    except security.NoSuchBusiness:
+                        print(f"refused: no business {args.business!r} (import its profile "
+                              "first)", file=sys.stderr)
+                        return 1
+                    audit(session, security.Staff(row.business_id, row.id), "key.create",
+                          row.id, {"label": args.label}, now)
+                    print(f"key {row.id} for business {row.business_id!r} (shown once; keep "
+                          f"it secret):\n{key}")
+                elif args.business_key_command == "revoke":
+                    found = await security.revoke_key(session, args.key_id, now)
+                    if found is None:
+                        print(f"refused: no key {args.key_id!r}", file=sys.stderr)
+                        return 1
+                    audit(session, security.Staff(found.business_id, found.id), "key.revoke",
+                          found.id, {}, now)
+                    print(f"key {found.id} of business {found.business_id!r} is revoked")
+                else:
+                    for row in await security.list_keys(session, args.business):
+                        state = (f"revoked {row.revoked_at:%Y-%m-%d %H:%M}Z"
+                                 if row.revoked_at else "active")
+                        used = (f"last used {row.last_used_at:%Y-%m-%d %H:%M}Z"
+                                if row.last_used_at else "never used")
+                        print(f"{row.id}  {row.prefix}...  {state}  {used}  {row.label}")
+        finally:
+            await engine.dispose()
+        return 0
+
+    return asyncio.run(run())
+
+
 def _demo(args: argparse.Namespace) -> int:
     from receptionist.demo import run_demo
 
@@ -249,7 +297,8 @@ GROUPS = {"business": "business profiles", "nlu": "message understanding",
           "scenario": "conversation scenarios", "bus": "the message bus",
           "fsm": "the conversation state machine",
           "dead": "messages a service gave up on (dead-letter queues)",
-          "booking": "bookings, as staff see them"}
+          "booking": "bookings, as staff see them",
+          "business key": "API keys for the admin API and dashboard (docs/admin.md)"}
 
 
 class _Commands:
@@ -261,13 +310,14 @@ class _Commands:
 
     def add(self, path: str, help: str, run: Command, *, database: bool = False
             ) -> argparse.ArgumentParser:
-        group, _, name = path.rpartition(" ")
+        *groups, name = path.split(" ")
         where = self._top
-        if group:
+        for depth, word in enumerate(groups):  # "business key create": groups in groups
+            group = " ".join(groups[:depth + 1])
             if group not in self._groups:
-                self._groups[group] = self._top.add_parser(
-                    group, help=GROUPS[group]).add_subparsers(
-                    dest=f"{group}_command", required=True)
+                self._groups[group] = where.add_parser(
+                    word, help=GROUPS[group]).add_subparsers(
+                    dest=f"{group.replace(' ', '_')}_command", required=True)
             where = self._groups[group]
         p: argparse.ArgumentParser = where.add_parser(name, help=help)
         if database:
@@ -292,6 +342,14 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add("business import", "create or update businesses from YAML profiles",
                  _business_import, database=True).add_argument("files", nargs="+",
                                                                metavar="FILE")
+    p = commands.add("business key create", "create an API key for a business's admin API "
+                     "and dashboard (printed once)", _business_key, database=True)
+    p.add_argument("business", metavar="ID")
+    p.add_argument("--label", default="", help="a note to recognise the key by")
+    commands.add("business key list", "a business's API keys (ids and prefixes, never the "
+                 "keys)", _business_key, database=True).add_argument("business", metavar="ID")
+    commands.add("business key revoke", "revoke an API key (by its id, from `key list`)",
+                 _business_key, database=True).add_argument("key_id", metavar="KEY_ID")
     p = commands.add("nlu eval", "score an extractor on a JSON Lines set (docs/nlu.md)",
                      _nlu_eval)
     p.add_argument("file")

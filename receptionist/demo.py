@@ -10,7 +10,8 @@ one process, with nothing to install beyond the package.
   (staff alerts) printed to the terminal, or sent for real when `.env` has the Twilio or
   WhatsApp credentials (`TWILIO_ACCOUNT_SID` and `TWILIO_AUTH_TOKEN`,
   `WHATSAPP_ACCESS_TOKEN`).
-- One HTTP server: a web chat page per business, the checkout page, the FSM diagram.
+- One HTTP server: a web chat page per business, the checkout page, the FSM diagram, and
+  the owner's dashboard (`/admin`), with a fresh admin key per business printed at start.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import shutil
 import signal
 import sys
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -131,6 +132,29 @@ class Demo:
     public_url: str
     profiles: list[BusinessProfile]
     transport: Transport
+    admin_keys: dict[str, str] = field(default_factory=dict)
+    """A fresh admin API key per business (`/admin`), made at each start."""
+
+
+DEMO_KEY_LABEL = "demo"
+
+
+async def demo_keys(sessions: Any, profiles: Sequence[BusinessProfile]) -> dict[str, str]:
+    """One admin key per business for this run; the previous run's demo keys are revoked."""
+    from datetime import UTC, datetime
+
+    from services.admin import security
+
+    now = datetime.now(UTC)
+    keys = {}
+    async with sessions() as session, session.begin():
+        for profile in profiles:
+            for old in await security.list_keys(session, profile.id):
+                if old.label == DEMO_KEY_LABEL:
+                    await security.revoke_key(session, old.id, now)
+            _, keys[profile.id] = await security.create_key(session, profile.id, now,
+                                                            DEMO_KEY_LABEL)
+    return keys
 
 
 def demo_profiles(files: Sequence[str]) -> list[BusinessProfile]:
@@ -207,6 +231,7 @@ async def running(args: argparse.Namespace, out: TextIO) -> AsyncIterator[Demo]:
         async with sessions() as session, session.begin():
             for profile in profiles:
                 await import_profile(session, profile)
+        admin_keys = await demo_keys(sessions, profiles)
         transport = bus(settings)
         await transport.connect()
         await transport.declare()
@@ -235,7 +260,7 @@ async def running(args: argparse.Namespace, out: TextIO) -> AsyncIterator[Demo]:
                     await serving  # the port was taken: say so
                     raise SystemExit(f"could not serve on {args.host}:{args.port}")
                 await asyncio.sleep(0.05)
-            yield Demo(host, app, public_url, profiles, transport)
+            yield Demo(host, app, public_url, profiles, transport, admin_keys)
         finally:
             ticking.cancel()
             server.should_exit = True
@@ -276,7 +301,9 @@ def pages(profiles: Sequence[BusinessProfile]) -> APIRouter:
         return ("<!doctype html><meta name=viewport content='width=device-width'>"
                 "<title>Receptionist demo</title><h1>Receptionist demo</h1>"
                 f"<p>Chat with a business:</p><ul>{links}</ul>"
-                "<p><a href='/diagram'>The conversation state machine</a></p>")
+                "<p><a href='/diagram'>The conversation state machine</a></p>"
+                "<p><a href='/admin'>The owner's dashboard</a> (sign in with a key the demo "
+                "printed)</p>")
 
     @router.get("/diagram", response_class=HTMLResponse)
     async def state_diagram() -> str:
@@ -295,8 +322,13 @@ def banner(demo: Demo) -> str:
     lines += [f"  web chat, {p.name}:".ljust(44) + f"{demo.public_url}/webchat/{p.id}"
               for p in demo.profiles]
     lines += ["  checkout pages (offline Stripe):".ljust(44) + f"{demo.public_url}/checkout/...",
-              "  the state machine:".ljust(44) + f"{demo.public_url}/diagram",
-              "Staff alerts and SMS/WhatsApp messages are printed here. Ctrl-C stops.", ""]
+              "  the state machine:".ljust(44) + f"{demo.public_url}/diagram"]
+    if demo.admin_keys:
+        lines += ["  the owner's dashboard (keys below):".ljust(44)
+                  + f"{demo.public_url}/admin"]
+        lines += [f"    admin key, {p.name}:".ljust(44) + demo.admin_keys[p.id]
+                  for p in demo.profiles if p.id in demo.admin_keys]
+    lines += ["Staff alerts and SMS/WhatsApp messages are printed here. Ctrl-C stops.", ""]
     return "\n".join(lines)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import libs.bus.models
 import libs.business.models
 import libs.timers.models  # noqa: F401
+import services.admin.models
 import services.calendar.models
 import services.fsm.models
 import services.notifier.models

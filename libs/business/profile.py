@@ -75,11 +75,13 @@ __all__ = [
     "ProfileError",
     "Reminders",
     "Service",
+    "SpanishWhatsAppTemplate",
     "Weekday",
     "WeekendDeposit",
     "WhatsAppTemplate",
     "load_profile",
     "parse_profile",
+    "parse_profile_text",
 ]
 
 _SKIP_CROSS_CHECKS = "skip_cross_checks"
@@ -120,12 +122,19 @@ class WhatsAppTemplate(_Model):
     language: Annotated[str, Field(pattern=r"^[a-z]{2,3}(_[A-Za-z0-9]{2,4})?$")] = "en_US"
 
 
+class SpanishWhatsAppTemplate(WhatsAppTemplate):
+    """The template for customers answered in Spanish (`channels.whatsapp_template_es`)."""
+
+    language: Annotated[str, Field(pattern=r"^[a-z]{2,3}(_[A-Za-z0-9]{2,4})?$")] = "es"
+
+
 class Channels(_Model):
     """Where inbound messages for this business arrive (and outbound ones leave from)."""
 
     sms: E164 | None = None
     whatsapp_phone_number_id: WhatsAppId | None = None
     whatsapp_template: WhatsAppTemplate | None = None
+    whatsapp_template_es: SpanishWhatsAppTemplate | None = None
 
 
 class BookingRules(_Model):
@@ -144,6 +153,9 @@ class Service(_Model):
 
     name: NonEmptyStr
     aliases: list[NonEmptyStr] = Field(default_factory=list)
+    name_es: NonEmptyStr | None = None
+    """Shown instead of `name` to a customer answered in Spanish (what customers may say in
+    Spanish belongs in `aliases`)."""
     duration_minutes: Annotated[StrictInt, Field(ge=1, le=24 * 60)]
     price: Money
     deposit: Money = Decimal("0.00")
@@ -412,6 +424,12 @@ def load_profile(path: Path | str) -> BusinessProfile:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ProfileError([f"(file): cannot read the file: {exc}"], source=source) from exc
+    return parse_profile_text(text, source=source)
+
+
+def parse_profile_text(text: str, *, source: str | None = None) -> BusinessProfile:
+    """Validate a profile's YAML (or JSON) text exactly as `load_profile` validates a file
+    (the admin API's profile edit); every problem is reported in one ProfileError."""
     try:
         data, duplicates = yamlcheck.load_yaml(text)
     except yaml.YAMLError as exc:

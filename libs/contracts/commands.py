@@ -10,7 +10,7 @@ from pydantic import AwareDatetime, Field
 
 from libs.contracts.events import Money
 from libs.contracts.message import Command
-from libs.contracts.vocabulary import Audience, Channel
+from libs.contracts.vocabulary import Audience, Channel, Language
 
 
 class ReplyRequested(Command):
@@ -29,6 +29,9 @@ class ReplyRequested(Command):
     choices: list[str] = Field(
         default_factory=list, description="quick replies the channel may offer as buttons "
                                           "(Yes/No, C/R/X); a button comes back as its text")
+    language: Language | None = Field(
+        default=None, description="the language the text is written in (a customer's reply): "
+                                  "notifier picks the WhatsApp template for it")
 
 
 class DepositRequested(Command):
@@ -56,4 +59,51 @@ class RefundRequested(Command):
     reason: Literal["late_payment_slot_taken"]
 
 
-ALL_COMMANDS: tuple[type[Command], ...] = (ReplyRequested, DepositRequested, RefundRequested)
+# --- staff (owned by admin: docs/admin.md) -------------------------------------------------
+
+
+class StaffCancelRequested(Command):
+    """Staff cancel a booking on the customer's behalf (admin -> fsm). fsm cancels it as a
+    customer's cancellation would (`booking.cancelled.v1` with `cancelled_by: staff`) and
+    tells the customer."""
+
+    TYPE: ClassVar[str] = "staff.cancel.requested.v1"
+    booking_id: uuid.UUID
+    refund: bool | None = Field(
+        default=None, description="a paid deposit: true refunds it, false keeps it; null: the "
+                                  "cancellation policy decides (cancellation.free_until_hours)")
+    note: str = Field(default="", max_length=500,
+                      description="staff's words, added to the message the customer gets")
+
+
+class StaffMoveRequested(Command):
+    """Staff move a confirmed booking to a new start (admin -> fsm). fsm checks the time
+    again, moves it (`booking.rescheduled.v1`) and tells the customer, or alerts staff that
+    it could not."""
+
+    TYPE: ClassVar[str] = "staff.move.requested.v1"
+    booking_id: uuid.UUID
+    starts_at: AwareDatetime
+    note: str = Field(default="", max_length=500,
+                      description="staff's words, added to the message the customer gets")
+
+
+class StaffRemindRequested(Command):
+    """Staff ask for the booking's reminder to be sent again now (admin -> fsm)."""
+
+    TYPE: ClassVar[str] = "staff.remind.requested.v1"
+    booking_id: uuid.UUID
+
+
+class StaffTakeoverRequested(Command):
+    """A person takes the customer's conversation over (`on`), or hands it back to the bot
+    (admin -> fsm). While taken over, fsm records the customer's messages and answers none."""
+
+    TYPE: ClassVar[str] = "staff.takeover.requested.v1"
+    customer: str = Field(description="E.164 phone number, or `web:<session>` for web chat")
+    on: bool
+
+
+ALL_COMMANDS: tuple[type[Command], ...] = (ReplyRequested, DepositRequested, RefundRequested,
+                                           StaffCancelRequested, StaffMoveRequested,
+                                           StaffRemindRequested, StaffTakeoverRequested)

@@ -27,6 +27,7 @@ PUBLISHERS: dict[str, str] = {
     "booking": "fsm", "reply": "fsm", "deposit": "fsm", "refund": "fsm", "customer": "fsm",
     "checkout": "payments", "payment": "payments",
     "reminder": "reminders", "calendar": "calendar",
+    "staff": "admin",
 }
 
 

@@ -66,7 +66,8 @@ def _report(turn: Turn, kind: type[E], b: Booking, **extra: Any) -> None:
 async def reply(turn: Turn, effect: m.Reply) -> None:
     turn.emitted.append(ReplyRequested(
         channel=turn.channel, to=turn.customer.address, text=effect.text,
-        purpose=effect.purpose, booking_id=effect.booking_id, choices=list(effect.choices)))
+        purpose=effect.purpose, booking_id=effect.booking_id, choices=list(effect.choices),
+        language=turn.customer.language))
 
 
 async def alert_staff(turn: Turn, effect: m.AlertStaff) -> None:
@@ -220,7 +221,7 @@ async def cancel_booking(turn: Turn, effect: m.CancelBooking) -> None:
         booking.deposit_status = "refunded" if effect.refund else "forfeited"
     elif booking.deposit_status == "pending":
         booking.deposit_status = "expired"
-    _report(turn, ev.BookingCancelled, booking, cancelled_by="customer")
+    _report(turn, ev.BookingCancelled, booking, cancelled_by=effect.by)
 
 
 async def confirm_attendance(turn: Turn, effect: m.ConfirmAttendance) -> None:
@@ -311,12 +312,13 @@ async def apply(turn: Turn, outcome: m.Outcome) -> None:
 
 
 async def _keep_session_timer(turn: Turn, state: m.State, opened: bool) -> None:
-    """An unfinished conversation gets a timeout timer; a finished one loses it. Silence is
-    counted from the customer's last message, or from now when the business opened the
-    conversation (a waitlist offer)."""
+    """An unfinished conversation gets a timeout timer; a finished one loses it (one that
+    was finished already has none to lose). Silence is counted from the customer's last
+    message, or from now when the business opened the conversation (a waitlist offer)."""
     key = f"{SESSION_TIMEOUT}:{turn.row.id}"
     if state in (m.State.IDLE, m.State.PAYMENT_PENDING):
-        await timers.cancel(turn.session, owner=OWNER, key=key)
+        if not opened:
+            await timers.cancel(turn.session, owner=OWNER, key=key)
         return
     last = turn.now if opened else (turn.row.last_customer_message_at or turn.now)
     due = last + timedelta(minutes=turn.profile.booking.session_timeout_minutes)

@@ -18,12 +18,26 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from libs.bus.context import HandlerContext, HandlerMap
 from libs.business.service import get_profile
 from libs.contracts import events as ev
+from libs.contracts.commands import (
+    StaffCancelRequested,
+    StaffMoveRequested,
+    StaffRemindRequested,
+    StaffTakeoverRequested,
+)
 from libs.timers.models import Timer
 from services.fsm import machine as m
 from services.fsm import waitlist
 from services.fsm.blocked import replace_blocked
 from services.fsm.effects import APPOINTMENT_OVER, RISK_CHECK, SESSION_TIMEOUT
-from services.fsm.models import Conversation, Customer, KnownCheckout, WaitlistEntry
+from services.fsm.i18n import language_after
+from services.fsm.models import (
+    Booking,
+    Conversation,
+    Customer,
+    KnownCheckout,
+    TakeoverMessage,
+    WaitlistEntry,
+)
 from services.fsm.turns import WebLimits, open_turn, open_turn_for_booking, play, web_visitor
 
 log = logging.getLogger(__name__)
@@ -53,6 +67,13 @@ async def on_message_understood(ctx: HandlerContext,
         turn.row.channel = message.channel
         turn.row.last_customer_message_at = ctx.clock.now()
         web_visitor(turn, message, deps.web_limits)
+        if isinstance(message, ev.MessageUnderstood):  # v1 shows no language: kept
+            turn.customer.language = language_after(turn.customer.language,
+                                                    message.language_seen)
+        if turn.row.taken_over_at is not None:  # a person has it: kept for them to read
+            session.add(TakeoverMessage(business_id=ctx.business_id,
+                                        customer_id=turn.customer.id, channel=message.channel,
+                                        text=message.text, received_at=message.received_at))
         await play(ctx, turn, _said(message))
 
 
@@ -191,6 +212,61 @@ async def on_calendar_busy_changed(ctx: HandlerContext, event: ev.CalendarBusyCh
         await replace_blocked(session, ctx.business_id, event)
 
 
+# --- what staff ask for through the admin API (docs/admin.md) -------------------------------
+
+
+async def _play_for_staff(ctx: HandlerContext, booking_id: uuid.UUID, said: m.Input) -> None:
+    """Only a booking of the business the command was sent for (admin checked the key's
+    business; this is the last word)."""
+    async with ctx.write() as session:
+        business_id = await session.scalar(select(Booking.business_id).where(
+            Booking.id == booking_id))
+        if business_id != ctx.business_id:
+            log.warning("staff request for booking %s, which is not a booking of %s: ignored",
+                        booking_id, ctx.business_id)
+            return
+        turn = await open_turn_for_booking(session, ctx, booking_id)
+        if turn is not None:
+            await play(ctx, turn, said)
+
+
+async def on_staff_cancel(ctx: HandlerContext, command: StaffCancelRequested,
+                          deps: FsmDeps) -> None:
+    await _play_for_staff(ctx, command.booking_id,
+                          m.StaffCancel(command.booking_id, command.refund, command.note))
+
+
+async def on_staff_move(ctx: HandlerContext, command: StaffMoveRequested,
+                        deps: FsmDeps) -> None:
+    await _play_for_staff(ctx, command.booking_id,
+                          m.StaffMove(command.booking_id, command.starts_at, command.note))
+
+
+async def on_staff_remind(ctx: HandlerContext, command: StaffRemindRequested,
+                          deps: FsmDeps) -> None:
+    await _play_for_staff(ctx, command.booking_id, m.StaffRemind(command.booking_id))
+
+
+async def on_staff_takeover(ctx: HandlerContext, command: StaffTakeoverRequested,
+                            deps: FsmDeps) -> None:
+    """A person takes the conversation (the bot records and answers nothing) or hands it
+    back. Requests apply in the order staff made them, whatever order they arrive in."""
+    at = ctx.occurred_at
+    async with ctx.write() as session:
+        customer = await session.scalar(select(Customer).where(
+            Customer.business_id == ctx.business_id, Customer.address == command.customer))
+        if customer is None:
+            log.warning("takeover of a customer unknown at %s: ignored", ctx.business_id)
+            return
+        channel = await session.scalar(select(Conversation.channel).where(
+            Conversation.customer_id == customer.id))
+        row = (await open_turn(session, ctx, customer.address, channel or "sms")).row
+        if command.on and (row.released_at is None or row.released_at < at):
+            row.taken_over_at = row.taken_over_at or at
+        elif not command.on and (row.taken_over_at is None or row.taken_over_at <= at):
+            row.taken_over_at, row.released_at = None, at
+
+
 HANDLERS: HandlerMap[FsmDeps] = {
     ev.MessageUnderstood: on_message_understood,
     ev.MessageUnderstoodV1: on_message_understood,  # published before nlu moved to v2
@@ -199,6 +275,10 @@ HANDLERS: HandlerMap[FsmDeps] = {
     ev.PaymentExpired: on_payment_expired,
     ev.ReminderDue: on_reminder_due,
     ev.CalendarBusyChanged: on_calendar_busy_changed,
+    StaffCancelRequested: on_staff_cancel,
+    StaffMoveRequested: on_staff_move,
+    StaffRemindRequested: on_staff_remind,
+    StaffTakeoverRequested: on_staff_takeover,
 }
 TIMERS = {SESSION_TIMEOUT: on_session_timeout, RISK_CHECK: on_risk_check,
           APPOINTMENT_OVER: on_appointment_over, waitlist.OPENING: on_waitlist_opening,

@@ -14,11 +14,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 from libs.contracts.vocabulary import (
     BOOKING_STATUSES,
     DEPOSIT_STATUSES,
+    LANGUAGES,
     LIVE_BOOKING_STATUSES,
     OFFERED,
     BookingStatus,
     Channel,
     DepositStatus,
+    Language,
     NoShowRisk,
     sql_in,
 )
@@ -46,6 +48,10 @@ class Customer(Base):
     late_cancels: Mapped[int] = mapped_column(
         sa.Integer, server_default=sa.text("0"),
         comment="confirmed bookings cancelled inside the free-cancellation window")
+    language: Mapped[Language] = mapped_column(
+        sa.String(8), server_default="en",
+        comment="the language replies are written in: changed only by a message that shows "
+                "one (docs/conversations.md, \"Spanish\")")
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True),
                                                  server_default=sa.func.now())
 
@@ -53,6 +59,7 @@ class Customer(Base):
         sa.UniqueConstraint("business_id", "address"),
         sa.Index("ix_customers_origin", "business_id", "origin",
                  postgresql_where=sa.text("origin IS NOT NULL")),
+        sa.CheckConstraint(sql_in("language", LANGUAGES), name="language_known"),
     )
 
 
@@ -72,6 +79,29 @@ class Conversation(Base):
     last_customer_message_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True),
                                                  server_default=sa.func.now())
+    taken_over_at: Mapped[datetime | None] = mapped_column(
+        sa.DateTime(timezone=True),
+        comment="set while a person has the conversation (admin's takeover): the bot "
+                "records the customer's messages and answers none")
+    released_at: Mapped[datetime | None] = mapped_column(
+        sa.DateTime(timezone=True),
+        comment="when staff last handed it back: an older takeover request arriving late "
+                "changes nothing")
+
+
+class TakeoverMessage(Base):
+    """A customer's message received while a person had the conversation: recorded for
+    staff (the admin API shows it), not answered by the bot."""
+
+    __tablename__ = "takeover_messages"
+
+    id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
+    business_id: Mapped[str] = mapped_column(sa.ForeignKey("businesses.id", ondelete="CASCADE"))
+    customer_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[Channel] = mapped_column(sa.String(16))
+    text: Mapped[str] = mapped_column(sa.Text)
+    received_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
 
 
 # Equality spelled as the overlap of one-point ranges, which plain GiST indexes (no

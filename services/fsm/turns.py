@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 
 REFERENCE_ALPHABET = "ACDEFGHJKLMNPQRTUVWXY34679"
 RACE_RETRIES = 5
+CLAIMS_TIME = (m.CreateBooking, m.ConfirmBooking, m.RescheduleBooking, m.HoldMove, m.HoldOffer)
+"""Effects that take a time on a resource: the exclusion constraint may refuse them, so
+they are applied in a savepoint and retried against a fresh world."""
 
 
 def new_reference() -> str:
@@ -78,20 +81,30 @@ class Turn:
         return m.Conversation(m.State(self.row.state), m.Context.from_json(self.row.context))
 
     async def world(self) -> m.World:
+        """What the machine reads, in two queries: the business's live bookings in the
+        horizon together with this customer's own, and the blocked times. Nothing changed
+        in this turn so far is flushed first: it is written with the outcome."""
         horizon = self.now + timedelta(days=self.profile.booking.max_days_ahead + 2)
-        live = (await self.session.scalars(
-            select(Booking).where(Booking.business_id == self.profile.id,
-                                  Booking.status.in_((*LIVE_BOOKING_STATUSES, OFFERED)),
-                                  Booking.ends_at > self.now - timedelta(days=1),
-                                  Booking.starts_at < horizon))).all()
+        live_here = and_(Booking.business_id == self.profile.id,
+                         Booking.status.in_((*LIVE_BOOKING_STATUSES, OFFERED)),
+                         Booking.ends_at > self.now - timedelta(days=1),
+                         Booking.starts_at < horizon)
+        mine = Booking.customer_id == self.customer.id
+        with self.session.no_autoflush:
+            found = (await self.session.scalars(
+                select(Booking).where(or_(live_here, mine)).order_by(Booking.seq))).all()
+            blocked = await blocked_between(self.session, self.profile.id,
+                                            self.now - timedelta(days=1), horizon)
+            web_caps = await self._web_caps()
+        window_start = self.now - timedelta(days=1)
         # A time offered to this customer from the waitlist is theirs to take: not busy for
         # them, and not one of their bookings.
-        live = [b for b in live
-                if not (b.status == OFFERED and b.customer_id == self.customer.id)]
-        rows = (await self.session.scalars(
-            select(Booking).where(Booking.customer_id == self.customer.id,
-                                  Booking.status != OFFERED)
-            .order_by(Booking.seq))).all()
+        live = [b for b in found
+                if b.business_id == self.profile.id
+                and b.status in (*LIVE_BOOKING_STATUSES, OFFERED)
+                and b.ends_at > window_start and b.starts_at < horizon
+                and not (b.status == OFFERED and b.customer_id == self.customer.id)]
+        rows = [b for b in found if b.customer_id == self.customer.id and b.status != OFFERED]
         moves = {b.holds_for: b for b in rows if b.holds_for is not None}
         return m.World(
             profile=self.profile, now=self.now,
@@ -99,11 +112,11 @@ class Turn:
                          end=b.ends_at, holds_for=b.holds_for) for b in live],
             bookings=[_view(b, moves.get(b.id)) for b in rows if b.holds_for is None],
             customer=self.customer.address, opted_out=self.customer.opted_out,
-            web_caps=await self._web_caps(),
+            web_caps=web_caps,
             next_booking_id=uuid.uuid4(), next_reference=new_reference(),
             extra_booking_id=uuid.uuid4(), extra_reference=new_reference(),
-            blocked=await blocked_between(self.session, self.profile.id,
-                                          self.now - timedelta(days=1), horizon))
+            blocked=blocked, taken_over=self.row.taken_over_at is not None,
+            language=self.customer.language)
 
     async def _web_caps(self) -> m.WebCaps | None:
         """A web visitor's caps, with the bookings made in the last 24 hours from their
@@ -151,17 +164,36 @@ async def open_turn(session: AsyncSession, ctx: HandlerContext, customer_address
     profile = await get_profile(session, business_id)
     if profile is None:
         raise PermanentError(f"unknown business {business_id!r}")
-    await session.execute(insert(Customer).values(
-        id=uuid.uuid4(), business_id=business_id, address=customer_address
-    ).on_conflict_do_nothing(index_elements=[Customer.business_id, Customer.address]))
-    customer = (await session.scalars(select(Customer).where(
-        Customer.business_id == business_id, Customer.address == customer_address))).one()
-    await session.execute(insert(Conversation).values(
-        id=uuid.uuid4(), customer_id=customer.id, business_id=business_id, channel=channel
-    ).on_conflict_do_nothing(index_elements=[Conversation.customer_id]))
-    row = (await session.scalars(select(Conversation).where(
-        Conversation.customer_id == customer.id).with_for_update())).one()
+    customer = await _customer(session, business_id, customer_address)
+    row = await _locked_conversation(session, customer, channel)
     return Turn(session, profile, customer, row, ctx.clock.now())
+
+
+async def _customer(session: AsyncSession, business_id: str, address: str) -> Customer:
+    """One query for a customer we know (nearly every turn); an insert for a new one."""
+    query = select(Customer).where(Customer.business_id == business_id,
+                                   Customer.address == address)
+    customer = await session.scalar(query)
+    if customer is None:
+        await session.execute(insert(Customer).values(
+            id=uuid.uuid4(), business_id=business_id, address=address
+        ).on_conflict_do_nothing(index_elements=[Customer.business_id, Customer.address]))
+        customer = (await session.scalars(query)).one()
+    return customer
+
+
+async def _locked_conversation(session: AsyncSession, customer: Customer,
+                               channel: Channel) -> Conversation:
+    """The customer's conversation, locked for the turn (created on the first message)."""
+    query = select(Conversation).where(
+        Conversation.customer_id == customer.id).with_for_update()
+    row = await session.scalar(query)
+    if row is None:
+        await session.execute(insert(Conversation).values(
+            id=uuid.uuid4(), customer_id=customer.id, business_id=customer.business_id,
+            channel=channel).on_conflict_do_nothing(index_elements=[Conversation.customer_id]))
+        row = (await session.scalars(query)).one()
+    return row
 
 
 async def open_turn_for_booking(session: AsyncSession, ctx: HandlerContext,
@@ -184,6 +216,9 @@ async def play(ctx: HandlerContext, turn: Turn, said: m.Input) -> m.Outcome:
     """Step the machine and apply the outcome; retry against a fresh world on a lost race."""
     for _ in range(RACE_RETRIES):
         outcome = m.step(turn.conversation, said, await turn.world())
+        if not any(isinstance(e, CLAIMS_TIME) for e in outcome.effects):
+            await apply(turn, outcome)  # nothing here can lose a race: no savepoint needed
+            break
         try:
             async with turn.session.begin_nested():
                 await apply(turn, outcome)
@@ -193,7 +228,9 @@ async def play(ctx: HandlerContext, turn: Turn, said: m.Input) -> m.Outcome:
             turn.emitted.clear()
             log.info("booking lost a race at the database; re-checking with fresh data")
             continue
-        for message in turn.emitted:
-            ctx.emit(message)
-        return outcome
-    raise RuntimeError("booking kept losing races; retrying the message later")
+        break
+    else:
+        raise RuntimeError("booking kept losing races; retrying the message later")
+    for message in turn.emitted:
+        ctx.emit(message)
+    return outcome

@@ -226,7 +226,8 @@ async def _outbound(session: AsyncSession, row: MessageLog, deps: NotifierDeps,
     elif row.channel == "whatsapp":
         sender = business.whatsapp_phone_number_id if business is not None else None
         window = await window_open(session, row.business_id, row.to, now)
-        template = (_template_of(business) if business is not None else None) or deps.template
+        template = (template_for(business, row.language) if business is not None
+                    else None) or deps.template
     return OutboundMessage(business_id=row.business_id, channel=row.channel, to=row.to,
                            text=row.body, audience=row.audience, purpose=row.purpose,
                            choices=tuple(row.choices or ()), sender=sender,
@@ -234,13 +235,22 @@ async def _outbound(session: AsyncSession, row: MessageLog, deps: NotifierDeps,
                            requested_at=row.requested_at)
 
 
-def _template_of(business: Business) -> Template | None:
+def template_for(business: Business, language: str | None = None) -> Template | None:
+    """The business's WhatsApp template for a message written in `language`: the Spanish
+    one (`channels.whatsapp_template_es`) for Spanish when it has one, else its template."""
     channels = (business.profile or {}).get("channels") or {}
-    configured = channels.get("whatsapp_template")
+    if language == "es":
+        spanish = _template(channels.get("whatsapp_template_es"), "es")
+        if spanish is not None:
+            return spanish
+    return _template(channels.get("whatsapp_template"), "en_US")
+
+
+def _template(configured: object, default_language: str) -> Template | None:
     if not isinstance(configured, dict) or not configured.get("name"):
         return None
     return Template(name=str(configured["name"]),
-                    language=str(configured.get("language") or "en_US"))
+                    language=str(configured.get("language") or default_language))
 
 
 # --- staff alerts ------------------------------------------------------------------------

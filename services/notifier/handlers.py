@@ -48,7 +48,8 @@ async def on_reply_requested(ctx: HandlerContext, command: ReplyRequested,
             id=uuid.uuid4(), event_id=event_id, business_id=ctx.business_id,
             channel=command.channel, audience=command.audience, to=command.to,
             body=command.text, status="sending", purpose=command.purpose,
-            choices=list(command.choices), requested_at=ctx.occurred_at)
+            choices=list(command.choices), requested_at=ctx.occurred_at,
+            language=command.language)
             .on_conflict_do_nothing(index_elements=[MessageLog.event_id]))
         attempt = (await session.scalars(select(MessageLog).where(
             MessageLog.event_id == event_id).with_for_update())).one()

@@ -74,6 +74,8 @@ class MessageLog(Base):
                                           comment="provider calls made for it")
     sent_as: Mapped[str | None] = mapped_column(
         String(16), comment="text, buttons or template (WhatsApp), sms, web")
+    language: Mapped[str | None] = mapped_column(
+        String(8), comment="the language the text is written in: picks the WhatsApp template")
 
     __table_args__ = (
         Index("ix_message_log_recipient", "business_id", "to", "seq"),

@@ -212,7 +212,9 @@ async def on_booking_cancelled(ctx: HandlerContext, event: ev.BookingCancelled,
     (its share, when it was paid together with another booking's)."""
     await _expire_open(ctx, deps, event.booking_id)
     if event.deposit_status == "refunded":
-        await _refund(ctx, deps, event.booking_id, "cancelled", amount=event.deposit_amount,
+        await _refund(ctx, deps, event.booking_id,
+                      "staff" if event.cancelled_by == "staff" else "cancelled",
+                      amount=event.deposit_amount,
                       paid_for=event.deposit_booking_id or event.booking_id)
 
 

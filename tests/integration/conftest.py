@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -13,10 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from libs.bus.amqp import AmqpTransport
 from libs.bus.transport import Topology
+from libs.business.profile import load_profile
+from libs.business.service import import_profile
 from libs.db.session import async_url, make_engine, make_session_factory
 from receptionist import migrate
 from receptionist.bootstrap import full_topology
 from receptionist.schema import metadata
+from tests.helpers import FIXTURE_BUSINESSES
+from tests.process_kit import Harness
 from tests.servers import postgres_url, rabbitmq_url
 
 TEST_RETRY_DELAYS_MS = (200, 400)
@@ -85,3 +90,13 @@ async def amqp_transport(amqp_url: str, topology: Topology) -> AsyncIterator[Amq
     await transport.declare()
     yield transport
     await transport.close()
+
+
+@pytest.fixture
+async def harness(tmp_path: Path, database_url: str, amqp_url: str, topology: Topology,
+                  session_factory: async_sessionmaker[AsyncSession]) -> Harness:
+    """The salon imported, and a way to start any service as its own OS process."""
+    profile = load_profile(FIXTURE_BUSINESSES / "salon.yaml")
+    async with session_factory() as s, s.begin():
+        await import_profile(s, profile)
+    return Harness(tmp_path, database_url, amqp_url, topology, session_factory, profile)

@@ -49,6 +49,7 @@ from services.calendar.models import CalendarBooking, CalendarBusy
 from services.calendar.scheduled import next_due, poll_busy
 from services.fsm.handlers import FsmDeps, on_calendar_busy_changed, on_message_understood
 from services.fsm.models import BlockedTime, Conversation
+from tests import process_kit
 from tests.calendar_kit import (
     CALENDAR_ID,
     FREEBUSY_URI,
@@ -635,16 +636,16 @@ def _offline_overrides(transport: MemoryTransport, sessions: Sessions,
 
 @pytest.fixture
 async def harness(tmp_path: Path, database_url: str, amqp_url: str, topology: Topology,
-                  sessions: Sessions) -> processes.Harness:
+                  sessions: Sessions) -> process_kit.Harness:
     profile = load_profile(FIXTURE_BUSINESSES / "salon.yaml")
-    return processes.Harness(tmp_path, database_url, amqp_url, topology, sessions, profile)
+    return process_kit.Harness(tmp_path, database_url, amqp_url, topology, sessions, profile)
 
 
 async def test_the_process_without_google_idles_with_no_queue(
-        harness: processes.Harness) -> None:
+        harness: process_kit.Harness) -> None:
     """`python -m services.calendar` with no key: up and ready, says so once, declares no
     queue, and exits cleanly on SIGTERM."""
-    ops_port = processes.free_port()
+    ops_port = process_kit.free_port()
     async with harness.service("calendar", OPS_PORT=str(ops_port)) as proc:
 
         async def ready() -> bool:
@@ -656,7 +657,7 @@ async def test_the_process_without_google_idles_with_no_queue(
                 return False
             return answer.status_code == 200
 
-        await proc.until(ready, "services.calendar ready", within_s=processes.START_BOUND_S)
+        await proc.until(ready, "services.calendar ready", within_s=process_kit.START_BOUND_S)
         await asyncio.sleep(1.5)  # a tick or so: the job would have polled if it ran
         connection = await aio_pika.connect(harness.amqp_url)
         async with connection:
@@ -685,7 +686,7 @@ def service_account_key(path: Path) -> None:
 
 
 async def test_the_process_with_a_key_consumes_booking_events(
-        harness: processes.Harness, sessions: Sessions) -> None:
+        harness: process_kit.Harness, sessions: Sessions) -> None:
     """With a key (and no calendar for the salon, so nothing is sent to Google): the process
     consumes from its own queue and handles a booking event."""
     key = harness.tmp_path / "google.json"

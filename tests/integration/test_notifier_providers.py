@@ -97,6 +97,18 @@ async def test_a_customer_who_never_wrote_gets_the_businesss_own_template(kit: K
     assert (template["name"], template["language"]) == ("salon_update", {"code": "es_MX"})
 
 
+async def test_a_reply_written_in_spanish_goes_in_the_spanish_template(kit: Kit) -> None:
+    await use_profile(kit, salon(whatsapp_template={"name": "salon_update"},
+                                 whatsapp_template_es={"name": "salon_aviso"}))
+    spanish = await kit.reply("Recordatorio: corte mañana.", purpose="reminder",
+                              language="es")
+    await kit.reply("Reminder: haircut tomorrow.", purpose="reminder", language="en")
+    first, second = (r.json()["template"] for r in kit.stub.sent("whatsapp"))
+    assert (first["name"], first["language"]) == ("salon_aviso", {"code": "es"})
+    assert (second["name"], second["language"]) == ("salon_update", {"code": "en_US"})
+    assert (await kit.row(spanish)).language == "es"
+
+
 async def test_the_window_follows_the_latest_message_whatever_order_they_come_in(
         kit: Kit) -> None:
     now = kit.clock.now()

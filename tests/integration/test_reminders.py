@@ -40,6 +40,7 @@ from services.reminders.definition import DEFINITION
 from services.reminders.handlers import HANDLERS, RemindersDeps, prune_reminders
 from services.reminders.models import Reminder, ReminderBooking, ReminderOptOut
 from services.reminders.scheduled import dispatch_due, next_due, reminder_event_id
+from tests import process_kit
 from tests.helpers import FIXTURE_BUSINESSES, handle_envelope, read_back
 from tests.integration import test_service_processes as processes
 
@@ -498,12 +499,12 @@ async def test_prune_removes_only_old_finished_reminders(sessions: Sessions) -> 
 
 @pytest.fixture
 async def harness(tmp_path: Path, database_url: str, amqp_url: str, topology: Topology,
-                  sessions: Sessions) -> processes.Harness:
+                  sessions: Sessions) -> process_kit.Harness:
     profile = load_profile(FIXTURE_BUSINESSES / "salon.yaml")
-    return processes.Harness(tmp_path, database_url, amqp_url, topology, sessions, profile)
+    return process_kit.Harness(tmp_path, database_url, amqp_url, topology, sessions, profile)
 
 
-async def test_the_reminders_process_plans_and_dispatches(harness: processes.Harness) -> None:
+async def test_the_reminders_process_plans_and_dispatches(harness: process_kit.Harness) -> None:
     """`python -m services.reminders`: a confirmation from the bus is planned, and a due
     reminder is sent and published by the process's own relay."""
     now = datetime.now(UTC)

@@ -8,21 +8,12 @@ are isolated and deleted afterwards by the `topology` fixture.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import aio_pika
@@ -31,11 +22,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from libs.bus.amqp import AmqpTransport
 from libs.bus.models import InboxMessage, OutboxMessage
-from libs.bus.transport import Topology
-from libs.business.profile import BusinessProfile, load_profile
-from libs.business.service import import_profile
+from libs.business.profile import BusinessProfile
 from libs.contracts.commands import DepositRequested
 from libs.contracts.envelope import Envelope
 from libs.contracts.events import InboundMessageReceived, MessageUnderstood, Slots
@@ -45,156 +33,16 @@ from libs.contracts.vocabulary import ConversationState
 from services.fsm.models import Conversation
 from services.notifier.models import MessageLog
 from services.payments.models import Deposit
-from tests.helpers import FIXTURE_BUSINESSES, REPO, eventually, reply_envelope
+from tests.helpers import reply_envelope
+from tests.process_kit import START_BOUND_S, Harness, ServiceProcess, free_port, read_log
 
 pytestmark = pytest.mark.integration
 
-START_BOUND_S = 20.0  # from spawn to the process consuming / serving
-EFFECT_BOUND_S = 15.0  # from the message sent to its effect in the database or on the bus
-EXIT_BOUND_S = 10.0  # from SIGTERM to the process gone
 PUBLIC_URL = "https://receptionist.example.com"
 TWILIO_TOKEN = "twilio-test-auth-token"
 SALON_ID = "salon"
 SALON_SMS = "+12125550100"
 CUSTOMER = "+15555550101"
-
-
-# --- one service as a process ------------------------------------------------------------
-
-
-def _open_log(path: Path) -> IO[bytes]:
-    return path.open("wb")
-
-
-def _read_log(path: Path) -> str:
-    return path.read_text(errors="replace") if path.exists() else "(no output file)"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class ServiceProcess:
-    name: str
-    process: asyncio.subprocess.Process
-    log_path: Path
-
-    def output(self) -> str:
-        return (f"\n--- services.{self.name} (pid {self.process.pid}, exit code "
-                f"{self.process.returncode}) stdout+stderr ---\n{_read_log(self.log_path)}")
-
-    async def until(self, check: Callable[[], Awaitable[bool]], what: str, *,
-                    within_s: float = EFFECT_BOUND_S) -> None:
-        """`eventually`, failing at once (with the process's output) if the process died."""
-
-        async def alive_and_holds() -> bool:
-            if self.process.returncode is not None:
-                raise AssertionError(f"services.{self.name} exited with code "
-                                     f"{self.process.returncode} while waiting for {what}")
-            return await check()
-
-        try:
-            await eventually(alive_and_holds, within_s=within_s, what=what)
-        except AssertionError as exc:
-            raise AssertionError(f"{exc}{self.output()}") from exc
-
-    async def stop(self) -> None:
-        """SIGTERM, then a clean exit (code 0, no traceback) within the bound."""
-        assert self.process.returncode is None, f"exited before SIGTERM{self.output()}"
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            async with asyncio.timeout(EXIT_BOUND_S):
-                code = await self.process.wait()
-        except TimeoutError:
-            raise AssertionError(f"services.{self.name} still running {EXIT_BOUND_S}s after "
-                                 f"SIGTERM{self.output()}") from None
-        assert code == 0, f"services.{self.name} exited with {code} on SIGTERM{self.output()}"
-        assert "Traceback" not in _read_log(self.log_path), (
-            f"services.{self.name} logged a traceback{self.output()}")
-
-
-@dataclass
-class Harness:
-    tmp_path: Path
-    database_url: str
-    amqp_url: str
-    topology: Topology
-    sessions: async_sessionmaker[AsyncSession]
-    profile: BusinessProfile
-
-    def env(self, **extra: str) -> dict[str, str]:
-        """Everything the process is configured with; nothing inherited but PATH."""
-        return {
-            "PATH": os.environ.get("PATH", ""),
-            "PYTHONPATH": str(REPO),
-            "PYTHONUNBUFFERED": "1",
-            "DATABASE_URL": self.database_url,
-            "AMQP_URL": self.amqp_url,
-            "BUS_PREFIX": self.topology.prefix,
-            # as the `topology` fixture's, so the queues it declares are the ones deleted
-            "BUS_RETRY_DELAYS_MS": json.dumps(list(self.topology.retry_delays_ms)),
-            "BUS_DELIVERY_LIMIT": str(self.topology.delivery_limit),
-            "OUTBOX_POLL_MS": "100",
-            "LOG_LEVEL": "INFO",
-            "HTTP_PORT": str(free_port()),  # notifier serves the web chat's replies too
-            "OPS_PORT": str(free_port()),  # /healthz, /readyz, /metrics of every process
-            **extra,
-        }
-
-    @contextlib.asynccontextmanager
-    async def service(self, name: str, **extra_env: str) -> AsyncIterator[ServiceProcess]:
-        log_path = self.tmp_path / f"{name}.log"
-        log = _open_log(log_path)
-        try:
-            process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", f"services.{name}", cwd=self.tmp_path,
-                env=self.env(**extra_env), stdin=subprocess.DEVNULL, stdout=log,
-                stderr=subprocess.STDOUT)
-        finally:
-            log.close()  # the child has its own copy
-        running = ServiceProcess(name, process, log_path)
-        try:
-            yield running
-        finally:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
-
-    @contextlib.asynccontextmanager
-    async def bus(self) -> AsyncIterator[AmqpTransport]:
-        """Every service's queues under the test's prefix (a deployment has them all)."""
-        transport = AmqpTransport(self.amqp_url, self.topology)
-        await transport.connect()
-        try:
-            await transport.declare()
-            yield transport
-        finally:
-            await transport.close()
-
-    async def consumers_on(self, consumer: str) -> int:
-        """How many consumers read `consumer`'s queue (0 while it does not exist yet)."""
-        connection = await aio_pika.connect(self.amqp_url)
-        try:
-            channel = await connection.channel()
-            try:
-                queue = await channel.declare_queue(self.topology.queue(consumer), passive=True)
-            except aio_pika.exceptions.ChannelClosed:
-                return 0
-            return int(queue.declaration_result.consumer_count or 0)
-        finally:
-            await connection.close()
-
-
-@pytest.fixture
-async def harness(tmp_path: Path, database_url: str, amqp_url: str, topology: Topology,
-                  session_factory: async_sessionmaker[AsyncSession]) -> Harness:
-    profile = load_profile(FIXTURE_BUSINESSES / "salon.yaml")
-    async with session_factory() as s, s.begin():
-        await import_profile(s, profile)
-    return Harness(tmp_path, database_url, amqp_url, topology, session_factory, profile)
 
 
 async def serve_one(harness: Harness, name: str, envelope: Envelope,
@@ -357,14 +205,14 @@ async def test_a_process_serves_probes_and_metrics_and_logs_json_lines(
         await proc.stop()
     assert 'receptionist_outbound_messages_total{channel="sms",status="sent"} 1.0' in metrics
     assert "receptionist_outbox_backlog " in metrics
-    lines = [json.loads(line) for line in _read_log(proc.log_path).splitlines()
+    lines = [json.loads(line) for line in read_log(proc.log_path).splitlines()
              if line.startswith("{")]
     assert lines and all(line["service"] == "notifier" for line in lines), proc.output()
     [sent] = [line for line in lines if line["message"].startswith("sent sms")]
     assert sent["event_id"] == str(envelope.event_id), proc.output()
     assert sent["correlation_id"] == str(envelope.correlation_id), proc.output()
     assert "+1******0100" in sent["message"], proc.output()
-    assert "5555550100" not in _read_log(proc.log_path), proc.output()
+    assert "5555550100" not in read_log(proc.log_path), proc.output()
 
 
 async def test_ingress_process_serves_webhooks_and_publishes_to_nlu(harness: Harness) -> None:

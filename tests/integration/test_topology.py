@@ -43,8 +43,9 @@ async def test_a_service_that_is_not_built_has_no_queue(amqp_transport: AmqpTran
     connection = await aio_pika.connect(amqp_url)
     async with connection:
         channel = await connection.channel()
-        # audit is not built, ingress consumes nothing, calendar is off without Google
-        for name in ("calendar", "audit", "ingress"):
+        # audit is not built, ingress and admin consume nothing, calendar is off without
+        # Google
+        for name in ("calendar", "audit", "ingress", "admin"):
             with pytest.raises(aio_pika.exceptions.ChannelClosed):
                 await channel.declare_queue(topology.queue(name), passive=True)
             channel = await connection.channel()

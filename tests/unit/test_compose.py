@@ -330,7 +330,8 @@ def test_scaled_services_publish_nothing_and_have_no_fixed_name() -> None:
         assert "container_name" not in spec, f"{name} has a container_name: it could not scale"
 
 
-@pytest.mark.parametrize(("name", "host_port"), [("ingress", "8000"), ("notifier", "8001")])
+@pytest.mark.parametrize(("name", "host_port"), [("ingress", "8000"), ("notifier", "8001"),
+                                                 ("admin", "8002")])
 def test_http_services_publish_their_port(name: str, host_port: str) -> None:
     spec = services()[name]
     env = environment(spec)

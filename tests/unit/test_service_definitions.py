@@ -41,13 +41,15 @@ def test_each_service_is_defined_once() -> None:
     names = [d.name for d in DEFINITIONS]
     assert sorted(names) == sorted(set(names))
     assert set(names) == {"ingress", "nlu", "fsm", "payments", "reminders", "notifier",
-                          "calendar"}
+                          "calendar", "admin"}
 
 
 def test_every_command_has_exactly_one_consumer() -> None:
     commands = [cls for cls in ALL_MESSAGES if issubclass(cls, Command)]
     assert {cls.TYPE for cls in commands} == {
-        "reply.requested.v1", "deposit.requested.v1", "refund.requested.v1"}
+        "reply.requested.v1", "deposit.requested.v1", "refund.requested.v1",
+        "staff.cancel.requested.v1", "staff.move.requested.v1", "staff.remind.requested.v1",
+        "staff.takeover.requested.v1"}
     for cls in commands:
         assert len(consumers_of(cls.TYPE)) == 1, (cls.TYPE, consumers_of(cls.TYPE))
 
@@ -67,6 +69,7 @@ def test_the_topology_binds_exactly_what_each_service_handles() -> None:
     topology = full_topology("t", (10,), settings=GOOGLE_ON)
     assert topology.bindings == {d.name: d.consumes for d in DEFINITIONS if d.consumes}
     assert "ingress" not in topology.bindings  # it consumes nothing, so it has no queue
+    assert "admin" not in topology.bindings  # neither: HTTP only, it publishes staff.*
 
 
 def test_a_service_switched_off_has_no_queue_and_is_not_hosted() -> None:
@@ -139,5 +142,15 @@ def test_every_namespace_has_one_publisher_and_services_build_only_their_own() -
         built = _messages_built_in(SERVICES / d.name)
         assert built <= types_published_by([d.name]), (d.name, built)
     publishing = {d.name for d in DEFINITIONS if _messages_built_in(SERVICES / d.name)}
-    assert publishing == {"ingress", "nlu", "fsm", "payments", "reminders", "calendar"}
+    assert publishing == {"ingress", "nlu", "fsm", "payments", "reminders", "calendar",
+                          "admin"}
     assert set(PUBLISHERS.values()) <= built_services  # every publisher is built
+
+
+def test_staff_commands_are_admin_s_and_go_to_fsm() -> None:
+    """Only admin publishes staff.* (its broker user may write nothing else), and fsm is
+    their one consumer."""
+    staff = {cls.TYPE for cls in ALL_MESSAGES if namespace_of(cls.TYPE) == "staff"}
+    assert staff and types_published_by(["admin"]) == staff
+    for message_type in staff:
+        assert consumers_of(message_type) == ["fsm"], message_type

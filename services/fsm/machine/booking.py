@@ -19,7 +19,6 @@ from libs.business.profile import BusinessProfile, Service
 from services.fsm import availability as av
 from services.fsm import replies
 from services.fsm import replies_more as more
-from services.fsm.formatting import fmt_time
 from services.fsm.machine import model as m
 from services.fsm.machine.talk import reprompt
 
@@ -108,8 +107,8 @@ def advance(conv: m.Conversation, world: m.World) -> m.Outcome:
             return m.goto(collecting, ctx, m.Reply(replies.ask_day(service.name)))
         day = earliest_day(world, service, second, draft, busy)
         if day is None:
-            what = fmt_time(draft.time) if draft.time else f"the {draft.part_of_day}"
-            return m.goto(collecting, ctx, m.Reply(more.no_day_for(service.name, what)))
+            return m.goto(collecting, ctx, m.Reply(more.no_day_for(
+                service.name, draft.time, draft.part_of_day)))
         draft = replace(draft, date=day)
         ctx = replace(ctx, draft=draft)
 
@@ -136,16 +135,16 @@ def advance(conv: m.Conversation, world: m.World) -> m.Outcome:
         booking = world.booking(ctx.booking_id)
         top_up = top_up_for(profile, service, first.start, booking)
         return m.goto(confirming, proposed, m.Reply(replies.confirm_move(
-            profile, service.name, first.start, top_up, note), choices=m.YES_NO))
+            profile, service.name, first.start, top_up, note), choices=replies.yes_no()))
     if placed.second is not None and second is not None:
         deposit = pair_deposit(profile, service, second, placed)
         return m.goto(confirming, proposed, m.Reply(more.pair_proposal(
             profile, service.name, first.start, second.name, placed.second.start, deposit,
-            note), choices=m.YES_NO))
+            note), choices=replies.yes_no()))
     deposit = deposit_for(profile, service, first.start)
     return m.goto(confirming, proposed,
                   m.Reply(replies.proposal(profile, service.name, first.start, deposit, note),
-                          choices=m.YES_NO))
+                          choices=replies.yes_no()))
 
 
 def local_start(profile: BusinessProfile, day: date, at: time, zone: str | None) -> datetime:
@@ -208,7 +207,7 @@ def free_times_text(world: m.World, service: Service, second: Service | None,
     if second is not None:
         free = [s for s in free
                 if isinstance(place(profile, service, second, s, world.now, busy), Placed)][:4]
-    name = service.name if second is None else f"{service.name} and {second.name}"
+    name = service.name if second is None else [service.name, second.name]
     if window is not None:
         return replies.window_times(name, draft.date, str(window), free)
     return replies.ask_time(name, draft.date, free)
@@ -354,7 +353,7 @@ def renew_lapsed_hold(said: m.CustomerSaid, world: m.World) -> m.Outcome | None:
     lapsed = [b for b in world.bookings
               if b.status == "expired" and b.start > world.now and b.paid_with is None]
     if not lapsed:
-        return m.fresh(m.Reply(f"{more.no_link_to_renew()} {replies.HELP}"))
+        return m.fresh(m.Reply(f"{more.no_link_to_renew()} {replies.help_text()}"))
     booking = lapsed[-1]
     local = world.local(booking.start)
     draft = m.Draft(service=booking.service, date=local.date(), time=local.time())

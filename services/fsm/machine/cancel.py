@@ -23,7 +23,7 @@ def confirm_cancel_of(booking: m.BookingView, world: m.World) -> m.Outcome:
     text = replies.confirm_cancel(world.profile, booking.service, world.local(booking.start),
                                   paid, refund_due(booking, world))
     return m.goto(m.State.CANCEL_CONFIRM, m.Context(booking_id=booking.id),
-                  m.Reply(text, choices=m.YES_NO))
+                  m.Reply(text, choices=replies.yes_no()))
 
 
 _ORDINALS = {"first": 1, "1st": 1, "one": 1, "second": 2, "2nd": 2, "two": 2, "third": 3,

@@ -17,6 +17,7 @@ from libs.contracts.vocabulary import (
     ConversationState,
     DepositStatus,
     Intent,
+    Language,
     NoShowRisk,
 )
 from services.fsm import availability as av
@@ -101,6 +102,12 @@ class World:
     # Times the business's own calendar shows busy (calendar's busy import): no resource
     # is free over them.
     blocked: Sequence[tuple[datetime, datetime]] = ()
+    # A person has the conversation (admin's takeover): the customer's messages are only
+    # recorded, and nothing is said to them but what staff ask for.
+    taken_over: bool = False
+    # The language the customer is answered in (`customers.language`, kept by fsm with
+    # hysteresis): `step` writes every reply of the turn in it (services/fsm/i18n.py).
+    language: Language = "en"
 
     def local(self, instant: datetime) -> datetime:
         return instant.astimezone(self.profile.tz)
@@ -227,11 +234,44 @@ class OfferLapsed:
     kind: str = "offer_lapsed"
 
 
+@dataclass(frozen=True)
+class StaffCancel:
+    """Staff cancelled the booking on the customer's behalf (the admin API): a paid deposit
+    is refunded (`refund` True), kept (False), or as the cancellation policy says (None)."""
+
+    booking_id: uuid.UUID
+    refund: bool | None = None
+    note: str = ""
+    kind: str = "staff_cancel"
+
+
+@dataclass(frozen=True)
+class StaffMove:
+    """Staff moved the booking to `start` (an instant) on the customer's behalf."""
+
+    booking_id: uuid.UUID
+    start: datetime
+    note: str = ""
+    kind: str = "staff_move"
+
+
+@dataclass(frozen=True)
+class StaffRemind:
+    """Staff asked for the booking's reminder to be sent again, now."""
+
+    booking_id: uuid.UUID
+    kind: str = "staff_remind"
+
+
 Input = (CustomerSaid | SessionTimedOut | CheckoutReady | DepositPaid | HoldLapsed
-         | ReminderArrived | RiskCheck | AppointmentOver | WaitlistOpening | OfferLapsed)
+         | ReminderArrived | RiskCheck | AppointmentOver | WaitlistOpening | OfferLapsed
+         | StaffCancel | StaffMove | StaffRemind)
+STAFF_INPUTS = ("staff_cancel", "staff_move", "staff_remind")
+"""What staff ask for through the admin API: said to the customer even while a person has
+the conversation."""
 SYSTEM_INPUTS = ("session_timeout", "checkout_ready", "deposit_paid", "hold_lapsed",
                  "reminder_due", "risk_check", "appointment_over", "waitlist_offer",
-                 "offer_lapsed")
+                 "offer_lapsed", *STAFF_INPUTS)
 
 
 # --- the conversation's memory ---------------------------------------------------------------
@@ -427,10 +467,12 @@ class ReleaseMove:
 
 @dataclass(frozen=True)
 class CancelBooking:
-    """The customer confirmed: cancel, refunding a paid deposit when `refund`."""
+    """The customer confirmed (or staff cancelled for them, `by`): cancel, refunding a paid
+    deposit when `refund`."""
 
     booking_id: uuid.UUID
     refund: bool
+    by: Literal["customer", "staff"] = "customer"
 
 
 @dataclass(frozen=True)

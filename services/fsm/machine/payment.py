@@ -26,7 +26,7 @@ def send_checkout(conv: m.Conversation, event: m.CheckoutReady, world: m.World) 
                                   _hold_until(world))
     elif booking.status == "held":
         bundle = world.bundle(booking.id)
-        names = " and ".join(b.service for b in bundle)
+        names = [b.service for b in bundle]
         text = replies.checkout(world.profile, names, world.local(booking.start),
                                 event.amount, event.url, _hold_until(world))
     else:
@@ -49,7 +49,7 @@ def deposit_paid(conv: m.Conversation, event: m.DepositPaid, world: m.World) -> 
         return m.Outcome(conv)
     bundle = [b for b in world.bundle(booking.id) if b.status == booking.status]
     start = world.local(booking.start)
-    confirmed = replies.deposit_received(" and ".join(b.service for b in bundle), start,
+    confirmed = replies.deposit_received([b.service for b in bundle], start,
                                          ", ".join(b.reference for b in bundle))
     if booking.status == "held":
         return m.Outcome(after, (*(m.ConfirmBooking(b.id, b.resource) for b in bundle),
@@ -121,5 +121,5 @@ def hold_lapsed(conv: m.Conversation, event: m.HoldLapsed, world: m.World) -> m.
     bundle = [b for b in world.bundle(booking.id) if b.status == "held"]
     return m.Outcome(after, (
         *(m.ExpireBooking(b.id) for b in bundle),
-        m.Reply(replies.hold_expired(world.profile, " and ".join(b.service for b in bundle),
+        m.Reply(replies.hold_expired(world.profile, [b.service for b in bundle],
                                      world.local(booking.start)))))

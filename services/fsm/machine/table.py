@@ -10,6 +10,7 @@ from dataclasses import replace
 from typing import Any
 
 from libs.contracts.vocabulary import INTENTS
+from services.fsm.i18n import speaking
 from services.fsm.machine import model as m
 from services.fsm.machine.attendance import (
     affirm_when_idle,
@@ -41,6 +42,7 @@ from services.fsm.machine.reschedule import (
     reschedule_while_collecting,
     start_reschedule,
 )
+from services.fsm.machine.staff import staff_cancel, staff_move, staff_remind
 from services.fsm.machine.talk import (
     answer_faq,
     answer_status,
@@ -94,6 +96,9 @@ _EVERYWHERE: dict[str, m.Transition] = {
     "reminder_due": m.Transition(send_reminder, (), "remind, stay"),
     "risk_check": m.Transition(check_risk, (), "unconfirmed: high risk"),
     "appointment_over": m.Transition(appointment_over, (), "kept: completed"),
+    "staff_cancel": m.Transition(staff_cancel, (S.IDLE,), "staff cancelled it: tell"),
+    "staff_move": m.Transition(staff_move, (S.IDLE,), "staff moved it: tell"),
+    "staff_remind": m.Transition(staff_remind, (), "remind again, stay"),
 }
 
 _PER_STATE: dict[m.State, dict[str, m.Transition]] = {
@@ -188,9 +193,19 @@ TRANSITIONS: dict[tuple[m.State, str], m.Transition] = {
 
 
 def step(conv: m.Conversation, event: m.Input, world: m.World) -> m.Outcome:
+    """One turn, its replies written in the customer's language (`world.language`: the
+    active voice is set for this call only, so the step stays a pure function of its
+    arguments; services/fsm/i18n.py)."""
+    with speaking(world.language, world.profile):
+        return _step(conv, event, world)
+
+
+def _step(conv: m.Conversation, event: m.Input, world: m.World) -> m.Outcome:
     """One turn: look the (state, input) pair up in the table and apply its rule."""
     if world.opted_out and isinstance(event, m.CustomerSaid) and event.intent != "opt_in":
         return m.Outcome(conv)  # opted out: nothing more to this customer until START
+    if world.taken_over and _held_for_staff(event):
+        return m.Outcome(conv)  # a person has the conversation: only recorded, not answered
     transition = TRANSITIONS.get((conv.state, event.kind))
     if transition is None:  # an intent the table does not know (e.g. a newer NLU)
         transition = TRANSITIONS[(conv.state, "unknown")]
@@ -199,7 +214,21 @@ def step(conv: m.Conversation, event: m.Input, world: m.World) -> m.Outcome:
         # Payments and timers still change an opted-out customer's bookings, silently.
         outcome = replace(outcome, effects=tuple(
             e for e in outcome.effects if not isinstance(e, m.Reply)))
+    if world.taken_over and event.kind not in m.STAFF_INPUTS and not any(
+            isinstance(e, m.SetOptedOut) for e in outcome.effects):
+        # Payments and timers still change the bookings, silently: the person talks.
+        outcome = replace(outcome, effects=tuple(
+            e for e in outcome.effects if not isinstance(e, m.Reply)))
     return outcome
+
+
+def _held_for_staff(event: m.Input) -> bool:
+    """While a person has the conversation (admin's takeover), the customer's messages are
+    not played (STOP and START still are: an opt-out is always honoured), and a waitlist
+    opening passes them by."""
+    if isinstance(event, m.CustomerSaid):
+        return event.intent not in ("opt_out", "opt_in")
+    return isinstance(event, m.WaitlistOpening)
 
 
 def diagram() -> str:

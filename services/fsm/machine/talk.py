@@ -9,7 +9,6 @@ from dataclasses import replace
 
 from services.fsm import replies
 from services.fsm import replies_more as more
-from services.fsm.formatting import fmt_when
 from services.fsm.machine import model as m
 
 UNSCORED = ("rude", "unanswerable", "help")  # answered kindly, not counted as misses
@@ -18,18 +17,17 @@ UNSCORED = ("rude", "unanswerable", "help")  # answered kindly, not counted as m
 def prompt(conv: m.Conversation, world: m.World) -> str | None:
     ctx, profile = conv.context, world.profile
     if conv.state in (m.State.CONFIRMING, m.State.RESCHEDULE_CONFIRM) and ctx.proposal is not None:
-        return "Shall I go ahead? Reply yes or no."
+        return replies.prompt_go_ahead()
     if conv.state == m.State.RESCHEDULE_COLLECTING and ctx.booking_id is None:
-        return "Which appointment should I move? Reply with its number."
+        return replies.prompt_which_to_move()
     if conv.state in (m.State.COLLECTING, m.State.RESCHEDULE_COLLECTING):
         if ctx.draft.service is None:
             return replies.ask_service(profile)
         if ctx.draft.date is None:
             return replies.ask_day(ctx.draft.service)
-        return "What time would you like?"
+        return replies.prompt_time()
     if conv.state == m.State.CANCEL_CONFIRM:
-        return "Reply yes to cancel or no to keep it." if ctx.booking_id else \
-            "Which appointment should I cancel?"
+        return replies.prompt_cancel() if ctx.booking_id else replies.prompt_which_to_cancel()
     if conv.state == m.State.PAYMENT_PENDING:
         booking = world.booking(ctx.booking_id)
         if booking is not None and booking.move is not None:
@@ -81,17 +79,16 @@ def answer_status(conv: m.Conversation, said: m.CustomerSaid, world: m.World) ->
 
 def _standing(booking: m.BookingView, world: m.World) -> str:
     if booking.status == "held":
-        return "on hold until the deposit is paid"
+        return replies.standing_held()
     if booking.move is not None and booking.move.status == "held":
-        return (f"confirmed; moving to {fmt_when(world.local(booking.move.start))} "
-                "once the difference is paid")
-    return "confirmed"
+        return replies.standing_moving(world.local(booking.move.start))
+    return replies.standing_confirmed()
 
 
 def greet(conv: m.Conversation, said: m.CustomerSaid, world: m.World) -> m.Outcome:
     text = replies.greeting(world.profile)
     if conv.state != m.State.IDLE:
-        text = with_prompt(f"Hi! This is {world.profile.name}.", conv, world)
+        text = with_prompt(replies.hello(world.profile), conv, world)
     return m.stay(conv, m.Reply(text))
 
 

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from libs.business.deposits import deposit_for
 from libs.business.profile import Service
 from services.fsm import availability as av
+from services.fsm import replies
 from services.fsm import replies_more as more
 from services.fsm.machine import model as m
 from services.fsm.machine.booking import accept_proposal, advance, decline_proposal, local_start
@@ -70,7 +71,7 @@ def offer_opening(conv: m.Conversation, event: m.WaitlistOpening, world: m.World
                   m.HoldOffer(event.entry_id, event.offer_booking_id, service.name,
                               verdict.start_utc, verdict.end_utc, verdict.resource,
                               event.expires_at),
-                  m.Reply(text, choices=m.YES_NO))
+                  m.Reply(text, choices=replies.yes_no()))
 
 
 def accept(conv: m.Conversation, said: m.CustomerSaid, world: m.World) -> m.Outcome:
