@@ -60,7 +60,5 @@ messages: setup
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
 
-bench: setup
-	$(BIN)/python benchmarks/availability_bench.py
-	$(BIN)/python benchmarks/reminders_bench.py
-	$(BIN)/receptionist nlu eval tests/nlu/dev_en.jsonl | tail -n 1
+bench: setup services
+	$(BIN)/python benchmarks/pipeline_bench.py

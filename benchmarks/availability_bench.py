@@ -1,6 +1,6 @@
 """Benchmark: free start times over 14 days at capacity 3 with 500 live bookings.
 
-Issue acceptance: under 5 ms. Builds the case from the barber fixture (capacity 3, 10-minute
+Issue acceptance: under 5 ms. Builds the case from the example barber (capacity 3, 10-minute
 grid) with a seeded RNG, so every run measures the same work; each timed call includes
 indexing the bookings, as the fsm does per turn.
 
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import statistics
 import sys
@@ -27,8 +26,7 @@ sys.path.insert(0, str(REPO))
 from libs.business.profile import BusinessProfile, load_profile  # noqa: E402
 from services.fsm.availability import Busy, free_starts  # noqa: E402
 
-SHARED = Path(os.environ.get("RECEPTIONIST_SHARED", REPO.parent / "shared"))
-BARBER = SHARED / "fixtures" / "businesses" / "barber.yaml"
+BARBER = REPO / "examples" / "businesses" / "barber.yaml"
 DAYS = 14
 BOOKINGS = 500
 FIRST_DAY = date(2026, 12, 7)  # a Monday: no DST change in the 14 days

@@ -88,6 +88,7 @@ KEYS = ("turns_per_s", "turns_ceiling_per_s", "turn_p50_ms", "turn_p99_ms", "cpu
         "fsm_scale_3", "reminders_per_s", "availability_p99_ms", "nlu_p99_ms")
 BUSINESSES = REPO / "examples" / "businesses"
 STATEMENTS = "receptionist_db_statements_total"
+SPIED = ("fsm", "notifier", "nlu", "ingress")  # `--py-spy`: the processes profiled
 INBOUND = "inbound.message.received.v1"
 
 
@@ -476,8 +477,9 @@ async def pipeline_phase(rig: Rig, plan: Plan,
             workers = max(real_load.workers, turns.best.workers * 2)
             real_load.grow(workers)
             before = await errors_now(rig, turns.stats, turns.procs)
-            profiling = (asyncio.create_task(asyncio.to_thread(
-                spy, rig.procs["fsm"], plan.warm_s + plan.scale_s)) if spy else None)
+            profiling = (asyncio.gather(*(asyncio.to_thread(
+                spy, rig.procs[name], plan.warm_s + plan.scale_s) for name in SPIED))
+                if spy else None)
             result.scale[1] = await window(rig, turns, "fsm x1", plan.warm_s, plan.scale_s)
             if profiling is not None:
                 await profiling
@@ -548,23 +550,10 @@ class Micro:
     reminders_per_s: float
 
 
-def shared_fixtures(scratch: Path) -> dict[str, str]:
-    """The availability bench reads the barber from the shared fixtures (`../shared`); where
-    they are not checked out, the example barber (the same profile) stands in."""
-    shared = Path(os.environ.get("RECEPTIONIST_SHARED", REPO.parent / "shared"))
-    if (shared / "fixtures" / "businesses" / "barber.yaml").exists():
-        return {}
-    stand_in = scratch / "shared"
-    (stand_in / "fixtures").mkdir(parents=True, exist_ok=True)
-    with contextlib.suppress(FileExistsError):
-        (stand_in / "fixtures" / "businesses").symlink_to(BUSINESSES)
-    return {"RECEPTIONIST_SHARED": str(stand_in)}
-
-
-def micro(plan: Plan, database: str, scratch: Path) -> Micro:
+def micro(plan: Plan, database: str) -> Micro:
     bench = REPO / "benchmarks"
     availability = last_json([sys.executable, str(bench / "availability_bench.py"),
-                              "--runs", str(plan.availability_runs)], shared_fixtures(scratch))
+                              "--runs", str(plan.availability_runs)], {})
     log(f"availability p99: {availability['availability_ms']} ms")
     p50, p99, rows = nlu_p99(plan.nlu_rows)
     log(f"nlu p99: {p99:.3f} ms over {rows} rows")
@@ -753,7 +742,7 @@ async def run(plan: Plan, logs: Path, spy: bool) -> dict[str, Any]:
     database = os.environ.get("DATABASE_URL") or LOCAL_DATABASE
     amqp = os.environ.get("AMQP_URL") or LOCAL_AMQP
     started = time.monotonic()
-    micro_ = await asyncio.to_thread(micro, plan, database, logs)
+    micro_ = await asyncio.to_thread(micro, plan, database)
     async with open_rig(logs, database, amqp) as rig:
         log(f"database {rig.db_name}, bus prefix {rig.prefix}, logs in {logs}")
         ingress = await ingress_phase(rig, plan)
@@ -761,8 +750,10 @@ async def run(plan: Plan, logs: Path, spy: bool) -> dict[str, Any]:
         pipe = await pipeline_phase(rig, plan, py_spy(logs) if spy else None)
     figures = report(micro_, ingress, per_message, pipe)
     if spy:
-        for line in summarise_spy(logs / "fsm.pyspy.txt"):
-            print(line)
+        for name in SPIED:
+            print(f"\n{name}:")
+            for line in summarise_spy(logs / f"{name}.pyspy.txt"):
+                print(line)
     print(f"\n(ran {time.monotonic() - started:.0f} s against {REPO})")
     return figures
 
@@ -771,7 +762,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run: every part, briefly")
     parser.add_argument("--py-spy", action="store_true",
-                        help="profile the fsm process during the fsm x1 window (needs py-spy)")
+                        help="profile fsm, notifier, nlu and ingress during the fsm x1 window "
+                             "(needs py-spy)")
     parser.add_argument("--keep-logs", type=Path, default=None,
                         help="keep every process's log (and the profile) in this directory")
     args = parser.parse_args()

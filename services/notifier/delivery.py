@@ -43,6 +43,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from libs.bus.context import PermanentError
 from libs.bus.faults import Transient
 from libs.business.models import Business
+from libs.business.profile import BusinessProfile
+from libs.business.service import get_profile
 from libs.clock import Clock
 from libs.logs import error_without_message, mask_phone
 from libs.metrics import OUTBOUND_MESSAGES
@@ -119,11 +121,12 @@ async def send_in_order(sessions: async_sessionmaker[AsyncSession], deps: Notifi
         while True:
             async with sessions() as session, session.begin():
                 await lock_recipient(session, mine.business_id, mine.to)
-                row = await _next_unsent(session, mine, clock.now())
-                if row is None:
+                found = await _next_unsent(session, mine, clock.now())
+                if found is None:
                     break
+                row, opted_out = found
                 own = row.id == mine.id
-                outcome = await _attempt(session, row, deps, clock, own=own)
+                outcome = await _attempt(session, row, opted_out, deps, clock, own=own)
             unreachable += outcome.unreachable
             error = outcome.error
             if own:
@@ -136,26 +139,34 @@ async def send_in_order(sessions: async_sessionmaker[AsyncSession], deps: Notifi
         raise error
 
 
-async def _next_unsent(session: AsyncSession, mine: Place, now: datetime) -> MessageLog | None:
+async def _next_unsent(session: AsyncSession, mine: Place,
+                       now: datetime) -> tuple[MessageLog, bool] | None:
+    """The earliest unsent message to `mine`'s recipient (locked), with whether that
+    recipient opted out of the business (read in the same statement)."""
     order_at = func.coalesce(MessageLog.requested_at, MessageLog.created_at)
-    row: MessageLog | None = (await session.scalars(
-        select(MessageLog).where(
+    opted_out = (select(Suppression.opted_out)
+                 .where(Suppression.business_id == MessageLog.business_id,
+                        Suppression.customer == MessageLog.to)
+                 .scalar_subquery())
+    found = (await session.execute(
+        select(MessageLog, func.coalesce(opted_out, False)).where(
             MessageLog.business_id == mine.business_id, MessageLog.to == mine.to,
             MessageLog.status == "sending",
             tuple_(order_at, MessageLog.seq) <= tuple_(literal(mine.requested_at),
                                                        literal(mine.seq)),
             or_(MessageLog.id == mine.id, order_at >= now - ORDER_WAIT))
-        .order_by(order_at, MessageLog.seq).limit(1).with_for_update())).first()
-    return row
+        .order_by(order_at, MessageLog.seq).limit(1)
+        .with_for_update(of=MessageLog))).first()
+    return None if found is None else (found[0], bool(found[1]))
 
 
-async def _attempt(session: AsyncSession, row: MessageLog, deps: NotifierDeps, clock: Clock,
-                   *, own: bool) -> _Attempt:
+async def _attempt(session: AsyncSession, row: MessageLog, opted_out: bool,
+                   deps: NotifierDeps, clock: Clock, *, own: bool) -> _Attempt:
     """Gate, send and record one message, inside the recipient's lock. Not `own` (an
     earlier message of another handler): one call, and anything but a definite outcome
     leaves it to its own handler (`WaitForEarlier`)."""
     now = clock.now()
-    if await _held_back(session, row):
+    if _held_back(row, opted_out):
         row.status, row.updated_at = "suppressed", now
         OUTBOUND_MESSAGES.labels(row.channel, "suppressed").inc()
         log.info("%s message to %s not sent: the customer opted out", row.channel,
@@ -198,13 +209,9 @@ async def _attempt(session: AsyncSession, row: MessageLog, deps: NotifierDeps, c
     return _Attempt(unreachable=found)
 
 
-async def _held_back(session: AsyncSession, row: MessageLog) -> bool:
+def _held_back(row: MessageLog, opted_out: bool) -> bool:
     """The last gate: nothing to a customer who opted out, but the confirmation itself."""
-    if row.audience != "customer" or row.purpose == "notice":
-        return False
-    opted_out = await session.scalar(select(Suppression.opted_out).where(
-        Suppression.business_id == row.business_id, Suppression.customer == row.to))
-    return bool(opted_out)
+    return opted_out and row.audience == "customer" and row.purpose != "notice"
 
 
 async def window_open(session: AsyncSession, business_id: str, customer: str,
@@ -218,15 +225,16 @@ async def window_open(session: AsyncSession, business_id: str, customer: str,
 async def _outbound(session: AsyncSession, row: MessageLog, deps: NotifierDeps,
                     now: datetime) -> OutboundMessage:
     """The row as the adapter takes it. A business that is not imported has no sender (the
-    real adapters refuse it; web chat and the recording channel need none)."""
-    business = await session.get(Business, row.business_id)
+    real adapters refuse it; web chat and the recording channel need none). The sender and
+    templates come from the profile this process holds (`get_profile`), not a query."""
+    profile = await get_profile(session, row.business_id)
     sender, window, template = None, True, None
-    if row.channel == "sms" and business is not None:
-        sender = business.sms_number
+    if row.channel == "sms" and profile is not None:
+        sender = profile.channels.sms
     elif row.channel == "whatsapp":
-        sender = business.whatsapp_phone_number_id if business is not None else None
+        sender = profile.channels.whatsapp_phone_number_id if profile is not None else None
         window = await window_open(session, row.business_id, row.to, now)
-        template = (template_for(business, row.language) if business is not None
+        template = (template_for(profile, row.language) if profile is not None
                     else None) or deps.template
     return OutboundMessage(business_id=row.business_id, channel=row.channel, to=row.to,
                            text=row.body, audience=row.audience, purpose=row.purpose,
@@ -235,22 +243,13 @@ async def _outbound(session: AsyncSession, row: MessageLog, deps: NotifierDeps,
                            requested_at=row.requested_at)
 
 
-def template_for(business: Business, language: str | None = None) -> Template | None:
+def template_for(profile: BusinessProfile, language: str | None = None) -> Template | None:
     """The business's WhatsApp template for a message written in `language`: the Spanish
     one (`channels.whatsapp_template_es`) for Spanish when it has one, else its template."""
-    channels = (business.profile or {}).get("channels") or {}
-    if language == "es":
-        spanish = _template(channels.get("whatsapp_template_es"), "es")
-        if spanish is not None:
-            return spanish
-    return _template(channels.get("whatsapp_template"), "en_US")
-
-
-def _template(configured: object, default_language: str) -> Template | None:
-    if not isinstance(configured, dict) or not configured.get("name"):
-        return None
-    return Template(name=str(configured["name"]),
-                    language=str(configured.get("language") or default_language))
+    channels = profile.channels
+    chosen = (channels.whatsapp_template_es if language == "es" else None) \
+        or channels.whatsapp_template
+    return None if chosen is None else Template(name=chosen.name, language=chosen.language)
 
 
 # --- staff alerts ------------------------------------------------------------------------

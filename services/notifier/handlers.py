@@ -17,7 +17,7 @@ import logging
 import uuid
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import case, delete, func
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -44,17 +44,20 @@ async def on_reply_requested(ctx: HandlerContext, command: ReplyRequested,
     assert ctx.envelope is not None
     event_id = ctx.envelope.event_id
     async with ctx.record() as session:
-        await session.execute(insert(MessageLog).values(
+        # Recorded, or found (and locked) if a delivery before this one recorded it: one
+        # statement. A row marked dead before is being replayed: it is tried again.
+        was_dead = MessageLog.status == "dead"
+        recorded = insert(MessageLog).values(
             id=uuid.uuid4(), event_id=event_id, business_id=ctx.business_id,
             channel=command.channel, audience=command.audience, to=command.to,
             body=command.text, status="sending", purpose=command.purpose,
             choices=list(command.choices), requested_at=ctx.occurred_at,
             language=command.language)
-            .on_conflict_do_nothing(index_elements=[MessageLog.event_id]))
-        attempt = (await session.scalars(select(MessageLog).where(
-            MessageLog.event_id == event_id).with_for_update())).one()
-        if attempt.status == "dead":  # dead-lettered before, and replayed: try again
-            attempt.status, attempt.error = "sending", None
+        attempt = (await session.scalars(recorded.on_conflict_do_update(
+            index_elements=[MessageLog.event_id],
+            set_={"status": case((was_dead, "sending"), else_=MessageLog.status),
+                  "error": case((was_dead, None), else_=MessageLog.error)})
+            .returning(MessageLog))).one()
     if attempt.status != "sending":
         log.info("%s message %s is %s already; not sending it again", command.channel,
                  event_id, attempt.status)

@@ -6,18 +6,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from libs.business.models import Business
-from libs.business.profile import load_profile, parse_profile
+from libs.business.profile import BusinessProfile, load_profile, parse_profile
 from services.notifier.adapters.base import Template
 from services.notifier.delivery import template_for
 from tests.helpers import FIXTURE_BUSINESSES
 
 
-def business(**channels: Any) -> Business:
+def business(**channels: Any) -> BusinessProfile:
     data = load_profile(FIXTURE_BUSINESSES / "salon.yaml").to_json_dict()
     data["channels"] = {**data["channels"], **channels}
-    profile = parse_profile(data)  # validated as an import would
-    return Business(id=profile.id, name=profile.name, profile=profile.to_json_dict())
+    return parse_profile(data)  # validated as an import would
 
 
 def test_a_spanish_reply_goes_in_the_spanish_template() -> None:
