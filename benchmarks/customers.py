@@ -1,10 +1,11 @@
 """Simulated customers and how their turns are timed.
 
 A customer sends a message only once the reply to the previous one has been recorded, as a
-person would. A turn runs from the webhook's 2xx (ingress accepted it) to the moment its
-reply reached the channel adapter: notifier stamps `message_log.updated_at` with its clock
-just before it calls the adapter (`services/notifier/delivery.py`, `_attempt`), in the same
-transaction that marks the row `sent`. `ReplyFeed` reads those rows every few milliseconds
+person would. A turn runs from the webhook sent (it is accepted inside that request; a busy
+client reads the 2xx late) to the moment its reply reached the channel adapter: notifier
+stamps `message_log.updated_at` with its clock just before it calls the adapter
+(`services/notifier/delivery.py`, `_attempt`), in the same transaction that marks the row
+`sent`. `ReplyFeed` reads those rows every few milliseconds
 and hands each to the customer it was for; the time a turn took comes from the row's own
 stamp, so the polling interval does not enter it.
 
@@ -26,8 +27,7 @@ import uuid
 from collections import Counter, defaultdict, deque
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from datetime import time as clock_time
+from datetime import UTC, date, datetime, time as clock_time, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -135,7 +135,7 @@ class ReplyFeed:
 @dataclass(frozen=True)
 class Turn:
     kind: str  # sms, whatsapp, web, pay, ceiling
-    accepted_at: float
+    accepted_at: float  # when the webhook was sent
     sent_at: float
 
     @property
@@ -264,6 +264,9 @@ class Load:
             raise Stop
         if self.pacer is not None:
             await self.pacer.wait()
+        # From the request sent: the 2xx is read by a client that is busy under load, and a
+        # reply written before the client saw the 2xx made negative turns.
+        sent_at = time.time()
         try:
             answer = await send()
         except httpx.HTTPError as exc:
@@ -273,14 +276,13 @@ class Load:
         if answer.status_code >= 300:
             self.stats.problem(f"webhook answered {answer.status_code}", answer.text[:200])
             raise Stop
-        accepted_at = time.time()
         try:
             reply = await asyncio.wait_for(self.feed.box(business_id, to).get(),
                                            timeout=REPLY_TIMEOUT_S)
         except TimeoutError:
             self.stats.problem("lost replies (none within 60 s)", f"{kind} to {to}")
             raise Stop from None
-        self.stats.turns.append(Turn(kind, accepted_at, reply.sent_at))
+        self.stats.turns.append(Turn(kind, sent_at, reply.sent_at))
         return reply.body
 
     def expect(self, reply: str, wanted: str | re.Pattern[str], step: str,

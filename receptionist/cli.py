@@ -366,7 +366,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name, help in (("list", "show a service's dead messages and why they died"),
                        ("replay", "send a service's dead messages back to its queue")):
         p = commands.add(f"dead {name}", help, _dead)
-        p.add_argument("service", help="fsm, nlu, payments or notifier")
+        p.add_argument("service", help="a service with a queue: nlu, fsm, payments, reminders, "
+                       "notifier or calendar")
         p.add_argument("--amqp-url", help="defaults to $AMQP_URL")
         if name == "replay":
             p.add_argument("--id", action="append", metavar="MESSAGE_ID",

@@ -13,9 +13,7 @@ from fastapi import APIRouter, Body, Query, Request
 from sqlalchemy import select
 
 from libs.contracts.vocabulary import BookingStatus, NoShowRisk
-from services.admin import analytics as stats
-from services.admin import schemas as out
-from services.admin import service
+from services.admin import analytics as stats, schemas as out, service
 from services.admin.app import API, Authenticated, admin_of
 from services.admin.models import AdminAudit
 from services.admin.readmodel import booking_detail, booking_out, bookings_on

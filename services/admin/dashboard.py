@@ -15,8 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from services.admin import analytics as stats
-from services.admin import pages, service
+from services.admin import analytics as stats, pages, service
 from services.admin.app import Authenticated, admin_of
 from services.admin.readmodel import booking_detail, bookings_on, lanes
 from services.admin.security import Staff

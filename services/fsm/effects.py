@@ -17,8 +17,7 @@ from libs.contracts import events as ev
 from libs.contracts.commands import DepositRequested, RefundRequested, ReplyRequested
 from libs.contracts.vocabulary import Channel
 from libs.timers import service as timers
-from services.fsm import machine as m
-from services.fsm import waitlist
+from services.fsm import machine as m, waitlist
 from services.fsm.machine.attendance import initial_risk
 from services.fsm.models import Booking
 

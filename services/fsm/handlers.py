@@ -25,8 +25,7 @@ from libs.contracts.commands import (
     StaffTakeoverRequested,
 )
 from libs.timers.models import Timer
-from services.fsm import machine as m
-from services.fsm import waitlist
+from services.fsm import machine as m, waitlist
 from services.fsm.blocked import replace_blocked
 from services.fsm.effects import APPOINTMENT_OVER, RISK_CHECK, SESSION_TIMEOUT
 from services.fsm.i18n import language_after

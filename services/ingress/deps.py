@@ -127,7 +127,9 @@ def clean_json(value: Any) -> Any:
     return value
 
 
-def ingress_deps(request: Request) -> IngressDeps:
+async def ingress_deps(request: Request) -> IngressDeps:
+    """Async, as every dependency here: FastAPI runs a plain `def` dependency in a worker
+    thread, a hop per request that cost more than the rest of the dependency."""
     deps: IngressDeps = request.app.state.ingress
     return deps
 

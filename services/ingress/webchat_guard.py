@@ -111,7 +111,7 @@ class WebChatGuard:
                                 headers={"Retry-After": retry_after(wait)})
 
 
-def webchat_guard(request: Request) -> WebChatGuard:
+async def webchat_guard(request: Request) -> WebChatGuard:
     """The app's guard, made on first use from its deps (config and clock)."""
     state = request.app.state
     guard: WebChatGuard | None = getattr(state, "webchat_guard", None)

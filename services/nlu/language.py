@@ -20,8 +20,7 @@ from libs.contracts.vocabulary import Language
 from services.nlu.english import WORDS as ENGLISH
 from services.nlu.spanish import strip_accents, tokens
 from services.nlu.spanish_rules import PHRASES
-from services.nlu.spanish_words import SPANISH as LISTED
-from services.nlu.spanish_words import WORDS
+from services.nlu.spanish_words import SPANISH as LISTED, WORDS
 from services.nlu.text import COMMON, MAX_CHARS, SHORTHAND, SOCIAL, words
 
 _RUN = re.compile(r"([a-z])\1+")

@@ -39,7 +39,7 @@ class WebReply(BaseModel):
     text: str
 
 
-def _sessions(request: Request) -> async_sessionmaker[AsyncSession]:
+async def _sessions(request: Request) -> async_sessionmaker[AsyncSession]:
     sessions: async_sessionmaker[AsyncSession] = request.app.state.notifier_sessions
     return sessions
 
@@ -71,7 +71,7 @@ async def replies_after(sessions: async_sessionmaker[AsyncSession], business_id:
     return replies
 
 
-def verified(business_id: str, token: str, request: Request) -> WebSession:
+async def verified(business_id: str, token: str, request: Request) -> WebSession:
     """The visitor whose token is in the path, or 401 (503 when web chat has no secret)."""
     tokens: WebChatTokens | None = request.app.state.webchat_tokens
     if tokens is None:

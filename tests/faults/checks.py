@@ -26,8 +26,7 @@ from libs.bus.models import OutboxMessage
 from libs.contracts.vocabulary import LIVE_BOOKING_STATUSES
 from services.fsm.models import Booking, Customer
 from services.notifier.models import MessageLog
-from tests.faults.load import Answer, Load
-from tests.faults.load import Customer as Caller
+from tests.faults.load import Answer, Customer as Caller, Load
 from tests.faults.system import DeadLetter, System
 from tests.faults.watch import SENDING
 

@@ -42,8 +42,7 @@ from libs.runtime.host import ServiceHost
 from libs.settings import Settings
 from receptionist.bootstrap import DEFINITIONS, compose, full_topology
 from services.calendar import rules
-from services.calendar.definition import DEFINITION as CALENDAR
-from services.calendar.definition import OFF_NOTE
+from services.calendar.definition import DEFINITION as CALENDAR, OFF_NOTE
 from services.calendar.handlers import CalendarDeps, Superseded, on_booking_event
 from services.calendar.models import CalendarBooking, CalendarBusy
 from services.calendar.scheduled import next_due, poll_busy

@@ -6,7 +6,8 @@
 customer's bookings), loaded by the handler before the turn; `effects` are what the handler
 does after it (store a booking, send a reply, alert staff). No I/O happens in here.
 
-The modules split it by concern: `model` (the values), `talk` (answers given anywhere),
+The modules split it by concern: `model` (the values), `effects` (what a turn asks for,
+re-exported by `model`), `talk` (answers given anywhere),
 `booking`, `cancel`, `reschedule`, `payment` (the rules) and `table` (which rule answers
 which input in which state).
 """

@@ -16,9 +16,7 @@ from zoneinfo import ZoneInfo
 
 from libs.business.deposits import deposit_for
 from libs.business.profile import BusinessProfile, Service
-from services.fsm import availability as av
-from services.fsm import replies
-from services.fsm import replies_more as more
+from services.fsm import availability as av, replies, replies_more as more
 from services.fsm.machine import model as m
 from services.fsm.machine.talk import reprompt
 

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from services.fsm import availability as av
-from services.fsm import replies
-from services.fsm import replies_more as more
+from services.fsm import availability as av, replies, replies_more as more
 from services.fsm.machine import model as m
 
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from services.fsm import availability as av
-from services.fsm import replies
+from services.fsm import availability as av, replies
 from services.fsm.machine import model as m
 from services.fsm.machine.booking import advance, collect, refuse, top_up_for
 from services.fsm.machine.cancel import choosing, keep_booking, list_number, pick

@@ -16,8 +16,7 @@ from typing import Literal
 
 from libs.business.deposits import deposit_for
 from libs.business.profile import BusinessProfile, Service
-from services.fsm import availability as av
-from services.fsm import replies_staff
+from services.fsm import availability as av, replies_staff
 from services.fsm.machine import model as m
 from services.fsm.machine.attendance import send_reminder
 from services.fsm.machine.cancel import refund_due

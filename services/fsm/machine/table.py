@@ -55,10 +55,13 @@ from services.fsm.machine.talk import (
     stray_yes_no,
     welcome,
 )
-from services.fsm.machine.waitlist import accept as accept_offer_or_proposal
-from services.fsm.machine.waitlist import decline as decline_offer_or_proposal
-from services.fsm.machine.waitlist import join as join_waitlist
-from services.fsm.machine.waitlist import offer_lapsed, offer_opening
+from services.fsm.machine.waitlist import (
+    accept as accept_offer_or_proposal,
+    decline as decline_offer_or_proposal,
+    join as join_waitlist,
+    offer_lapsed,
+    offer_opening,
+)
 
 
 def time_out(conv: m.Conversation, event: m.SessionTimedOut, world: m.World) -> m.Outcome:

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from services.fsm import replies
-from services.fsm import replies_more as more
+from services.fsm import replies, replies_more as more
 from services.fsm.machine import model as m
 
 UNSCORED = ("rude", "unanswerable", "help")  # answered kindly, not counted as misses

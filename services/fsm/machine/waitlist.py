@@ -14,9 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from libs.business.deposits import deposit_for
 from libs.business.profile import Service
-from services.fsm import availability as av
-from services.fsm import replies
-from services.fsm import replies_more as more
+from services.fsm import availability as av, replies, replies_more as more
 from services.fsm.machine import model as m
 from services.fsm.machine.booking import accept_proposal, advance, decline_proposal, local_start
 

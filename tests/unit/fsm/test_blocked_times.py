@@ -9,8 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from libs.business.profile import BusinessProfile
-from services.fsm import availability as av
-from services.fsm import machine as m
+from services.fsm import availability as av, machine as m
 from services.fsm.machine import State
 
 NY = ZoneInfo("America/New_York")

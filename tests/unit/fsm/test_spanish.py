@@ -14,8 +14,7 @@ import pytest
 
 from libs.business.profile import BusinessProfile, ProfileError, parse_profile
 from libs.contracts.vocabulary import Intent, Language
-from services.fsm import i18n, replies, replies_more
-from services.fsm import machine as m
+from services.fsm import i18n, machine as m, replies, replies_more
 from services.fsm.formatting import fmt_date, fmt_when
 from services.fsm.i18n import language_after, speaking
 from services.fsm.replies import DASH

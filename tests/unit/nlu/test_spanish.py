@@ -15,8 +15,12 @@ from services.nlu.language import read_language
 from services.nlu.rules import RulesExtractor
 from services.nlu.spanish import fold, translate
 
-from .test_handlers import asked as _asked  # noqa: F401 (registers the `asked` fixture)
-from .test_handlers import context, inbound, understand
+from .test_handlers import (
+    asked as _asked,  # noqa: F401 (registers the `asked` fixture)
+    context,
+    inbound,
+    understand,
+)
 
 SETS = Path(__file__).resolve().parents[2] / "nlu"
 EXTRACTOR = RulesExtractor(use_duckling=False, warm=False)
