@@ -175,6 +175,16 @@ class BookingNoShow(BookingEvent):
     TYPE: ClassVar[str] = "booking.no_show.v1"
 
 
+BOOKING_STAGES: dict[type[BookingEvent], int] = {
+    BookingExpired: 0,  # a held booking's hold lapsed; a late payment may confirm it
+    BookingConfirmed: 1,
+    BookingRescheduled: 2,
+    BookingCancelled: 3, BookingCompleted: 3, BookingNoShow: 3,
+}
+"""The order a booking's events follow one another in: of two events at the same instant,
+the later stage is the newer (reminders and calendar order what they receive by it)."""
+
+
 # --- deposits (owned by payments) ------------------------------------------------------
 
 

@@ -1,11 +1,12 @@
 """HTTP plumbing every service app shares: several apps behind one port (the one-process
-demo), and a body-size limit enforced before anything is buffered."""
+demo), a body-size limit enforced before anything is buffered, and who a client is."""
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Sequence
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -76,3 +77,19 @@ class BodyLimit:
             return message
 
         await self.app(scope, limited, send)
+
+
+def client_address(request: Request) -> str:
+    """Who is asking, as rate limits key it: the scope's client (uvicorn puts a proxy's
+    X-Forwarded-For there only for FORWARDED_ALLOW_IPS), an IPv4-mapped address as IPv4, an
+    IPv6 one by its /64 (one subscriber holds a whole /64)."""
+    host = request.client.host if request.client else ""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host or "unknown"
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)

@@ -20,7 +20,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.clock import Clock
-from libs.runtime.web import MAX_BODY_BYTES, BodyLimit
+from libs.runtime.web import MAX_BODY_BYTES, BodyLimit, client_address
 from services.admin import pages
 from services.admin.models import AdminKey
 from services.admin.security import (
@@ -30,7 +30,6 @@ from services.admin.security import (
     AdminDeps,
     Staff,
     active_key,
-    client_address,
     retry_after,
 )
 from services.admin.service import Refused, audit

@@ -22,7 +22,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import ipaddress
 import math
 import secrets
 from collections import OrderedDict
@@ -30,7 +29,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from fastapi import Request
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -149,21 +147,6 @@ class FailureLimiter:
 def retry_after(wait_s: float) -> str:
     """Whole seconds, rounded up, never 0."""
     return str(max(1, math.ceil(wait_s)))
-
-
-def client_address(request: Request) -> str:
-    """The scope's client, an IPv6 one by its /64 (uvicorn puts the proxy's
-    X-Forwarded-For there only for FORWARDED_ALLOW_IPS)."""
-    host = request.client.host if request.client else ""
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return host or "unknown"
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return str(address.ipv4_mapped)
-        return str(ipaddress.IPv6Network((address, 64), strict=False))
-    return str(address)
 
 
 # --- dashboard sessions ----------------------------------------------------------------------

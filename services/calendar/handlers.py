@@ -103,7 +103,7 @@ async def _merge(ctx: HandlerContext, event: ev.BookingEvent, calendar_id: str |
     """Record the event as what the calendar should show, unless the row holds a newer one.
     A business without a calendar gets no row (nothing to sync); a booking's row keeps the
     calendar its event was first written to."""
-    stage = rules.STAGES[type(event)]
+    stage = ev.BOOKING_STAGES[type(event)]
     values = {
         "event_type": event.TYPE, "occurred_at": ctx.occurred_at,
         "stage": stage, "shown": type(event) in rules.SHOWN,

@@ -25,15 +25,6 @@ from zoneinfo import ZoneInfo
 from libs.contracts import events as ev
 from libs.logs import mask_phone
 
-STAGES: dict[type[ev.BookingEvent], int] = {
-    ev.BookingExpired: 0,  # a held booking's hold lapsed; a late payment may confirm it
-    ev.BookingConfirmed: 1,
-    ev.BookingRescheduled: 2,
-    ev.BookingCancelled: 3, ev.BookingCompleted: 3, ev.BookingNoShow: 3,
-}
-"""The order booking events follow one another in: at equal instants the later stage is the
-newer event (as reminders orders them)."""
-
 SHOWN: frozenset[type[ev.BookingEvent]] = frozenset(
     {ev.BookingConfirmed, ev.BookingRescheduled, ev.BookingCompleted})
 """After these the booking is in the calendar; after the others it is not."""
@@ -137,7 +128,7 @@ def plan(wanted: Wanted, known: Known | None,
         return Insert(event_body(wanted, zone))
     if known in ("present", "unknown"):
         return Delete()
-    if known is None and wanted.stage >= STAGES[ev.BookingCancelled]:
+    if known is None and wanted.stage >= ev.BOOKING_STAGES[ev.BookingCancelled]:
         return Delete()
     return None
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import ipaddress
 from dataclasses import dataclass, field
 
 from fastapi import HTTPException, Request
@@ -46,20 +45,6 @@ class WebChatConfig:
                                     settings.webchat_session_burst),
                    per_business=Rate(settings.webchat_business_per_minute,
                                      settings.webchat_business_burst))
-
-
-def client_key(request: Request) -> str:
-    """The address limits and caps are keyed by: the scope's client, an IPv6 one by its /64."""
-    host = request.client.host if request.client else ""
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return host or "unknown"
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return str(address.ipv4_mapped)
-        return str(ipaddress.IPv6Network((address, 64), strict=False))
-    return str(address)
 
 
 class WebChatGuard:

@@ -57,16 +57,6 @@ class RemindersDeps:
     batch_size: int = DISPATCH_BATCH
 
 
-STAGES: dict[type[ev.BookingEvent], int] = {
-    ev.BookingExpired: 0,  # a held booking's hold lapsed; a late payment may confirm it
-    ev.BookingConfirmed: 1,
-    ev.BookingRescheduled: 2,
-    ev.BookingCancelled: 3, ev.BookingCompleted: 3, ev.BookingNoShow: 3,
-}
-"""The order booking events can follow one another in: at equal instants the later stage
-is the newer event."""
-
-
 # --- bookings ------------------------------------------------------------------------------
 
 
@@ -137,7 +127,7 @@ async def _replan(ctx: HandlerContext,
 
 async def _newest(session: AsyncSession, ctx: HandlerContext, event: ev.BookingEvent) -> bool:
     """Record `event` as the booking's newest, unless a newer one was applied already."""
-    stage = STAGES[type(event)]
+    stage = ev.BOOKING_STAGES[type(event)]
     stmt = insert(ReminderBooking).values(
         booking_id=event.booking_id, business_id=ctx.business_id, event_type=event.TYPE,
         occurred_at=ctx.occurred_at, stage=stage)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from starlette.requests import Request
 
+from libs.runtime.web import client_address
 from services.ingress.limits import Buckets, Rate, retry_after
-from services.ingress.webchat_guard import client_key
 
 
 class Clock:
@@ -92,7 +92,7 @@ def request_from(host: str | None, headers: list[tuple[bytes, bytes]] | None = N
 ])
 def test_the_client_is_the_scope_address_an_ipv6_one_by_its_64(host: str | None,
                                                                 key: str) -> None:
-    assert client_key(request_from(host)) == key
+    assert client_address(request_from(host)) == key
 
 
 def test_forwarding_headers_are_not_read_here() -> None:
@@ -100,4 +100,4 @@ def test_forwarding_headers_are_not_read_here() -> None:
     (FORWARDED_ALLOW_IPS); a client's own header changes nothing."""
     spoofed = request_from("203.0.113.7", [(b"x-forwarded-for", b"198.51.100.1"),
                                            (b"forwarded", b"for=198.51.100.1")])
-    assert client_key(spoofed) == "203.0.113.7"
+    assert client_address(spoofed) == "203.0.113.7"

@@ -20,8 +20,9 @@ from pydantic import BaseModel, Field
 from libs.business.models import Business
 from libs.business.service import get_profile
 from libs.contracts.events import InboundMessageReceived
+from libs.runtime.web import client_address
 from services.ingress.deps import IngressDeps, ingress_deps
-from services.ingress.webchat_guard import WebChatGuard, client_key, webchat_guard
+from services.ingress.webchat_guard import WebChatGuard, webchat_guard
 from services.ingress.webchat_page import render as webchat_page_html
 
 router = APIRouter()
@@ -47,7 +48,7 @@ async def ip_limited(request: Request, guard: Guard) -> str:
     """Runs before the token is checked or anything looked up: a flood from one address
     costs a bucket lookup each."""
     guard.issuer()  # 503 first when web chat is not configured
-    client = client_key(request)
+    client = client_address(request)
     guard.limit(guard.per_ip, client, "address")
     return client
 

@@ -12,13 +12,13 @@ from decimal import Decimal
 import pytest
 from starlette.requests import Request
 
+from libs.runtime.web import client_address
 from services.admin import pages
 from services.admin.charts import rate_chart
 from services.admin.schemas import BookingOut, Bucket, CustomerOut
 from services.admin.security import (
     FailureLimiter,
     SessionSigner,
-    client_address,
     hash_key,
     retry_after,
 )

@@ -100,8 +100,8 @@ def test_a_revived_event_is_the_whole_event_without_its_id() -> None:
 
 
 def test_stages_order_the_booking_events_as_reminders_does() -> None:
-    assert rules.STAGES[ev.BookingExpired] < rules.STAGES[ev.BookingConfirmed] < (
-        rules.STAGES[ev.BookingRescheduled]) < rules.STAGES[ev.BookingCancelled]
+    assert ev.BOOKING_STAGES[ev.BookingExpired] < ev.BOOKING_STAGES[ev.BookingConfirmed] < (
+        ev.BOOKING_STAGES[ev.BookingRescheduled]) < ev.BOOKING_STAGES[ev.BookingCancelled]
     shown = {ev.BookingConfirmed, ev.BookingRescheduled, ev.BookingCompleted}
     assert shown == rules.SHOWN
 
