@@ -57,6 +57,13 @@ def test_every_scenario_parses(path: Path) -> None:
         assert step.describe()
 
 
+def test_our_scenarios_have_names_of_their_own() -> None:
+    """A report line (PASS/FAIL and the name) must say which scenario it was."""
+    names = [load_scenario(path).name for path in sorted(OWN_SCENARIOS.glob("*.yaml"))]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    assert not twice, twice
+
+
 @pytest.mark.skipif(not PUBLIC, reason="no shared scenarios folder")
 def test_public_scenarios_read_as_written() -> None:
     by_name = {p.name: load_scenario(p) for p in PUBLIC}
