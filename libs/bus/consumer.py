@@ -13,9 +13,9 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Mapping
-from typing import Any, Generic
+from typing import Any, Generic, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -39,15 +39,18 @@ from libs.metrics import (
 log = logging.getLogger(__name__)
 
 
+INBOX = cast(Table, InboxMessage.__table__)  # the mapped class's table, for Core statements
+
+
 def inbox_guard(consumer: str, envelope: Envelope) -> Guard:
     """Record `(consumer, event_id)`; False when it was already recorded."""
 
     async def claim(session: AsyncSession) -> bool:
-        first = await session.scalar(
-            pg_insert(InboxMessage)
+        first = await session.scalar(  # on the table: no ORM bookkeeping for a guard row
+            pg_insert(INBOX)
             .values(consumer=consumer, event_id=envelope.event_id, type=envelope.type)
             .on_conflict_do_nothing()
-            .returning(InboxMessage.event_id))
+            .returning(INBOX.c.event_id))
         return first is not None
 
     return claim

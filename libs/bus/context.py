@@ -101,7 +101,7 @@ class HandlerContext:
             if not await self.guard(session):
                 raise AlreadyHandled
             yield session
-            add_to_outbox(session, self.emitted)
+            await add_to_outbox(session, self.emitted)
 
 
 Handler = Callable[[HandlerContext, Any, DepsT], Awaitable[None]]

@@ -91,9 +91,10 @@ async def mark(session: AsyncSession, staff: Staff, ref: str, outcome: str,
     return marked
 
 
-def _send(session: AsyncSession, staff: Staff, command: Command, now: datetime) -> uuid.UUID:
+async def _send(session: AsyncSession, staff: Staff, command: Command,
+                now: datetime) -> uuid.UUID:
     envelope = make_envelope(command, business_id=staff.business_id, occurred_at=now)
-    add_to_outbox(session, [envelope])
+    await add_to_outbox(session, [envelope])
     return envelope.event_id
 
 
@@ -110,7 +111,7 @@ async def cancel(session: AsyncSession, staff: Staff, ref: str, refund: bool | N
     booking, _ = await booking_of(session, staff, ref)
     _live_ahead(booking, now, "cancelled", ("held", "confirmed"))
     command = StaffCancelRequested(booking_id=booking.id, refund=refund, note=note)
-    sent = _send(session, staff, command, now)
+    sent = await _send(session, staff, command, now)
     audit(session, staff, "booking.cancel", booking.reference,
           {"refund": refund, "note": note}, now)
     return command.TYPE, sent
@@ -131,7 +132,7 @@ async def move(session: AsyncSession, staff: Staff, ref: str, start: datetime, n
     if not isinstance(verdict, av.Bookable):
         raise Refused(409, f"cannot move booking {booking.reference} there: {verdict}")
     command = StaffMoveRequested(booking_id=booking.id, starts_at=verdict.start_utc, note=note)
-    sent = _send(session, staff, command, now)
+    sent = await _send(session, staff, command, now)
     audit(session, staff, "booking.move", booking.reference,
           {"start": verdict.start.isoformat(), "note": note}, now)
     return command.TYPE, sent
@@ -142,7 +143,7 @@ async def remind(session: AsyncSession, staff: Staff, ref: str,
     booking, _ = await booking_of(session, staff, ref)
     _live_ahead(booking, now, "reminded of", ("confirmed",))
     command = StaffRemindRequested(booking_id=booking.id)
-    sent = _send(session, staff, command, now)
+    sent = await _send(session, staff, command, now)
     audit(session, staff, "booking.remind", booking.reference, {}, now)
     return command.TYPE, sent
 
@@ -153,7 +154,7 @@ async def takeover(session: AsyncSession, staff: Staff, customer_id: uuid.UUID, 
     if customer is None:
         raise Refused(404, "no such customer at this business")
     command = StaffTakeoverRequested(customer=customer.address, on=on)
-    sent = _send(session, staff, command, now)
+    sent = await _send(session, staff, command, now)
     audit(session, staff, "conversation.takeover" if on else "conversation.release",
           str(customer.id), {"customer": customer.address}, now)
     return command.TYPE, sent

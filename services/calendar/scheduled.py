@@ -129,7 +129,7 @@ async def _poll(sessions: async_sessionmaker[AsyncSession], now: datetime,
         message = CalendarBusyChanged(
             window_start=start.astimezone(UTC), window_end=end.astimezone(UTC), checked_at=now,
             busy=tuple(BusyRange(starts_at=s, ends_at=e) for s, e in ranges))
-        add_to_outbox(session, [make_envelope(
+        await add_to_outbox(session, [make_envelope(
             message, business_id=business_id, occurred_at=now,
             event_id=deterministic_event_id(CalendarBusyChanged.TYPE, business_id,
                                             now.isoformat(), fingerprint))])

@@ -61,6 +61,6 @@ async def mark_booking(session: AsyncSession, reference: str, outcome: Outcome,
         Conversation.customer_id == customer.id)) or "sms"
     event = booking_event(ev.BookingNoShow if outcome == "no_show" else ev.BookingCompleted,
                           booking, customer.address, channel)
-    add_to_outbox(session, [make_envelope(event, business_id=booking.business_id,
+    await add_to_outbox(session, [make_envelope(event, business_id=booking.business_id,
                                           occurred_at=now)])
     return booking

@@ -39,17 +39,17 @@ async def test_relay_publishes_exactly_the_committed_rows(
         session_factory: async_sessionmaker[AsyncSession]) -> None:
     committed = [reply_envelope(f"c{i}") for i in range(5)]
     async with session_factory() as s, s.begin():
-        add_to_outbox(s, committed)
+        await add_to_outbox(s, committed)
     rolled_back = reply_envelope("rolled back")
     async with session_factory() as s, s.begin():
-        add_to_outbox(s, [rolled_back])
+        await add_to_outbox(s, [rolled_back])
         await s.flush()
         await s.rollback()
 
     pending = reply_envelope("not yet committed")
     async with session_factory() as open_tx:
         await open_tx.begin()
-        add_to_outbox(open_tx, [pending])
+        await add_to_outbox(open_tx, [pending])
         await open_tx.flush()  # written but not committed while the relay runs
 
         relay = OutboxRelay(session_factory, amqp_transport, SystemClock())
@@ -69,7 +69,7 @@ async def test_two_relays_publish_each_row_once(
         session_factory: async_sessionmaker[AsyncSession]) -> None:
     envelopes = [reply_envelope(f"m{i}", event_id=uuid.uuid4()) for i in range(300)]
     async with session_factory() as s, s.begin():
-        add_to_outbox(s, envelopes)
+        await add_to_outbox(s, envelopes)
 
     second = AmqpTransport(amqp_url, topology)
     await second.connect()
@@ -99,7 +99,7 @@ async def test_unconfirmed_publish_keeps_the_row_for_later(
         session_factory: async_sessionmaker[AsyncSession]) -> None:
     envelope = reply_envelope("broker down")
     async with session_factory() as s, s.begin():
-        add_to_outbox(s, [envelope])
+        await add_to_outbox(s, [envelope])
     disconnected = AmqpTransport(amqp_url, topology)  # never connected: every publish fails
     relay = OutboxRelay(session_factory, disconnected, SystemClock())
     assert await relay.publish_pending() == 0
@@ -116,7 +116,7 @@ async def test_each_service_relay_publishes_only_what_that_service_may_publish(
     """fsm's rows wait for fsm's relay: another service's broker user may not write them."""
     replies = [reply_envelope(f"r{i}") for i in range(3)]  # reply.requested: fsm's
     async with session_factory() as s, s.begin():
-        add_to_outbox(s, replies)
+        await add_to_outbox(s, replies)
     payments = OutboxRelay(session_factory, amqp_transport, SystemClock(),
                            types=types_published_by(["payments"]))
     assert await payments.drain() == 0
