@@ -34,7 +34,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from libs.bus.amqp import AmqpTransport  # noqa: E402
+from libs.bus.amqp import AmqpTransport, queue_state  # noqa: E402
 from libs.bus.transport import Topology  # noqa: E402
 from libs.business.service import import_file  # noqa: E402
 from libs.db.session import async_url, make_engine, make_session_factory  # noqa: E402
@@ -419,16 +419,9 @@ class Rig:
 
     async def queue_state(self, queue: str) -> tuple[int, int]:
         """(ready messages, consumers); (0, 0) when it does not exist."""
-        channel = await self.channel()
-        try:
-            declared = await channel.declare_queue(queue, passive=True)
-        except aio_pika.exceptions.ChannelClosed:
-            return 0, 0
-        finally:
-            if not channel.is_closed:
-                await channel.close()
-        result: Any = declared.declaration_result
-        return int(result.message_count or 0), int(result.consumer_count or 0)
+        await self.channel()  # (re)connects
+        assert self._amqp is not None
+        return await queue_state(self._amqp, queue)
 
     async def purge(self, queues: Iterable[str]) -> None:
         channel = await self.channel()

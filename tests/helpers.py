@@ -11,8 +11,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import aio_pika
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from libs.bus.amqp import queue_state
 from libs.bus.consumer import inbox_guard
 from libs.bus.context import Handler, HandlerContext, run_handler
 from libs.clock import Clock
@@ -88,3 +90,10 @@ async def fire(handler: Handler[Any], timer: Timer, deps: Any, *,
 def read_back(envelope: Envelope) -> Message:
     """The message as a consumer would parse it off the bus."""
     return MESSAGE_TYPES[envelope.type].model_validate_json(json.dumps(envelope.payload))
+
+
+async def queue_drained(amqp_url: str, queue: str) -> bool:
+    """With a consumer on it, nothing ready: everything delivered was acked or is in hand."""
+    async with await aio_pika.connect(amqp_url) as connection:
+        ready, consumers = await queue_state(connection, queue)
+    return ready == 0 and consumers >= 1

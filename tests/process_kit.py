@@ -20,7 +20,7 @@ from typing import IO
 import aio_pika
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from libs.bus.amqp import AmqpTransport
+from libs.bus.amqp import AmqpTransport, queue_state
 from libs.bus.transport import Topology
 from libs.business.profile import BusinessProfile
 from tests.helpers import REPO, eventually
@@ -146,13 +146,5 @@ class Harness:
 
     async def consumers_on(self, consumer: str) -> int:
         """How many consumers read `consumer`'s queue (0 while it does not exist yet)."""
-        connection = await aio_pika.connect(self.amqp_url)
-        try:
-            channel = await connection.channel()
-            try:
-                queue = await channel.declare_queue(self.topology.queue(consumer), passive=True)
-            except aio_pika.exceptions.ChannelClosed:
-                return 0
-            return int(queue.declaration_result.consumer_count or 0)
-        finally:
-            await connection.close()
+        async with await aio_pika.connect(self.amqp_url) as connection:
+            return (await queue_state(connection, self.topology.queue(consumer)))[1]

@@ -20,6 +20,7 @@ from typing import Any
 import aio_pika
 from aio_pika.abc import (
     AbstractChannel,
+    AbstractConnection,
     AbstractExchange,
     AbstractIncomingMessage,
     AbstractQueue,
@@ -305,3 +306,18 @@ def _dead_letter(message: AbstractIncomingMessage) -> DeadLetter:
     headers = dict(message.headers or {})
     key = headers.get(ORIGINAL_KEY_HEADER) or message.type or message.routing_key or ""
     return DeadLetter(message.body, str(key), message.message_id, headers)
+
+
+async def queue_state(connection: AbstractConnection, queue: str) -> tuple[int, int]:
+    """(ready messages, consumers) of a queue, read with a passive declare on a channel of
+    its own; (0, 0) while it does not exist (the refused declare closes only that channel)."""
+    channel = await connection.channel()
+    try:
+        declared = await channel.declare_queue(queue, passive=True)
+    except aio_pika.exceptions.ChannelClosed:
+        return 0, 0
+    finally:
+        if not channel.is_closed:
+            await channel.close()
+    result: Any = declared.declaration_result
+    return int(result.message_count or 0), int(result.consumer_count or 0)

@@ -22,7 +22,6 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import aio_pika
@@ -32,7 +31,7 @@ from pydantic_settings import SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from libs.bus.amqp import AmqpTransport
+from libs.bus.amqp import AmqpTransport, queue_state
 from libs.bus.transport import DEAD_REASON_HEADER, ERROR_HEADER, ORIGINAL_KEY_HEADER, Topology
 from libs.business.profile import BusinessProfile, load_profile
 from libs.db.session import async_url, make_engine, make_session_factory
@@ -323,16 +322,9 @@ class System:
 
     async def queue_state(self, queue: str) -> tuple[int, int]:
         """(ready messages, consumers) of one queue; (0, 0) when it does not exist."""
-        channel = await self._channel()
-        try:
-            declared = await channel.declare_queue(queue, passive=True)
-        except aio_pika.exceptions.ChannelClosed:
-            return 0, 0
-        finally:
-            if not channel.is_closed:
-                await channel.close()
-        result: Any = declared.declaration_result
-        return int(result.message_count or 0), int(result.consumer_count or 0)
+        await self._channel()  # (re)connects
+        assert self.amqp is not None
+        return await queue_state(self.amqp, queue)
 
     def work_queues(self) -> list[str]:
         """Every queue a message can wait in on its way: work queues and retry tiers."""

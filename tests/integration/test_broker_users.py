@@ -19,7 +19,7 @@ import httpx
 import pytest
 from aiormq.exceptions import ChannelAccessRefused
 
-from libs.bus.amqp import AmqpTransport
+from libs.bus.amqp import AmqpTransport, queue_state
 from libs.bus.transport import PublishError, Topology
 from libs.bus.users import management_url_for, user_name
 from libs.contracts import events as ev
@@ -109,11 +109,8 @@ def _service_topology(prefix: str, service: str) -> Topology:
 
 
 async def _count(amqp_url: str, queue: str) -> int:
-    connection = await aio_pika.connect(amqp_url)
-    async with connection:
-        channel = await connection.channel()
-        declared = await channel.declare_queue(queue, passive=True)
-        return declared.declaration_result.message_count or 0
+    async with await aio_pika.connect(amqp_url) as connection:
+        return (await queue_state(connection, queue))[0]
 
 
 def test_only_payments_may_publish_a_payment_and_each_service_keeps_to_its_queues(

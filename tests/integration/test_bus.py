@@ -8,7 +8,6 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-import aio_pika
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -22,7 +21,7 @@ from libs.bus.transport import DEAD_REASON_HEADER, ERROR_HEADER, Delivery, Topol
 from libs.clock import SystemClock
 from libs.contracts.commands import ReplyRequested
 from libs.contracts.events import CalendarSynced
-from tests.helpers import eventually, reply_envelope
+from tests.helpers import eventually, queue_drained, reply_envelope
 
 pytestmark = pytest.mark.integration
 
@@ -246,7 +245,7 @@ async def test_consumer_dying_after_commit_before_ack_is_redelivered_and_handled
     handler_b = await consuming(second, session_factory)
     await publish(second, "next")
     await eventually(lambda: _has(session_factory, "next"), what="the consumer to resume")
-    await eventually(lambda: _queue_empty(amqp_url, topology.queue(CONSUMER)),
+    await eventually(lambda: queue_drained(amqp_url, topology.queue(CONSUMER)),
                      what="the redelivered message to be acked")
     assert handler_b.calls == ["next"]  # the redelivery was recognised by the inbox
     assert await effects(session_factory, "crashy") == 1
@@ -289,15 +288,6 @@ async def _wait_dead(transport: Transport, n: int) -> list[tuple[bytes, dict[str
 
     await eventually(enough, what=f"{n} dead-lettered message(s)")
     return seen
-
-
-async def _queue_empty(amqp_url: str, queue: str) -> bool:
-    connection = await aio_pika.connect(amqp_url)
-    async with connection:
-        channel = await connection.channel()
-        declared = await channel.declare_queue(queue, passive=True)
-        result = declared.declaration_result
-        return (result.message_count or 0) == 0 and (result.consumer_count or 0) >= 1
 
 
 async def test_a_message_that_keeps_killing_its_consumer_ends_in_dead(

@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
-import aio_pika
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -29,7 +28,7 @@ from libs.runtime.host import ServiceHost
 from libs.settings import Settings
 from libs.timers import service as timers
 from libs.timers.models import Timer
-from tests.helpers import eventually
+from tests.helpers import eventually, queue_drained
 from tests.integration.test_bus import CONSUMER, connected, consuming, effects, publish
 
 pytestmark = pytest.mark.integration
@@ -96,21 +95,11 @@ async def next_consumer_receives(transport: Transport, amqp_url: str,
     fresh = await connected(amqp_url, topology)
     try:
         await fresh.consume(CONSUMER, take, prefetch=10)
-        await eventually(lambda: _drained(amqp_url, topology.queue(CONSUMER)),
+        await eventually(lambda: queue_drained(amqp_url, topology.queue(CONSUMER)),
                          within_s=BOUND_S, what="the queue to be drained")
     finally:
         await fresh.close()
     return received
-
-
-async def _drained(amqp_url: str, queue: str) -> bool:
-    connection = await aio_pika.connect(amqp_url)
-    async with connection:
-        channel = await connection.channel()
-        declared = await channel.declare_queue(queue, passive=True)
-        result = declared.declaration_result
-        # with a consumer on it, nothing ready: everything delivered was acked or is in hand
-        return (result.message_count or 0) == 0 and (result.consumer_count or 0) >= 1
 
 
 async def test_a_message_being_handled_finishes_and_is_acked_while_new_ones_wait(
