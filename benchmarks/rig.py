@@ -412,16 +412,17 @@ class Rig:
 
     # --- the broker --------------------------------------------------------------------------
 
-    async def channel(self) -> aio_pika.abc.AbstractChannel:
+    async def connection(self) -> aio_pika.abc.AbstractConnection:
         if self._amqp is None or self._amqp.is_closed:
             self._amqp = await aio_pika.connect(self.amqp_url)
-        return await self._amqp.channel()
+        return self._amqp
+
+    async def channel(self) -> aio_pika.abc.AbstractChannel:
+        return await (await self.connection()).channel()
 
     async def queue_state(self, queue: str) -> tuple[int, int]:
         """(ready messages, consumers); (0, 0) when it does not exist."""
-        await self.channel()  # (re)connects
-        assert self._amqp is not None
-        return await queue_state(self._amqp, queue)
+        return await queue_state(await self.connection(), queue)
 
     async def purge(self, queues: Iterable[str]) -> None:
         channel = await self.channel()

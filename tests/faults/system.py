@@ -315,16 +315,17 @@ class System:
 
     # --- the broker, read directly ---------------------------------------------------------
 
-    async def _channel(self) -> aio_pika.abc.AbstractChannel:
+    async def _connection(self) -> aio_pika.abc.AbstractConnection:
         if self.amqp is None or self.amqp.is_closed:
             self.amqp = await aio_pika.connect(self.amqp_url)
-        return await self.amqp.channel()
+        return self.amqp
+
+    async def _channel(self) -> aio_pika.abc.AbstractChannel:
+        return await (await self._connection()).channel()
 
     async def queue_state(self, queue: str) -> tuple[int, int]:
         """(ready messages, consumers) of one queue; (0, 0) when it does not exist."""
-        await self._channel()  # (re)connects
-        assert self.amqp is not None
-        return await queue_state(self.amqp, queue)
+        return await queue_state(await self._connection(), queue)
 
     def work_queues(self) -> list[str]:
         """Every queue a message can wait in on its way: work queues and retry tiers."""
