@@ -144,6 +144,23 @@ class Harness:
         finally:
             await transport.close()
 
+    async def first_message_for(self, proc: ServiceProcess, consumer: str, what: str) -> bytes:
+        """The body of the first message waiting in `consumer`'s queue (taken off it), waited
+        for while `proc` runs."""
+        got: list[bytes] = []
+        async with await aio_pika.connect(self.amqp_url) as connection:
+            channel = await connection.channel()
+            queue = await channel.get_queue(self.topology.queue(consumer), ensure=True)
+
+            async def arrived() -> bool:
+                message = await queue.get(no_ack=True, fail=False)
+                if message is not None:
+                    got.append(message.body)
+                return bool(got)
+
+            await proc.until(arrived, what)
+        return got[0]
+
     async def consumers_on(self, consumer: str) -> int:
         """How many consumers read `consumer`'s queue (0 while it does not exist yet)."""
         async with await aio_pika.connect(self.amqp_url) as connection:

@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from libs.bus.amqp import AmqpTransport
+from libs.bus.memory import MemoryTransport
 from libs.bus.transport import Topology
 from libs.business.profile import load_profile
 from libs.business.service import import_profile
@@ -100,3 +101,12 @@ async def harness(tmp_path: Path, database_url: str, amqp_url: str, topology: To
     async with session_factory() as s, s.begin():
         await import_profile(s, profile)
     return Harness(tmp_path, database_url, amqp_url, topology, session_factory, profile)
+
+
+@pytest.fixture
+async def bus() -> AsyncIterator[MemoryTransport]:
+    """The in-memory bus with every service's queues, for apps tested without RabbitMQ."""
+    transport = MemoryTransport(full_topology("t", (10,)))
+    await transport.connect()
+    await transport.declare()
+    yield transport

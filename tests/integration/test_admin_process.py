@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import aio_pika
 import httpx
 import pytest
 
@@ -43,23 +42,9 @@ async def test_admin_process_serves_the_api_and_publishes_staff_commands(
                                    json={"note": "sorry"}, headers=mine)
         assert answer.status_code == 202, (answer.text, proc.output())
 
-        connection = await aio_pika.connect(harness.amqp_url)
-        try:
-            channel = await connection.channel()
-            queue = await channel.get_queue(harness.topology.queue("fsm"), ensure=True)
-            got: list[bytes] = []
-
-            async def arrived() -> bool:
-                message = await queue.get(no_ack=True, fail=False)
-                if message is not None:
-                    got.append(message.body)
-                return bool(got)
-
-            await proc.until(arrived, "the staff command in fsm's queue")
-        finally:
-            await connection.close()
+        body = await harness.first_message_for(proc, "fsm", "the staff command in fsm's queue")
         await proc.stop()
-    received = Envelope.from_json(got[0])
+    received = Envelope.from_json(body)
     assert received.type == "staff.cancel.requested.v1"
     assert received.business_id == "salon"
     assert received.payload["booking_id"] == str(ahead.id)

@@ -16,7 +16,6 @@ from libs.business.service import import_profile
 from libs.clock import SystemClock
 from libs.contracts.registry import parse_envelope, parse_payload
 from libs.runtime.web import MAX_BODY_BYTES
-from receptionist.bootstrap import full_topology
 from services.ingress import whatsapp
 from services.ingress.app import create_app
 from services.ingress.deps import IngressConfig, IngressDeps
@@ -29,14 +28,6 @@ SECRET = "meta-app-secret"
 VERIFY = "verify-me"
 WEBCHAT_SECRET = "webchat-secret"
 SALON_WA = "109876543210001"
-
-
-@pytest.fixture
-async def bus() -> AsyncIterator[MemoryTransport]:
-    transport = MemoryTransport(full_topology("t", (10,)))
-    await transport.connect()
-    await transport.declare()
-    yield transport
 
 
 @pytest.fixture

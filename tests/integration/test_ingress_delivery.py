@@ -19,7 +19,6 @@ from libs.business.service import import_profile
 from libs.clock import SystemClock
 from libs.contracts.events import DeliveryStatus, InboundMessageReceived
 from libs.contracts.registry import parse_envelope, parse_payload
-from receptionist.bootstrap import full_topology
 from services.ingress import whatsapp
 from services.ingress.app import create_app
 from services.ingress.deps import IngressConfig, IngressDeps
@@ -34,14 +33,6 @@ SALON_SMS = "+12125550100"
 SALON_WA = "109876543210001"
 CUSTOMER = "+15555550101"
 STATUS_URL = PUBLIC_URL + "/webhooks/twilio/status"
-
-
-@pytest.fixture
-async def bus() -> AsyncIterator[MemoryTransport]:
-    transport = MemoryTransport(full_topology("t", (10,)))
-    await transport.connect()
-    await transport.declare()
-    yield transport
 
 
 @pytest.fixture

@@ -20,7 +20,6 @@ from libs.clock import SystemClock
 from libs.contracts.events import InboundMessageReceived
 from libs.contracts.registry import parse_envelope, parse_payload
 from libs.runtime.web import MAX_BODY_BYTES
-from receptionist.bootstrap import full_topology
 from services.ingress import whatsapp
 from services.ingress.app import create_app
 from services.ingress.deps import IngressConfig, IngressDeps, clean
@@ -32,14 +31,6 @@ pytestmark = pytest.mark.integration
 SECRET = "meta-app-secret"
 STRIPE = "whsec_hardening"
 SALON_WA = "109876543210001"
-
-
-@pytest.fixture
-async def bus() -> AsyncIterator[MemoryTransport]:
-    transport = MemoryTransport(full_topology("t", (10,)))
-    await transport.connect()
-    await transport.declare()
-    yield transport
 
 
 def app_with(bus: MemoryTransport,

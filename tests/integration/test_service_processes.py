@@ -16,7 +16,6 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import aio_pika
 import httpx
 import pytest
 from sqlalchemy import select
@@ -237,27 +236,14 @@ async def test_ingress_process_serves_webhooks_and_publishes_to_nlu(harness: Har
                                      json={"session": session, "text": "hi"})
         assert response.status_code == 202, (response.text, proc.output())
 
-        connection = await aio_pika.connect(harness.amqp_url)
-        try:
-            channel = await connection.channel()
-            queue = await channel.get_queue(harness.topology.queue("nlu"), ensure=True)
-            got: list[bytes] = []
-
-            async def arrived() -> bool:
-                message = await queue.get(no_ack=True, fail=False)
-                if message is not None:
-                    got.append(message.body)
-                return bool(got)
-
-            await proc.until(arrived, "the web chat message in the nlu queue")
-        finally:
-            await connection.close()
+        body = await harness.first_message_for(proc, "nlu",
+                                               "the web chat message in the nlu queue")
         await proc.stop()
-    received = Envelope.from_json(got[0])
+    received = Envelope.from_json(body)
     assert received.type == InboundMessageReceived.TYPE
     assert received.business_id == SALON_ID
     assert received.payload["channel"] == "web"
     assert received.payload["customer"] == f"web:{session.split('.')[0]}"
     assert received.payload["origin"]  # a keyed hash of 127.0.0.1, never the address
-    assert "127.0.0.1" not in got[0].decode()
+    assert "127.0.0.1" not in body.decode()
     assert received.payload["text"] == "hi"

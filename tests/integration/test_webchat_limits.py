@@ -8,7 +8,6 @@ The buckets run on a simulated clock the tests move, so nothing depends on speed
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,7 +23,6 @@ from libs.clock import SimulatedClock
 from libs.contracts.events import InboundMessageReceived
 from libs.contracts.registry import parse_envelope, parse_payload
 from libs.webchat_tokens import WebChatTokens
-from receptionist.bootstrap import full_topology
 from services.ingress.app import create_app
 from services.ingress.deps import IngressConfig, IngressDeps
 from services.ingress.limits import Rate
@@ -42,14 +40,6 @@ DAY = timedelta(days=1)
 VISITOR_IP = "203.0.113.7"
 OTHER_IP = "198.51.100.20"
 ROOMY = Rate(per_minute=6000, burst=1000)  # a bucket a test does not mean to reach
-
-
-@pytest.fixture
-async def bus() -> AsyncIterator[MemoryTransport]:
-    transport = MemoryTransport(full_topology("t", (10,)))
-    await transport.connect()
-    await transport.declare()
-    yield transport
 
 
 @pytest.fixture
