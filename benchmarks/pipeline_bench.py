@@ -567,11 +567,18 @@ def micro(plan: Plan, database: str) -> Micro:
 # --- py-spy ----------------------------------------------------------------------------------
 
 
+def py_spy_exe() -> str | None:
+    """The py-spy beside this Python (`make setup` installs it), or on PATH."""
+    beside = Path(sys.executable).with_name("py-spy")
+    return str(beside) if beside.exists() else shutil.which("py-spy")
+
+
 def py_spy(out_dir: Path) -> Callable[[Proc, float], Any]:
     """`py-spy record` of a process for `seconds`, as collapsed stacks."""
+    exe = py_spy_exe()
+    assert exe is not None, "checked before the run"
 
     def record(proc: Proc, seconds: float) -> None:
-        exe = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
         out = out_dir / f"{proc.name}.pyspy.txt"
         done = subprocess.run([exe, "record", "--pid", str(proc.pid), "--duration",
                                str(max(1, int(seconds))), "--format", "raw", "--rate", "200",
@@ -767,6 +774,8 @@ def main() -> None:
     parser.add_argument("--keep-logs", type=Path, default=None,
                         help="keep every process's log (and the profile) in this directory")
     args = parser.parse_args()
+    if args.py_spy and py_spy_exe() is None:
+        parser.error("--py-spy needs py-spy: `make setup` installs it in .venv")
     plan = QUICK if args.quick else FULL
     logs = args.keep_logs or Path(tempfile.mkdtemp(prefix="pipeline-bench-"))
     logs.mkdir(parents=True, exist_ok=True)
