@@ -17,7 +17,6 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
-from libs.business.models import Business
 from libs.business.service import get_profile
 from libs.contracts.events import InboundMessageReceived
 from libs.runtime.web import client_address
@@ -61,6 +60,14 @@ def _bearer(authorization: str | None) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
+async def _require_business(deps: IngressDeps, business_id: str) -> None:
+    """404 for a business nobody imported; from the process's profile cache, so a message
+    costs no query (`libs.business.service.ProfileCache`)."""
+    async with deps.session_factory() as session:
+        if await get_profile(session, business_id) is None:
+            raise HTTPException(404, "unknown business")
+
+
 @router.get("/webchat/{business_id}", response_class=HTMLResponse)
 async def webchat_page(business_id: str, deps: Deps) -> HTMLResponse:
     """The chat page itself (a business links to it or embeds it)."""
@@ -77,10 +84,7 @@ async def webchat_session(business_id: str, client: Client, guard: Guard,
                           deps: Deps) -> IssuedSession:
     """A new visitor session for this business: a random id, signed with its expiry."""
     guard.limit(guard.per_business, business_id, "business's chat")
-    async with deps.session_factory() as session:
-        known = await session.get(Business, business_id)
-    if known is None:
-        raise HTTPException(404, "unknown business")
+    await _require_business(deps, business_id)
     now = deps.clock.now()
     token, issued = guard.issuer().issue(business_id, now)
     return IssuedSession(session=token, expires_at=issued.expires_at,
@@ -96,10 +100,7 @@ async def webchat_message(business_id: str, message: WebChatMessage, client: Cli
     visitor = guard.verify(message.session or _bearer(authorization), business_id)
     guard.limit(guard.per_session, visitor.session_id, "session")
     guard.limit(guard.per_business, business_id, "business's chat")
-    async with deps.session_factory() as session:
-        known = await session.get(Business, business_id)
-    if known is None:
-        raise HTTPException(404, "unknown business")
+    await _require_business(deps, business_id)
     message_id = message.message_id or uuid.uuid4().hex
     await deps.publish(InboundMessageReceived(
         channel="web", provider_message_id=message_id, customer=visitor.customer,
