@@ -10,9 +10,10 @@ exactly-once delivery needs:
   published with a broker confirm and marked sent, in one of two ways (`--relay`):
   - `per-message`: the handler publishes its own row and marks it sent (a publish and a
     commit per message);
-  - `batched`: a relay per process claims unpublished rows (`FOR UPDATE SKIP LOCKED`, up to
-    100), publishes them all with pipelined confirms and marks them sent in one `UPDATE`,
-    woken after each commit (as `libs/bus/outbox.py`'s relay is) or every 250 ms;
+  - `batched`: as `libs/bus/outbox.py`'s relay does, the handler hands its committed row to
+    the process's relay, which publishes what it was handed with pipelined confirms and
+    marks those rows sent in one `UPDATE` every 200 ms (or 100 rows), and looks every
+    second for rows older than 5 s that nobody handed it (`FOR UPDATE SKIP LOCKED`);
 - hop 3 ("reply"): one transaction with the inbox row and the reply's `message_log` row,
   stamped `sent` at the moment the row is written, as notifier stamps the moment it hands a
   reply to the channel adapter.
@@ -45,7 +46,9 @@ from psycopg_pool import AsyncConnectionPool
 
 HOPS = 3
 BATCH = 100
-POLL_S = 0.25
+POLL_S = 1.0
+MARK_S = 0.2
+LEFTOVER_S = 5
 BUSINESS_OF_NUMBER = {"109876543210001": "salon", "109876543210002": "clinic",
                       "109876543210003": "barber"}
 
@@ -102,6 +105,8 @@ class Hop:
         self.exchange = exchange
         self.consumer = f"ceiling-hop{hop}"
         self.wake = asyncio.Event()
+        self.handed: list[tuple[uuid.UUID, dict[str, Any]]] = []
+        self.unmarked: list[uuid.UUID] = []
 
     async def on_message(self, message: AbstractIncomingMessage) -> None:
         try:
@@ -149,6 +154,7 @@ class Hop:
         if row_id is None:
             return
         if self.relay == "batched":
+            self.handed.append((out_id, envelope))
             self.wake.set()
             return
         await self._publish(out_id, key_of(self.hop + 1), envelope)
@@ -164,26 +170,44 @@ class Hop:
             routing_key=key, timeout=5.0)
 
     async def relay_loop(self, stopping: asyncio.Event) -> None:
-        """The batched relay: claim, publish with pipelined confirms, one UPDATE."""
+        """The batched relay: publish what was handed over with pipelined confirms, mark
+        it sent in one UPDATE per interval, look for leftovers every second."""
         key = key_of(self.hop + 1)
-        while not stopping.is_set():
+        loop = asyncio.get_running_loop()
+        next_poll = next_mark = loop.time()
+        while not stopping.is_set() or self.handed or self.unmarked:
             try:
-                n = await self._relay_batch(key)
+                batch, self.handed = self.handed[:BATCH], self.handed[BATCH:]
+                await asyncio.gather(*(self._publish(event_id, key, envelope)
+                                       for event_id, envelope in batch))
+                self.unmarked += [event_id for event_id, _ in batch]
+                now = loop.time()
+                if self.unmarked and (len(self.unmarked) >= BATCH or now >= next_mark
+                                      or stopping.is_set()):
+                    marking, self.unmarked = self.unmarked, []
+                    async with self.pool.connection() as conn:
+                        await conn.execute("UPDATE outbox SET published_at = now() "
+                                           "WHERE event_id = ANY(%s)", (marking,))
+                    next_mark = now + MARK_S
+                if now >= next_poll:
+                    await self._leftovers(key)
+                    next_poll = now + POLL_S
             except Exception:
                 log.exception("relay failed; retrying")
-                n = 0
-            if n >= BATCH:
+            if self.handed:
                 continue
             self.wake.clear()
+            wait = min(next_poll, next_mark if self.unmarked else next_poll) - loop.time()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), timeout=POLL_S)
+                await asyncio.wait_for(self.wake.wait(), timeout=max(0.0, wait))
 
-    async def _relay_batch(self, key: str) -> int:
+    async def _leftovers(self, key: str) -> int:
         async with self.pool.connection() as conn, conn.transaction():
             rows = await (await conn.execute(
                 "SELECT id, event_id, envelope FROM outbox WHERE published_at IS NULL "
-                "AND type = %s ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
-                (key, BATCH))).fetchall()
+                "AND type = %s AND created_at < now() - make_interval(secs => %s) "
+                "ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
+                (key, LEFTOVER_S, BATCH))).fetchall()
             if not rows:
                 return 0
             await asyncio.gather(*(self._publish(event_id, key, envelope)

@@ -31,7 +31,7 @@ class Settings(BaseSettings):
                                 "the AMQP host on port 15672")
     bus_retry_delays_ms: tuple[int, ...] = (1_000, 10_000, 60_000)
     bus_delivery_limit: int = 10
-    outbox_poll_ms: int = 250
+    outbox_poll_ms: int = 1000
     retention_days: int = Field(
         default=7, ge=1,
         description="inbox, outbox, fired timers and webhook events are kept this long; "

@@ -6,13 +6,19 @@ acked. A crash anywhere before the ack redelivers the message; the inbox row tur
 redelivery into a no-op. A redelivery (or retry) already in the inbox is acked before the
 handler runs, so it calls no outside system again; a first delivery that repeats a message
 (a publisher retried) reaches the handler, whose guarded write then commits nothing.
+
+A stateless service (`ServiceDefinition.stateless`: nlu) has no inbox and no outbox: its
+handler changes nothing, and what it emits is published, confirmed, before the ack, under
+ids derived from the message handled. A crash between the publish and the ack publishes the
+same ids again, and the next consumer's inbox absorbs them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, cast
 
 from sqlalchemy import Table, select
@@ -26,6 +32,7 @@ from libs.bus.transport import Delivery, PublishError, Transport
 from libs.clock import Clock
 from libs.contracts.envelope import Envelope
 from libs.contracts.registry import ContractError, parse_envelope, parse_payload
+from libs.db.session import autocommit_sessions
 from libs.logs import error_without_message, log_context
 from libs.metrics import (
     HANDLER_SECONDS,
@@ -66,12 +73,15 @@ class Consumer(Generic[DepsT]):
         session_factory: async_sessionmaker[AsyncSession],
         transport: Transport,
         clock: Clock,
-        on_commit: Callable[[], None] | None = None,
+        on_commit: Callable[[Sequence[Envelope]], None] | None = None,
+        stateless: bool = False,
     ) -> None:
         self.name = name
+        self.stateless = stateless
         self.handlers = dict(handlers)
         self.deps = deps
         self._sessions = session_factory
+        self._autocommit = autocommit_sessions(session_factory)
         self._transport = transport
         self._clock = clock
         self._on_commit = on_commit
@@ -127,8 +137,6 @@ class Consumer(Generic[DepsT]):
             MESSAGES_DUPLICATE.labels(self.name, envelope.type).inc()
             log.info("%s: duplicate %s %s skipped", self.name, envelope.type, envelope.event_id)
         await delivery.ack()
-        if handled and self._on_commit is not None:
-            self._on_commit()
 
     async def _run(self, handler: Handler[DepsT], envelope: Envelope, message: Any, *,
                    maybe_seen: bool) -> bool:
@@ -136,10 +144,27 @@ class Consumer(Generic[DepsT]):
         A redelivery (or a retry) is looked up first, so one recorded before never reaches
         the handler. A first delivery is not: it is almost never a repeat, and when it is
         (a publisher retried), the guarded write rolls it back."""
+        if self.stateless:
+            with HANDLER_SECONDS.labels(self.name, envelope.type).time():
+                ctx = self._context(envelope)
+                await run_handler(handler, ctx, message, self.deps)
+                await self._publish(ctx.emitted)
+            return True
         if maybe_seen and await self._seen(envelope.event_id):
             return False
         with HANDLER_SECONDS.labels(self.name, envelope.type).time():
-            return await run_handler(handler, self._context(envelope), message, self.deps)
+            ctx = self._context(envelope)
+            handled = await run_handler(handler, ctx, message, self.deps)
+        if handled and ctx.emitted and self._on_commit is not None:
+            self._on_commit(ctx.emitted)  # committed: the relay publishes them from memory
+        return handled
+
+    async def _publish(self, emitted: list[Envelope]) -> None:
+        """A stateless handler's messages, in order on one channel, the confirms awaited
+        together; a refusal raises (transient: the message is retried, and republished)."""
+        await asyncio.gather(*(
+            self._transport.publish(e.to_json(), e.type, message_id=str(e.event_id))
+            for e in emitted))
 
     async def _dead(self, delivery: Delivery, message_type: str, reason: str,
                     error: str) -> None:
@@ -150,10 +175,12 @@ class Consumer(Generic[DepsT]):
         return HandlerContext(envelope=envelope, sessions=self._sessions, clock=self._clock,
                               business_id=envelope.business_id,
                               guard=inbox_guard(self.name, envelope),
-                              correlation_id=envelope.correlation_id)
+                              correlation_id=envelope.correlation_id,
+                              autocommit=self._autocommit,
+                              stateless_as=self.name if self.stateless else None)
 
     async def _seen(self, event_id: uuid.UUID) -> bool:
-        async with self._sessions() as session:
+        async with self._autocommit() as session:
             found: Any = await session.scalar(select(InboxMessage.event_id).where(
                 InboxMessage.consumer == self.name, InboxMessage.event_id == event_id))
         return found is not None

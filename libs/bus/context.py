@@ -1,11 +1,16 @@
 """What a handler gets: the message's envelope fields, the clock, `emit`, and two doors to
 the database.
 
-- `read()`: a short session for looking things up; it holds no lock and writes nothing.
+- `read()`: a short session for looking things up; it holds no lock and writes nothing
+  (no transaction: each statement reads what is committed when it runs).
 - `write()`: the handler's one transaction. It opens with the guard that makes handling
   exactly-once (the inbox row for a message, the `fired_at` mark for a timer); the events
   the handler emits are written to the outbox inside it, so they are published if and only
   if it commits.
+
+A service that keeps no state (nlu) has neither: what its handler emits is published by the
+consumer before the ack, each with an id derived from the message handled and its place
+among the emitted, so a redelivery publishes the same ids and the next inbox absorbs them.
 
 A handler reads, calls any outside system (made idempotent by key), and only then writes:
 no transaction, and so no lock, is held across a network call (docs/architecture.md,
@@ -55,8 +60,15 @@ class HandlerContext:
     business_id: str
     guard: Guard
     correlation_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    autocommit: async_sessionmaker[AsyncSession] | None = None
+    """`sessions` outside a transaction (`libs.db.session.autocommit_sessions`), for
+    `read()` and one-statement `record()`s; None: `sessions` (tests' fakes)."""
+    stateless_as: str | None = None
+    """The consumer's name when its service keeps no state: no `write()`, and emitted ids
+    derive from the message handled."""
     emitted: list[Envelope] = field(default_factory=list)
     wrote: bool = False
+    inbox_skipped: bool = False
 
     @property
     def occurred_at(self) -> datetime:
@@ -65,7 +77,11 @@ class HandlerContext:
 
     def emit(self, message: Message, *, business_id: str | None = None,
              event_id: uuid.UUID | None = None) -> Envelope:
-        """Queue a message caused by the one being handled, for the outbox of `write()`."""
+        """Queue a message caused by the one being handled, for the outbox of `write()` (or,
+        for a stateless service, for the consumer to publish)."""
+        if event_id is None and self.stateless_as is not None and self.envelope is not None:
+            event_id = uuid.uuid5(self.envelope.event_id,
+                                  f"{self.stateless_as}/{len(self.emitted)}")
         out = make_envelope(
             message,
             business_id=business_id or self.business_id,
@@ -77,17 +93,29 @@ class HandlerContext:
         self.emitted.append(out)
         return out
 
+    def skip_inbox(self) -> None:
+        """No inbox row for this message: the handler changed nothing, or keeps its own
+        record of it, keyed by its event id, that a redelivery reads (notifier's message
+        log). It saves a transaction; a handler that emits must `write()`."""
+        self.inbox_skipped = True
+
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
-        """A short read-only session; nothing it does is committed."""
-        async with self.sessions() as session:
+        """A short session for reads only, outside a transaction (no `BEGIN` and `ROLLBACK`
+        round trips); it must write nothing."""
+        async with (self.autocommit or self.sessions)() as session:
             yield session
 
     @contextlib.asynccontextmanager
-    async def record(self) -> AsyncIterator[AsyncSession]:
+    async def record(self, *, one_statement: bool = False) -> AsyncIterator[AsyncSession]:
         """A small transaction of its own, committed before the handler calls out: the
         record that an attempt was made (it survives a crash in the call, so a redelivery
-        can see it). It emits nothing and is not the guarded write."""
+        can see it). It emits nothing and is not the guarded write. `one_statement`: the
+        block is a single statement, which commits by itself (two round trips fewer)."""
+        if one_statement and self.autocommit is not None:
+            async with self.autocommit() as session:
+                yield session
+            return
         async with self.sessions() as session, session.begin():
             yield session
 
@@ -96,6 +124,8 @@ class HandlerContext:
         """The handler's one transaction: guard, the handler's writes, the outbox."""
         if self.wrote:
             raise RuntimeError("a handler writes in one transaction only")
+        if self.stateless_as is not None:
+            raise RuntimeError(f"{self.stateless_as} keeps no state: it has no transaction")
         self.wrote = True
         async with self.sessions() as session, session.begin():
             if not await self.guard(session):
@@ -116,7 +146,10 @@ async def run_handler(handler: Handler[DepsT], ctx: HandlerContext, message: Any
     """Run a handler to its commit; False when the guard found it already done."""
     try:
         await handler(ctx, message, deps)
-        if not ctx.wrote:
+        if ctx.inbox_skipped and ctx.emitted and not ctx.wrote:
+            raise RuntimeError("a handler that skips the inbox emitted messages: they "
+                               "would be lost (emit inside write())")
+        if not (ctx.wrote or ctx.inbox_skipped or ctx.stateless_as is not None):
             async with ctx.write():
                 pass
     except AlreadyHandled:

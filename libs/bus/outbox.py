@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
-from collections.abc import Iterable
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import timedelta
 from typing import cast
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.bus.models import OutboxMessage
 from libs.bus.transport import PublishError, Transport
 from libs.clock import Clock
 from libs.contracts.envelope import Envelope
+from libs.db.session import autocommit_sessions
 
 log = logging.getLogger(__name__)
 OUTBOX = cast(Table, OutboxMessage.__table__)  # the mapped class's table, for Core statements
@@ -32,16 +37,27 @@ async def add_to_outbox(session: AsyncSession, envelopes: Iterable[Envelope]) ->
 
 
 class OutboxRelay:
-    """Publishes committed outbox rows in order, each with a publisher confirm (a batch's
-    confirms awaited together), and marks the batch in one statement.
+    """Publishes committed outbox rows with publisher confirms (a batch's confirms awaited
+    together), and marks them sent.
 
-    Rows are claimed with `FOR UPDATE SKIP LOCKED`, so several relays (one per process)
-    share the work without publishing a row twice; a crash after the publish and before the
-    commit republishes it, which the consumers' inbox absorbs.
+    Two ways in:
+    - **Handed over** (`submit`): a consumer that just committed hands the relay the
+      envelopes it wrote. They are published from memory at once, in the order handed, and
+      marked sent together a moment later (`mark_interval_s`, or a full batch), one
+      `UPDATE` for many rows: no query to find them.
+    - **Found** (`publish_pending`): rows nobody handed over (written by admin, a timer or
+      a job, which `nudge`, or left by a process that crashed, or a refused publish) are
+      claimed with `FOR UPDATE SKIP LOCKED`, so several relays share them without
+      publishing a row twice. The periodic poll takes only rows older than
+      `leftover_after_s`: younger ones are their own process's to publish.
+
+    A crash after a publish and before its mark republishes the row later, which the
+    consumers' inbox absorbs.
     """
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession], transport: Transport,
-                 clock: Clock, *, batch_size: int = 100, poll_interval_s: float = 0.25,
+                 clock: Clock, *, batch_size: int = 100, poll_interval_s: float = 1.0,
+                 mark_interval_s: float = 0.2, leftover_after_s: float = 5.0,
                  types: frozenset[str] | None = None) -> None:
         """`types`: publish only rows of these types (the ones this process's broker user
         may write, `libs.contracts.registry.types_published_by`); None: every row."""
@@ -51,21 +67,83 @@ class OutboxRelay:
         self._clock = clock
         self._batch_size = batch_size
         self._poll_interval_s = poll_interval_s
+        self._mark_interval_s = mark_interval_s
+        self._leftover_after = timedelta(seconds=leftover_after_s)
+        self._handed: list[Envelope] = []       # committed, to publish
+        self._unmarked: list[uuid.UUID] = []    # published, to mark sent
+        self._unmarked_since = 0.0
+        self._look_now = False
         self._wake = asyncio.Event()
         self._stopping = False
 
+    @functools.cached_property
+    def _one_statement(self) -> async_sessionmaker[AsyncSession]:
+        return autocommit_sessions(self._sessions)
+
+    def submit(self, envelopes: Sequence[Envelope]) -> None:
+        """Called right after a commit that wrote these outbox rows."""
+        if envelopes:
+            self._handed.extend(envelopes)
+            self._wake.set()
+
     def nudge(self) -> None:
-        """Called after a commit that wrote outbox rows, so they leave without waiting a poll."""
+        """Rows were committed that were not handed over: look for them now."""
+        self._look_now = True
         self._wake.set()
 
-    async def publish_pending(self) -> int:
-        """Publish one batch; returns how many rows were published."""
+    async def publish_handed(self) -> int:
+        """Publish one batch of what was handed over; returns how many were confirmed. A
+        refusal leaves that row and the rest of the batch to the poll (the broker may have
+        taken some of them anyway: the inbox absorbs the repeat)."""
+        batch = self._handed[:self._batch_size]
+        del self._handed[:len(batch)]
+        if not batch:
+            return 0
+        results = await asyncio.gather(*(
+            self._transport.publish(e.to_json(), e.type, message_id=str(e.event_id))
+            for e in batch), return_exceptions=True)
+        confirmed = 0
+        for envelope, result in zip(batch, results, strict=True):
+            if isinstance(result, BaseException):
+                log.warning("outbox row %s not published (the poll takes it later): %r",
+                            envelope.event_id, result)
+                break
+            confirmed += 1
+        if confirmed and not self._unmarked:
+            self._unmarked_since = time.monotonic()
+        self._unmarked.extend(e.event_id for e in batch[:confirmed])
+        return confirmed
+
+    async def mark_published(self) -> int:
+        """Stamp what was published from memory, in one statement; kept for the next try
+        if the database cannot be reached (a crash then republishes them: absorbed)."""
+        marking, self._unmarked = self._unmarked, []
+        if not marking:
+            return 0
+        try:
+            async with self._one_statement() as session:  # no transaction
+                await session.execute(
+                    update(OUTBOX).where(OUTBOX.c.event_id.in_(marking))
+                    .values(published_at=self._clock.now()))
+        except BaseException:
+            self._unmarked = marking + self._unmarked
+            raise
+        return len(marking)
+
+    async def publish_pending(self, *, leftovers_only: bool = False) -> int:
+        """Find, publish and mark one batch of committed rows nobody handed over; returns how
+        many were published. `leftovers_only`: only rows older than `leftover_after_s`."""
+        in_memory = [e.event_id for e in self._handed] + self._unmarked
         async with self._sessions() as session, session.begin():
             # Core statements on the table: rows are read once and never changed as objects
             pending = (select(OUTBOX.c.id, OUTBOX.c.event_id, OUTBOX.c.type, OUTBOX.c.envelope)
                        .where(OUTBOX.c.published_at.is_(None)))
             if self._types is not None:
                 pending = pending.where(OUTBOX.c.type.in_(sorted(self._types)))
+            if leftovers_only:
+                pending = pending.where(OUTBOX.c.created_at < func.now() - self._leftover_after)
+            if in_memory:
+                pending = pending.where(OUTBOX.c.event_id.not_in(in_memory))
             rows = (await session.execute(
                 pending
                 .order_by(OUTBOX.c.id)
@@ -98,24 +176,47 @@ class OutboxRelay:
             return len(published)
 
     async def drain(self) -> int:
-        """Publish until nothing committed is left (used by the scenario runner and tests)."""
+        """Publish and mark everything committed, handed over or not (the scenario runner,
+        tests, and a process's last act before it stops)."""
         total = 0
+        while self._handed:
+            n = await self.publish_handed()
+            total += n
+            if n == 0:
+                break  # refused: the rest are found below, or later
+        await self.mark_published()
         while (n := await self.publish_pending()) > 0:
             total += n
         return total
 
     async def run(self) -> None:
+        next_poll = time.monotonic()
         while not self._stopping:
+            busy = False
             try:
-                n = await self.publish_pending()
+                busy = await self.publish_handed() >= self._batch_size
+                now = time.monotonic()
+                if self._unmarked and (len(self._unmarked) >= self._batch_size
+                                       or now - self._unmarked_since >= self._mark_interval_s):
+                    await self.mark_published()
+                if self._look_now or now >= next_poll:
+                    leftovers_only = not self._look_now
+                    self._look_now = False
+                    next_poll = now + self._poll_interval_s
+                    busy |= await self.publish_pending(
+                        leftovers_only=leftovers_only) >= self._batch_size
             except Exception:
                 log.exception("outbox relay failed; retrying")
-                n = 0
-            if n >= self._batch_size:
+                await asyncio.sleep(min(1.0, self._poll_interval_s))  # an outage: no spin
+                continue
+            if busy or self._handed:
                 continue
             self._wake.clear()
+            waits = [next_poll - time.monotonic()]
+            if self._unmarked:
+                waits.append(self._unmarked_since + self._mark_interval_s - time.monotonic())
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self._poll_interval_s)
+                await asyncio.wait_for(self._wake.wait(), timeout=max(0.0, min(waits)))
 
     def stop(self) -> None:
         self._stopping = True

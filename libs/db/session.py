@@ -55,3 +55,14 @@ def _count_statement(*_: Any) -> None:
 
 def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def autocommit_sessions(sessions: async_sessionmaker[AsyncSession]
+                        ) -> async_sessionmaker[AsyncSession]:
+    """Sessions on the same pool whose statements run outside a transaction: each is its
+    own, and commits by itself. psycopg opens a transaction with a `BEGIN` round trip of
+    its own and ends it with another, so a session of reads only, or of one write, saves
+    two round trips. The connection goes back to the pool at the default level."""
+    engine = sessions.kw["bind"]
+    return async_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"),
+                              expire_on_commit=False)

@@ -70,6 +70,9 @@ class ServiceDefinition(Generic[DepsT]):
     hosted (no consumer, jobs or HTTP app) and has no queue (`bindings_of`)."""
     off_note: str = ""
     """What a process logs, once, when it starts with the service switched off."""
+    stateless: bool = False
+    """The service changes no state (nlu, ingress): it has no inbox and no outbox, and
+    publishes what it emits directly, under ids derived from what caused it."""
 
     def is_enabled(self, settings: Settings) -> bool:
         return self.enabled is None or self.enabled(settings)

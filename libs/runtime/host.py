@@ -50,7 +50,7 @@ class ServiceHost:
         self.consumers = [
             Consumer(d.name, d.routes(), self.deps[d.name], session_factory=wiring.sessions,
                      transport=wiring.transport, clock=wiring.clock,
-                     on_commit=wiring.relay.nudge)
+                     on_commit=wiring.relay.submit, stateless=d.stateless)
             for d in self.definitions if d.handlers]
         self.apps: dict[str, FastAPI] = {}
         for d in self.definitions:
@@ -60,6 +60,12 @@ class ServiceHost:
         self._relay_task: asyncio.Task[None] | None = None
         self._ticks: set[asyncio.Task[int]] = set()
         self._stopping = False
+
+    @property
+    def writes_outbox(self) -> bool:
+        """Whether a hosted service keeps state (a stateless one publishes directly, and a
+        process of those alone runs no relay)."""
+        return any(not d.stateless for d in self.definitions)
 
     @property
     def has_timers(self) -> bool:
@@ -76,7 +82,8 @@ class ServiceHost:
     async def start(self, *, prefetch: int) -> None:
         for consumer in self.consumers:
             await consumer.start(prefetch=prefetch)
-        self._relay_task = asyncio.get_running_loop().create_task(self.wiring.relay.run())
+        if self.writes_outbox:
+            self._relay_task = asyncio.get_running_loop().create_task(self.wiring.relay.run())
 
     async def tick(self) -> int:
         """Fire every timer due now, for every hosted service that owns timers. The firing
@@ -120,6 +127,7 @@ class ServiceHost:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._relay_task
             self._relay_task = None
+        if self.writes_outbox:
             await self._final_publish()
 
     async def _settle_ticks(self, grace_s: float) -> None:

@@ -67,7 +67,8 @@ async def open_wiring(settings: Settings,
         # (its broker user may write them; ours may not).
         relay = OutboxRelay(sessions, transport, clock,
                             poll_interval_s=settings.outbox_poll_ms / 1000,
-                            types=types_published_by(d.name for d in definitions))
+                            types=types_published_by(d.name for d in definitions
+                                                     if not d.stateless))
         yield Wiring(settings=settings, clock=clock, sessions=sessions, transport=transport,
                      relay=relay)
     finally:

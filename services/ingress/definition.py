@@ -18,4 +18,5 @@ def ingress_app(wiring: Wiring, deps: IngressDeps) -> FastAPI:
     return create_app(deps)
 
 
-DEFINITION = ServiceDefinition(name="ingress", deps=ingress_deps, http=ingress_app)
+DEFINITION = ServiceDefinition(name="ingress", deps=ingress_deps, http=ingress_app,
+                               stateless=True)

@@ -13,4 +13,4 @@ def nlu_deps(wiring: Wiring) -> NluDeps:
     return NluDeps(extractor=make_extractor())
 
 
-DEFINITION = ServiceDefinition(name="nlu", deps=nlu_deps, handlers=HANDLERS)
+DEFINITION = ServiceDefinition(name="nlu", deps=nlu_deps, handlers=HANDLERS, stateless=True)

@@ -59,7 +59,12 @@ from services.notifier.adapters.base import (
 from services.notifier.deps import NotifierDeps
 from services.notifier.models import CustomerWindow, MessageLog, Suppression
 from services.notifier.sending import GaveUp, as_sent, send_with_retries
-from services.notifier.statuses import Unreachable, apply_kept_reports, lock_provider_id
+from services.notifier.statuses import (
+    REPORTING_CHANNELS,
+    Unreachable,
+    apply_kept_reports,
+    lock_provider_id,
+)
 
 log = logging.getLogger(__name__)
 
@@ -202,11 +207,13 @@ async def _attempt(session: AsyncSession, row: MessageLog, opted_out: bool,
     row.provider_message_id, row.provider_message_ids = sent.ids[0], list(sent.ids)
     row.sent_as = sent.sent_as
     row.attempts += calls
-    for provider_id in sent.ids:
-        await lock_provider_id(session, provider_id)
-    found = await apply_kept_reports(session, row, sent.ids, now)
+    reported: list[Unreachable] = []
+    if row.channel in REPORTING_CHANNELS:  # a report may have come before this commit
+        for provider_id in sent.ids:
+            await lock_provider_id(session, provider_id)
+        reported = await apply_kept_reports(session, row, sent.ids, now)
     log.info("sent %s message to %s (%s)", row.channel, mask_phone(row.to), sent.sent_as)
-    return _Attempt(unreachable=found)
+    return _Attempt(unreachable=reported)
 
 
 def _held_back(row: MessageLog, opted_out: bool) -> bool:

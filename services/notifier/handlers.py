@@ -1,6 +1,7 @@
 """notifier: deliver what fsm asked for through the customer's channel, and log it.
 
-The attempt is recorded first (a `sending` row, in its own transaction), then sent in its
+The attempt is recorded first (a `sending` row keyed by the command's event id, in its own
+transaction, and the command's only record: it takes no inbox row), then sent in its
 recipient's order through the last gates (`services/notifier/delivery.py`), and the row
 says `sent` with the provider's id. A redelivery that finds the row `sent` (or failed,
 suppressed) never sends again; one that finds it `sending` sends it (the provider may have
@@ -43,7 +44,8 @@ async def on_reply_requested(ctx: HandlerContext, command: ReplyRequested,
                              deps: NotifierDeps) -> None:
     assert ctx.envelope is not None
     event_id = ctx.envelope.event_id
-    async with ctx.record() as session:
+    ctx.skip_inbox()  # the message log, keyed by the event id, is this command's record
+    async with ctx.record(one_statement=True) as session:
         # Recorded, or found (and locked) if a delivery before this one recorded it: one
         # statement. A row marked dead before is being replayed: it is tried again.
         was_dead = MessageLog.status == "dead"
@@ -61,7 +63,7 @@ async def on_reply_requested(ctx: HandlerContext, command: ReplyRequested,
     if attempt.status != "sending":
         log.info("%s message %s is %s already; not sending it again", command.channel,
                  event_id, attempt.status)
-        return  # the inbox row is written for it when the handler returns
+        return
     await send_in_order(ctx.sessions, deps, ctx.clock, Place.of(attempt))
 
 
@@ -82,6 +84,7 @@ async def on_inbound_message(ctx: HandlerContext, event: InboundMessageReceived,
                              deps: NotifierDeps) -> None:
     """A WhatsApp customer wrote: free text may be sent to them for 24 hours from then."""
     if event.channel != "whatsapp":
+        ctx.skip_inbox()  # nothing to keep, so nothing to remember having handled
         return
     async with ctx.write() as session:
         added = insert(CustomerWindow).values(business_id=ctx.business_id,

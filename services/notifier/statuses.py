@@ -29,6 +29,9 @@ from services.notifier.models import MessageLog, MessageStatus
 
 RANK: dict[str, int] = {"sending": 0, "queued": 1, "sent": 2, "failed": 3, "undelivered": 3,
                         "delivered": 4, "read": 5}
+REPORTING_CHANNELS = frozenset({"sms", "whatsapp"})
+"""Channels whose providers report on what was sent (Twilio's and Meta's callbacks); web
+chat has no provider, so nothing can be reported for its messages."""
 FINAL = frozenset({"suppressed", "dead"})
 FAILURES = frozenset({"failed", "undelivered"})
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -17,7 +18,14 @@ from libs.bus.consumer import Consumer
 from libs.bus.context import HandlerContext, PermanentError
 from libs.bus.memory import MemoryTransport
 from libs.bus.models import InboxMessage, OutboxMessage
-from libs.bus.transport import DEAD_REASON_HEADER, ERROR_HEADER, Delivery, Topology, Transport
+from libs.bus.transport import (
+    DEAD_REASON_HEADER,
+    ERROR_HEADER,
+    Delivery,
+    PublishError,
+    Topology,
+    Transport,
+)
 from libs.clock import SystemClock
 from libs.contracts.commands import ReplyRequested
 from libs.contracts.events import CalendarSynced
@@ -363,3 +371,104 @@ async def test_a_message_the_broker_dead_lettered_replays_under_its_own_type(
     await eventually(lambda: _has(session_factory, "poison-then-fixed"), what="the replay")
     assert handler.calls == ["poison-then-fixed"]
     await fixed.close()
+
+
+# --- a stateless service (nlu): no inbox, no outbox, ids derived from the message ---------
+
+
+class Publishes:
+    """The transport's publishes as the broker got them (refusing the first `refuse`)."""
+
+    def __init__(self, transport: Transport, refuse: int = 0) -> None:
+        self.seen: list[tuple[str, str]] = []  # (message type, message id)
+        self.refuse = refuse
+        self._publish = transport.publish
+        transport.publish = self  # type: ignore[method-assign]
+
+    async def __call__(self, body: bytes, routing_key: str, *, message_id: str,
+                       mandatory: bool | None = None) -> None:
+        if routing_key == CalendarSynced.TYPE and self.refuse > 0:
+            self.refuse -= 1
+            raise PublishError("the broker refused it (a test)")
+        await self._publish(body, routing_key, message_id=message_id, mandatory=mandatory)
+        if routing_key == CalendarSynced.TYPE:
+            self.seen.append((routing_key, message_id))
+
+
+class TwoFacts:
+    """A stateless handler: it reads the message and emits two facts about it."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def __call__(self, ctx: HandlerContext, event: ReplyRequested, deps: None) -> None:
+        self.calls += 1
+        assert ctx.envelope is not None
+        for action in ("inserted", "patched"):
+            ctx.emit(CalendarSynced(booking_id=ctx.envelope.event_id,
+                                    calendar_event_id=event.text, action=action,
+                                    synced_at=ctx.clock.now()))
+
+
+def stateless_consumer(handler: Any, transport: Transport,
+                       sessions: async_sessionmaker[AsyncSession]) -> Consumer[None]:
+    return Consumer(CONSUMER, {ReplyRequested.TYPE: handler}, None, session_factory=sessions,
+                    transport=transport, clock=SystemClock(), stateless=True)
+
+
+async def _rows(sessions: async_sessionmaker[AsyncSession], event_id: Any) -> tuple[int, int]:
+    async with sessions() as s:
+        inbox = await s.scalar(select(func.count()).select_from(InboxMessage)
+                               .where(InboxMessage.event_id == event_id))
+        outbox = await s.scalar(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.envelope["causation_id"].astext == str(event_id)))
+    return int(inbox or 0), int(outbox or 0)
+
+
+async def test_a_stateless_service_publishes_what_it_emits_under_ids_a_repeat_keeps(
+        transport: Transport, session_factory: async_sessionmaker[AsyncSession]) -> None:
+    """What it emits leaves before the ack, in order, with ids derived from the message:
+    the same message handled twice publishes the same two ids (the next inbox absorbs the
+    second pair), and nothing is written to the inbox or the outbox."""
+    published = Publishes(transport)
+    handler = TwoFacts()
+    await stateless_consumer(handler, transport, session_factory).start(prefetch=1)
+    env = reply_envelope("stateless")
+    for _ in range(2):
+        await transport.publish(env.to_json(), env.type, message_id=str(env.event_id))
+
+    async def both_handled() -> bool:
+        return len(published.seen) == 4
+
+    await eventually(both_handled, what="both copies to be handled")
+    expected = [str(uuid.uuid5(env.event_id, f"{CONSUMER}/{n}")) for n in (0, 1)]
+    assert [message_id for _, message_id in published.seen] == expected * 2
+    assert handler.calls == 2
+    assert await _rows(session_factory, env.event_id) == (0, 0)
+
+
+async def test_a_stateless_service_retries_a_refused_publish_and_loses_nothing(
+        transport: Transport, session_factory: async_sessionmaker[AsyncSession]) -> None:
+    published = Publishes(transport, refuse=1)
+    handler = TwoFacts()
+    await stateless_consumer(handler, transport, session_factory).start(prefetch=1)
+    env = reply_envelope("refused once")
+    await transport.publish(env.to_json(), env.type, message_id=str(env.event_id))
+
+    async def published_both() -> bool:
+        return {m for _, m in published.seen} == {
+            str(uuid.uuid5(env.event_id, f"{CONSUMER}/{n}")) for n in (0, 1)}
+
+    await eventually(published_both, what="the retried message to publish both facts")
+    assert handler.calls == 2  # the refusal was transient: handled again, not dead
+    assert await transport.dead_letters(CONSUMER) == []
+
+
+async def test_a_stateless_handler_has_no_transaction() -> None:
+    ctx = HandlerContext(envelope=reply_envelope("x"), sessions=None,  # type: ignore[arg-type]
+                         clock=SystemClock(), business_id="salon",
+                         guard=None,  # type: ignore[arg-type]
+                         stateless_as="nlu")
+    with pytest.raises(RuntimeError, match="keeps no state"):
+        async with ctx.write():
+            pass

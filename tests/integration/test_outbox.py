@@ -73,7 +73,8 @@ async def test_two_relays_publish_each_row_once(
 
     second = AmqpTransport(amqp_url, topology)
     await second.connect()
-    relays = [OutboxRelay(session_factory, t, SystemClock(), batch_size=20, poll_interval_s=0.05)
+    relays = [OutboxRelay(session_factory, t, SystemClock(), batch_size=20, poll_interval_s=0.05,
+                          leftover_after_s=0)  # rows nobody handed over: found by the poll
               for t in (amqp_transport, second)]
     tasks = [asyncio.create_task(r.run()) for r in relays]
 
@@ -125,3 +126,59 @@ async def test_each_service_relay_publishes_only_what_that_service_may_publish(
     assert await fsm.drain() == 3
     ids = await _received(amqp_url, topology.queue("notifier"))
     assert ids == [str(e.event_id) for e in replies]
+
+
+async def _unpublished(sessions: async_sessionmaker[AsyncSession]) -> set[uuid.UUID]:
+    async with sessions() as s:
+        return set((await s.scalars(select(OutboxMessage.event_id)
+                                    .where(OutboxMessage.published_at.is_(None)))).all())
+
+
+async def test_rows_handed_over_leave_from_memory_and_are_marked_together(
+        amqp_transport: AmqpTransport, amqp_url: str, topology: Topology,
+        session_factory: async_sessionmaker[AsyncSession]) -> None:
+    """What a consumer committed and handed over is published in the order handed, and
+    stamped sent a moment later; a young row nobody handed over is left to its own process
+    by the periodic poll, and found at once after a nudge."""
+    handed = [reply_envelope(f"h{i}") for i in range(3)]
+    not_handed = reply_envelope("written by admin")
+    async with session_factory() as s, s.begin():
+        await add_to_outbox(s, [*handed, not_handed])
+    relay = OutboxRelay(session_factory, amqp_transport, SystemClock(), poll_interval_s=0.05,
+                        mark_interval_s=0.1, leftover_after_s=60)
+    running = asyncio.create_task(relay.run())
+    relay.submit(handed)
+
+    async def marked() -> bool:
+        return await _unpublished(session_factory) == {not_handed.event_id}
+
+    await eventually(marked, what="the handed rows to be stamped sent")
+    assert await _received(amqp_url, topology.queue("notifier")) == [
+        str(e.event_id) for e in handed]  # the poll left the young row alone
+    relay.nudge()
+
+    async def found() -> bool:
+        return not await _unpublished(session_factory)
+
+    await eventually(found, what="the nudged poll to publish the row nobody handed over")
+    relay.stop()
+    await running
+    assert await _received(amqp_url, topology.queue("notifier")) == [str(not_handed.event_id)]
+
+
+async def test_a_handed_row_the_broker_refused_is_found_by_the_poll(
+        amqp_transport: AmqpTransport, amqp_url: str, topology: Topology,
+        session_factory: async_sessionmaker[AsyncSession]) -> None:
+    envelope = reply_envelope("refused when handed")
+    async with session_factory() as s, s.begin():
+        await add_to_outbox(s, [envelope])
+    disconnected = AmqpTransport(amqp_url, topology)  # never connected: every publish fails
+    refusing = OutboxRelay(session_factory, disconnected, SystemClock())
+    refusing.submit([envelope])
+    assert await refusing.publish_handed() == 0
+    assert await refusing.mark_published() == 0
+    assert await _unpublished(session_factory) == {envelope.event_id}
+    later = OutboxRelay(session_factory, amqp_transport, SystemClock(), leftover_after_s=0)
+    assert await later.publish_pending(leftovers_only=True) == 1
+    assert await _received(amqp_url, topology.queue("notifier")) == [str(envelope.event_id)]
+    assert not await _unpublished(session_factory)

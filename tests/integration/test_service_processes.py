@@ -13,7 +13,6 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -94,21 +93,29 @@ async def test_nlu_process_reads_a_message_and_emits_what_it_understood(
         channel="sms", provider_message_id="SMproc0001", customer=CUSTOMER, to=SALON_SMS,
         text="can i get a haircut tomorrow at 3pm", received_at=datetime.now(UTC)))
 
-    async def understood() -> bool:
-        rows = await outbox_rows(harness.sessions, MessageUnderstood.TYPE)
-        return any(r.published_at is not None for r in rows)
+    async with harness.service("nlu") as proc:
 
-    proc = await serve_one(harness, "nlu", envelope, understood,
-                           "an nlu.message.understood outbox row, published")
-    [row] = await outbox_rows(harness.sessions, MessageUnderstood.TYPE)
-    payload: dict[str, Any] = row.envelope["payload"]
-    assert payload["intent"] == "book", (payload, proc.output())
-    assert payload["slots"]["service"] == "Haircut", (payload, proc.output())
-    assert row.envelope["causation_id"] == str(envelope.event_id)
+        async def consuming() -> bool:
+            return await harness.consumers_on("nlu") >= 1
+
+        await proc.until(consuming, "services.nlu to consume from its queue",
+                         within_s=START_BOUND_S)
+        async with harness.bus() as transport:  # every queue, fsm's among them
+            await transport.publish(envelope.to_json(), envelope.type,
+                                    message_id=str(envelope.event_id))
+        body = await harness.first_message_for(proc, "fsm", "the understanding in fsm's queue")
+        await proc.stop()
+    understood = Envelope.from_json(body)
+    assert understood.type == MessageUnderstood.TYPE
+    assert understood.payload["intent"] == "book", (understood, proc.output())
+    assert understood.payload["slots"]["service"] == "Haircut", (understood, proc.output())
+    assert understood.causation_id == envelope.event_id
+    # Stateless: the id derives from the message read (a redelivery repeats it, and fsm's
+    # inbox absorbs it), and nothing is kept: no inbox row, no outbox row.
+    assert understood.event_id == uuid.uuid5(envelope.event_id, "nlu/0")
     async with harness.sessions() as s:
-        handled = (await s.scalars(select(InboxMessage.consumer).where(
-            InboxMessage.event_id == envelope.event_id))).all()
-    assert handled == ["nlu"], proc.output()
+        assert (await s.scalars(select(InboxMessage.consumer))).all() == []
+    assert await outbox_rows(harness.sessions, MessageUnderstood.TYPE) == []
 
 
 async def test_fsm_process_plays_a_booking_request_to_confirming(harness: Harness) -> None:
