@@ -12,8 +12,8 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import delete, insert, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import ScalarSelect, delete, func, insert, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by, insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.contracts import events as ev
@@ -51,5 +51,20 @@ async def blocked_between(session: AsyncSession, business_id: str, start: dateti
         select(BlockedTime.starts_at, BlockedTime.ends_at)
         .where(BlockedTime.business_id == business_id, BlockedTime.starts_at < end,
                BlockedTime.ends_at > start)
-        .order_by(BlockedTime.starts_at))
+        .order_by(BlockedTime.starts_at, BlockedTime.ends_at))
     return [(s, e) for s, e in found.all()]
+
+
+def blocked_columns(business_id: str, start: datetime, end: datetime
+                    ) -> tuple[ScalarSelect[list[datetime] | None],
+                               ScalarSelect[list[datetime] | None]]:
+    """The same blocked times as two array columns (starts, ends, in the same order), to
+    read them in a statement that is sent anyway (fsm's turn opening): a round trip fewer."""
+    where = (BlockedTime.business_id == business_id, BlockedTime.starts_at < end,
+             BlockedTime.ends_at > start)
+    order = (BlockedTime.starts_at, BlockedTime.ends_at)
+    starts = select(func.array_agg(aggregate_order_by(BlockedTime.starts_at, *order))) \
+        .where(*where).scalar_subquery()
+    ends = select(func.array_agg(aggregate_order_by(BlockedTime.ends_at, *order))) \
+        .where(*where).scalar_subquery()
+    return starts, ends

@@ -28,7 +28,7 @@ from libs.contracts.message import Message
 from libs.contracts.vocabulary import LIVE_BOOKING_STATUSES, OFFERED, Channel
 from libs.settings import Settings
 from services.fsm import machine as m
-from services.fsm.blocked import blocked_between
+from services.fsm.blocked import blocked_between, blocked_columns
 from services.fsm.effects import apply
 from services.fsm.models import Booking, Conversation, Customer
 
@@ -71,6 +71,8 @@ class Turn:
     now: datetime
     emitted: list[Message] = field(default_factory=list)
     web_limits: WebLimits | None = None  # set for a web chat visitor's own message
+    blocked: list[tuple[datetime, datetime]] | None = None
+    """The business's blocked times in the window, when read with the turn's opening."""
 
     @property
     def channel(self) -> Channel:
@@ -81,22 +83,24 @@ class Turn:
         return m.Conversation(m.State(self.row.state), m.Context.from_json(self.row.context))
 
     async def world(self) -> m.World:
-        """What the machine reads, in two queries: the business's live bookings in the
-        horizon together with this customer's own, and the blocked times. Nothing changed
-        in this turn so far is flushed first: it is written with the outcome."""
-        horizon = self.now + timedelta(days=self.profile.booking.max_days_ahead + 2)
+        """What the machine reads, in one query: the business's live bookings in the
+        horizon together with this customer's own (the blocked times came with the turn's
+        opening). Nothing changed in this turn so far is flushed first: it is written with
+        the outcome."""
+        window_start, horizon = window(self.profile, self.now)
         live_here = and_(Booking.business_id == self.profile.id,
                          Booking.status.in_((*LIVE_BOOKING_STATUSES, OFFERED)),
-                         Booking.ends_at > self.now - timedelta(days=1),
+                         Booking.ends_at > window_start,
                          Booking.starts_at < horizon)
         mine = Booking.customer_id == self.customer.id
         with self.session.no_autoflush:
             found = (await self.session.scalars(
                 select(Booking).where(or_(live_here, mine)).order_by(Booking.seq))).all()
-            blocked = await blocked_between(self.session, self.profile.id,
-                                            self.now - timedelta(days=1), horizon)
+            blocked = self.blocked
+            if blocked is None:
+                blocked = await blocked_between(self.session, self.profile.id, window_start,
+                                                horizon)
             web_caps = await self._web_caps()
-        window_start = self.now - timedelta(days=1)
         # A time offered to this customer from the waitlist is theirs to take: not busy for
         # them, and not one of their bookings.
         live = [b for b in found
@@ -135,6 +139,12 @@ class Turn:
                          max_per_day=self.web_limits.max_per_day, made_today=int(made or 0))
 
 
+def window(profile: BusinessProfile, now: datetime) -> tuple[datetime, datetime]:
+    """What a turn reads of the business's calendar: from a day back (an appointment under
+    way) to the booking horizon and two days more (zones and appointments that end late)."""
+    return now - timedelta(days=1), now + timedelta(days=profile.booking.max_days_ahead + 2)
+
+
 def web_visitor(turn: Turn, message: ev.MessageUnderstood | ev.MessageUnderstoodV1,
                 limits: WebLimits) -> None:
     """A web chat customer is anyone who opened a session: note the hash of the address they
@@ -159,14 +169,25 @@ def _view(b: Booking, move: Booking | None) -> m.BookingView:
 
 async def open_turn(session: AsyncSession, ctx: HandlerContext, customer_address: str,
                     channel: Channel) -> Turn:
-    """Find or create the customer and conversation, and lock the conversation row."""
+    """Find or create the customer and conversation, and lock the conversation row: one
+    statement for a customer we know (nearly every turn)."""
     business_id = ctx.business_id
     profile = await get_profile(session, business_id)
     if profile is None:
         raise PermanentError(f"unknown business {business_id!r}")
-    customer = await _customer(session, business_id, customer_address)
-    row = await _locked_conversation(session, customer, channel)
-    return Turn(session, profile, customer, row, ctx.clock.now())
+    now = ctx.clock.now()
+    known = (await session.execute(
+        select(Customer, Conversation, *blocked_columns(business_id, *window(profile, now)))
+        .join(Conversation, Conversation.customer_id == Customer.id)
+        .where(Customer.business_id == business_id, Customer.address == customer_address)
+        .with_for_update(of=Conversation))).first()
+    if known is None:
+        customer = await _customer(session, business_id, customer_address)
+        row = await _locked_conversation(session, customer, channel)
+        return Turn(session, profile, customer, row, now)
+    customer, row, starts, ends = known
+    return Turn(session, profile, customer, row, now,
+                blocked=list(zip(starts or [], ends or [], strict=True)))
 
 
 async def _customer(session: AsyncSession, business_id: str, address: str) -> Customer:
@@ -200,16 +221,16 @@ async def open_turn_for_booking(session: AsyncSession, ctx: HandlerContext,
                                 booking_id: uuid.UUID) -> Turn | None:
     """The turn of the customer a booking belongs to (payments and timers speak of
     bookings, not customers)."""
-    booking = await session.get(Booking, booking_id)
-    if booking is None:
+    found = (await session.execute(
+        select(Customer.address, Conversation.channel).select_from(Booking)
+        .join(Customer, Customer.id == Booking.customer_id)
+        .outerjoin(Conversation, Conversation.customer_id == Customer.id)
+        .where(Booking.id == booking_id))).first()
+    if found is None:
         log.warning("message for unknown booking %s ignored", booking_id)
         return None
-    customer = await session.get(Customer, booking.customer_id)
-    assert customer is not None
-    conversation = await session.scalar(select(Conversation).where(
-        Conversation.customer_id == customer.id))
-    return await open_turn(session, ctx, customer.address,
-                           conversation.channel if conversation else "sms")
+    address, channel = found
+    return await open_turn(session, ctx, address, channel or "sms")
 
 
 async def play(ctx: HandlerContext, turn: Turn, said: m.Input) -> m.Outcome:
