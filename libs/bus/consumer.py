@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -47,17 +47,24 @@ log = logging.getLogger(__name__)
 
 
 INBOX = cast(Table, InboxMessage.__table__)  # the mapped class's table, for Core statements
+_CLAIM = (pg_insert(INBOX)
+          .values(consumer=bindparam("consumer"), event_id=bindparam("event_id"),
+                  type=bindparam("type"))
+          .on_conflict_do_nothing()
+          .returning(INBOX.c.event_id))
+"""On the table (no ORM bookkeeping for a guard row), and built once: every message pays
+it (docs/scaling.md, "Statements built once")."""
+_SEEN = select(INBOX.c.event_id).where(INBOX.c.consumer == bindparam("consumer"),
+                                       INBOX.c.event_id == bindparam("event_id"))
 
 
 def inbox_guard(consumer: str, envelope: Envelope) -> Guard:
     """Record `(consumer, event_id)`; False when it was already recorded."""
 
     async def claim(session: AsyncSession) -> bool:
-        first = await session.scalar(  # on the table: no ORM bookkeeping for a guard row
-            pg_insert(INBOX)
-            .values(consumer=consumer, event_id=envelope.event_id, type=envelope.type)
-            .on_conflict_do_nothing()
-            .returning(INBOX.c.event_id))
+        first = await session.scalar(_CLAIM, {"consumer": consumer,
+                                              "event_id": envelope.event_id,
+                                              "type": envelope.type})
         return first is not None
 
     return claim
@@ -181,8 +188,8 @@ class Consumer(Generic[DepsT]):
 
     async def _seen(self, event_id: uuid.UUID) -> bool:
         async with self._autocommit() as session:
-            found: Any = await session.scalar(select(InboxMessage.event_id).where(
-                InboxMessage.consumer == self.name, InboxMessage.event_id == event_id))
+            found: Any = await session.scalar(_SEEN, {"consumer": self.name,
+                                                      "event_id": event_id})
         return found is not None
 
     async def _retry_or_dead(self, delivery: Delivery, message_type: str,

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import cast
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.bus.models import OutboxMessage
@@ -24,6 +24,9 @@ from libs.db.session import autocommit_sessions
 
 log = logging.getLogger(__name__)
 OUTBOX = cast(Table, OutboxMessage.__table__)  # the mapped class's table, for Core statements
+_ADD = insert(OUTBOX)
+_STAMP = (update(OUTBOX).where(OUTBOX.c.event_id.in_(bindparam("event_ids", expanding=True)))
+          .values(published_at=bindparam("now")))
 
 
 async def add_to_outbox(session: AsyncSession, envelopes: Iterable[Envelope]) -> None:
@@ -33,7 +36,7 @@ async def add_to_outbox(session: AsyncSession, envelopes: Iterable[Envelope]) ->
     rows = [{"event_id": e.event_id, "type": e.type, "business_id": e.business_id,
              "envelope": e.model_dump(mode="json")} for e in envelopes]
     if rows:
-        await session.execute(insert(OUTBOX), rows)
+        await session.execute(_ADD, rows)
 
 
 class OutboxRelay:
@@ -122,9 +125,8 @@ class OutboxRelay:
             return 0
         try:
             async with self._one_statement() as session:  # no transaction
-                await session.execute(
-                    update(OUTBOX).where(OUTBOX.c.event_id.in_(marking))
-                    .values(published_at=self._clock.now()))
+                await session.execute(_STAMP, {"event_ids": marking,
+                                               "now": self._clock.now()})
         except BaseException:
             self._unmarked = marking + self._unmarked
             raise

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import phonenumbers
 from sqlalchemy import Boolean, delete, func, literal_column, or_, select
@@ -29,6 +29,7 @@ Channel = Literal["sms", "whatsapp"]
 __all__ = [
     "Channel",
     "ImportOutcome",
+    "business_id_by_channel",
     "find_business_id_by_channel",
     "get_profile",
     "import_file",
@@ -194,29 +195,53 @@ _OWNERS: dict[tuple[str, str, str], tuple[str, float]] = {}
 is found at once."""
 
 
-async def find_business_id_by_channel(session: AsyncSession, channel: Channel,
-                                      address: str) -> str | None:
-    """Which business an inbound message belongs to: the SMS number it was sent *to*, or the
-    WhatsApp phone-number id it arrived on. None when no business claims it."""
+def _owner_query(channel: Channel, address: str) -> tuple[str, Any]:
+    """The address as stored, and the condition that finds its business."""
     if channel == "sms":
         normalized = _normalize_sms_address(address)
-        where = Business.sms_number == normalized
-    elif channel == "whatsapp":
+        return normalized, Business.sms_number == normalized
+    if channel == "whatsapp":
         normalized = address.strip()
-        where = Business.whatsapp_phone_number_id == normalized
-    else:
-        raise ValueError(f"unknown channel {channel!r}")
-    key = (_database_of(session), channel, normalized)
+        return normalized, Business.whatsapp_phone_number_id == normalized
+    raise ValueError(f"unknown channel {channel!r}")
+
+
+def _fresh_owner(key: tuple[str, str, str]) -> str | None:
     known = _OWNERS.get(key)
-    now = time.monotonic()
-    if known is not None and now - known[1] < PROFILE_FRESH_S:
-        return known[0]
+    return known[0] if known is not None and time.monotonic() - known[1] < PROFILE_FRESH_S \
+        else None
+
+
+async def _read_owner(session: AsyncSession, key: tuple[str, str, str], where: Any) -> str | None:
     found: str | None = await session.scalar(select(Business.id).where(where))
     if found is None:
         _OWNERS.pop(key, None)
     else:
-        _OWNERS[key] = (found, now)
+        _OWNERS[key] = (found, time.monotonic())
     return found
+
+
+async def find_business_id_by_channel(session: AsyncSession, channel: Channel,
+                                      address: str) -> str | None:
+    """Which business an inbound message belongs to: the SMS number it was sent *to*, or the
+    WhatsApp phone-number id it arrived on. None when no business claims it."""
+    normalized, where = _owner_query(channel, address)
+    key = (_database_of(session), channel, normalized)
+    return _fresh_owner(key) or await _read_owner(session, key, where)
+
+
+async def business_id_by_channel(sessions: async_sessionmaker[AsyncSession], channel: Channel,
+                                 address: str) -> str | None:
+    """`find_business_id_by_channel`, opening a session only when the answer is not fresh
+    in this process (nearly never, for a webhook: opening and closing one costs more than
+    the rest of the lookup)."""
+    normalized, where = _owner_query(channel, address)
+    bind = sessions.kw.get("bind")
+    key = (str(getattr(bind, "url", "")), channel, normalized)
+    if (owner := _fresh_owner(key)) is not None:
+        return owner
+    async with sessions() as session:
+        return await _read_owner(session, key, where)
 
 
 async def import_file(session_factory: async_sessionmaker[AsyncSession],

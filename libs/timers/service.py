@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -17,19 +17,29 @@ LEASE = timedelta(minutes=2)
 """How long a claimed timer is left to its ticker before another may claim it."""
 
 
+_NEW_TIMER = insert(Timer).values(
+    owner=bindparam("owner"), kind=bindparam("kind"), key=bindparam("key"),
+    business_id=bindparam("business_id"), due_at=bindparam("due_at"),
+    payload=bindparam("payload"))
+_SCHEDULE = _NEW_TIMER.on_conflict_do_update(
+    index_elements=[Timer.owner, Timer.key],
+    set_={"due_at": _NEW_TIMER.excluded.due_at, "payload": _NEW_TIMER.excluded.payload,
+          "kind": _NEW_TIMER.excluded.kind, "fired_at": None, "claimed_until": None})
+_CANCEL = delete(Timer).where(Timer.owner == bindparam("owner"), Timer.key == bindparam("key"))
+"""Built once: a turn schedules or cancels a timer nearly every time, and building the
+statement cost more CPU than sending it (docs/scaling.md, "Statements built once")."""
+
+
 async def schedule(session: AsyncSession, *, owner: str, kind: str, key: str, business_id: str,
                    due_at: datetime, payload: dict[str, Any] | None = None) -> None:
     """Create or move the timer `key` (idempotent: a second schedule replaces the first)."""
-    stmt = insert(Timer).values(owner=owner, kind=kind, key=key, business_id=business_id,
-                                due_at=due_at, payload=payload or {})
-    await session.execute(stmt.on_conflict_do_update(
-        index_elements=[Timer.owner, Timer.key],
-        set_={"due_at": stmt.excluded.due_at, "payload": stmt.excluded.payload,
-              "kind": stmt.excluded.kind, "fired_at": None, "claimed_until": None}))
+    await session.execute(_SCHEDULE, {"owner": owner, "kind": kind, "key": key,
+                                      "business_id": business_id, "due_at": due_at,
+                                      "payload": payload or {}})
 
 
 async def cancel(session: AsyncSession, *, owner: str, key: str) -> None:
-    await session.execute(delete(Timer).where(Timer.owner == owner, Timer.key == key))
+    await session.execute(_CANCEL, {"owner": owner, "key": key})
 
 
 async def claim_due(session_factory: async_sessionmaker[AsyncSession], clock: Clock, *,

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ScalarSelect, delete, func, insert, select
+from sqlalchemy import ScalarSelect, bindparam, delete, func, insert, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by, insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from libs.contracts import events as ev
 from services.fsm.models import BlockedTime, BlockedTimeImport
@@ -55,16 +57,16 @@ async def blocked_between(session: AsyncSession, business_id: str, start: dateti
     return [(s, e) for s, e in found.all()]
 
 
-def blocked_columns(business_id: str, start: datetime, end: datetime
-                    ) -> tuple[ScalarSelect[list[datetime] | None],
-                               ScalarSelect[list[datetime] | None]]:
-    """The same blocked times as two array columns (starts, ends, in the same order), to
-    read them in a statement that is sent anyway (fsm's turn opening): a round trip fewer."""
-    where = (BlockedTime.business_id == business_id, BlockedTime.starts_at < end,
-             BlockedTime.ends_at > start)
+def _blocked_array(column: InstrumentedAttribute[datetime]) -> ScalarSelect[Any]:
     order = (BlockedTime.starts_at, BlockedTime.ends_at)
-    starts = select(func.array_agg(aggregate_order_by(BlockedTime.starts_at, *order))) \
-        .where(*where).scalar_subquery()
-    ends = select(func.array_agg(aggregate_order_by(BlockedTime.ends_at, *order))) \
-        .where(*where).scalar_subquery()
-    return starts, ends
+    return (select(func.array_agg(aggregate_order_by(column, *order)))
+            .where(BlockedTime.business_id == bindparam("business_id"),
+                   BlockedTime.starts_at < bindparam("horizon"),
+                   BlockedTime.ends_at > bindparam("window_start"))
+            .scalar_subquery())
+
+
+BLOCKED_COLUMNS = (_blocked_array(BlockedTime.starts_at), _blocked_array(BlockedTime.ends_at))
+"""The business's blocked times overlapping `[window_start, horizon)` as two array columns
+(starts, ends, in the same order), to read them in a statement that is sent anyway (fsm's
+turn opening): a round trip fewer. Parameters: `business_id`, `window_start`, `horizon`."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,7 +28,7 @@ from libs.contracts.message import Message
 from libs.contracts.vocabulary import LIVE_BOOKING_STATUSES, OFFERED, Channel
 from libs.settings import Settings
 from services.fsm import machine as m
-from services.fsm.blocked import blocked_between, blocked_columns
+from services.fsm.blocked import BLOCKED_COLUMNS, blocked_between
 from services.fsm.effects import apply
 from services.fsm.models import Booking, Conversation, Customer
 
@@ -39,6 +39,24 @@ RACE_RETRIES = 5
 CLAIMS_TIME = (m.CreateBooking, m.ConfirmBooking, m.RescheduleBooking, m.HoldMove, m.HoldOffer)
 """Effects that take a time on a resource: the exclusion constraint may refuse them, so
 they are applied in a savepoint and retried against a fresh world."""
+
+
+_WORLD = select(Booking).where(or_(
+    and_(Booking.business_id == bindparam("business_id"),
+         Booking.status.in_((*LIVE_BOOKING_STATUSES, OFFERED)),
+         Booking.ends_at > bindparam("window_start"),
+         Booking.starts_at < bindparam("horizon")),
+    Booking.customer_id == bindparam("customer_id"),
+)).order_by(Booking.seq)
+"""The business's live bookings in the window, and this customer's own."""
+_OPEN_TURN = (select(Customer, Conversation, *BLOCKED_COLUMNS)
+              .join(Conversation, Conversation.customer_id == Customer.id)
+              .where(Customer.business_id == bindparam("business_id"),
+                     Customer.address == bindparam("address"))
+              .with_for_update(of=Conversation))
+"""A known customer, their conversation (locked for the turn) and the blocked times."""
+# Both are built once: building a statement cost more CPU than sending it (docs/scaling.md,
+# "Statements built once").
 
 
 def new_reference() -> str:
@@ -88,14 +106,10 @@ class Turn:
         opening). Nothing changed in this turn so far is flushed first: it is written with
         the outcome."""
         window_start, horizon = window(self.profile, self.now)
-        live_here = and_(Booking.business_id == self.profile.id,
-                         Booking.status.in_((*LIVE_BOOKING_STATUSES, OFFERED)),
-                         Booking.ends_at > window_start,
-                         Booking.starts_at < horizon)
-        mine = Booking.customer_id == self.customer.id
         with self.session.no_autoflush:
-            found = (await self.session.scalars(
-                select(Booking).where(or_(live_here, mine)).order_by(Booking.seq))).all()
+            found = (await self.session.scalars(_WORLD, {
+                "business_id": self.profile.id, "window_start": window_start,
+                "horizon": horizon, "customer_id": self.customer.id})).all()
             blocked = self.blocked
             if blocked is None:
                 blocked = await blocked_between(self.session, self.profile.id, window_start,
@@ -176,11 +190,10 @@ async def open_turn(session: AsyncSession, ctx: HandlerContext, customer_address
     if profile is None:
         raise PermanentError(f"unknown business {business_id!r}")
     now = ctx.clock.now()
-    known = (await session.execute(
-        select(Customer, Conversation, *blocked_columns(business_id, *window(profile, now)))
-        .join(Conversation, Conversation.customer_id == Customer.id)
-        .where(Customer.business_id == business_id, Customer.address == customer_address)
-        .with_for_update(of=Conversation))).first()
+    window_start, horizon = window(profile, now)
+    known = (await session.execute(_OPEN_TURN, {
+        "business_id": business_id, "address": customer_address,
+        "window_start": window_start, "horizon": horizon})).first()
     if known is None:
         customer = await _customer(session, business_id, customer_address)
         row = await _locked_conversation(session, customer, channel)

@@ -36,7 +36,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, literal, or_, select, tuple_
+from sqlalchemy import bindparam, func, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -108,11 +108,13 @@ def recipient_key(business_id: str, to: str) -> str:
     return f"notifier-recipient\x1f{business_id}\x1f{to}"
 
 
+_LOCK = select(func.pg_advisory_xact_lock(func.hashtextextended(bindparam("key"), 0)))
+
+
 async def lock_recipient(session: AsyncSession, business_id: str, to: str) -> None:
     """Held to the end of the transaction (two recipients whose keys hash alike merely wait
     for each other)."""
-    key = recipient_key(business_id, to)
-    await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
+    await session.execute(_LOCK, {"key": recipient_key(business_id, to)})
 
 
 async def send_in_order(sessions: async_sessionmaker[AsyncSession], deps: NotifierDeps,
@@ -148,21 +150,31 @@ async def _next_unsent(session: AsyncSession, mine: Place,
                        now: datetime) -> tuple[MessageLog, bool] | None:
     """The earliest unsent message to `mine`'s recipient (locked), with whether that
     recipient opted out of the business (read in the same statement)."""
-    order_at = func.coalesce(MessageLog.requested_at, MessageLog.created_at)
-    opted_out = (select(Suppression.opted_out)
-                 .where(Suppression.business_id == MessageLog.business_id,
-                        Suppression.customer == MessageLog.to)
-                 .scalar_subquery())
-    found = (await session.execute(
-        select(MessageLog, func.coalesce(opted_out, False)).where(
-            MessageLog.business_id == mine.business_id, MessageLog.to == mine.to,
-            MessageLog.status == "sending",
-            tuple_(order_at, MessageLog.seq) <= tuple_(literal(mine.requested_at),
-                                                       literal(mine.seq)),
-            or_(MessageLog.id == mine.id, order_at >= now - ORDER_WAIT))
-        .order_by(order_at, MessageLog.seq).limit(1)
-        .with_for_update(of=MessageLog))).first()
+    found = (await session.execute(_NEXT_UNSENT, {
+        "business_id": mine.business_id, "to": mine.to, "requested_at": mine.requested_at,
+        "seq": mine.seq, "id": mine.id, "oldest": now - ORDER_WAIT})).first()
     return None if found is None else (found[0], bool(found[1]))
+
+
+_ORDER_AT = func.coalesce(MessageLog.requested_at, MessageLog.created_at)
+_NEXT_UNSENT = (
+    select(MessageLog, func.coalesce(
+        select(Suppression.opted_out)
+        .where(Suppression.business_id == MessageLog.business_id,
+               Suppression.customer == MessageLog.to)
+        .scalar_subquery(), False))
+    .where(MessageLog.business_id == bindparam("business_id"),
+           MessageLog.to == bindparam("to"),
+           MessageLog.status == "sending",
+           tuple_(_ORDER_AT, MessageLog.seq) <= tuple_(
+               bindparam("requested_at", type_=MessageLog.requested_at.type),
+               bindparam("seq", type_=MessageLog.seq.type)),
+           or_(MessageLog.id == bindparam("id"),
+               _ORDER_AT >= bindparam("oldest")))  # noqa: SIM300 (a column, not a constant)
+    .order_by(_ORDER_AT, MessageLog.seq).limit(1)
+    .with_for_update(of=MessageLog))
+"""Built once, as every statement a reply pays for (docs/scaling.md, "Statements built
+once")."""
 
 
 async def _attempt(session: AsyncSession, row: MessageLog, opted_out: bool,
@@ -221,11 +233,16 @@ def _held_back(row: MessageLog, opted_out: bool) -> bool:
     return opted_out and row.audience == "customer" and row.purpose != "notice"
 
 
+_LAST_INBOUND = select(CustomerWindow.last_inbound_at).where(
+    CustomerWindow.business_id == bindparam("business_id"),
+    CustomerWindow.customer == bindparam("customer"))
+
+
 async def window_open(session: AsyncSession, business_id: str, customer: str,
                       now: datetime) -> bool:
     """The customer wrote on WhatsApp less than 24 hours before `now`."""
-    last = await session.scalar(select(CustomerWindow.last_inbound_at).where(
-        CustomerWindow.business_id == business_id, CustomerWindow.customer == customer))
+    last = await session.scalar(_LAST_INBOUND, {"business_id": business_id,
+                                                "customer": customer})
     return last is not None and now - last < WINDOW
 
 

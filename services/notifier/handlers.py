@@ -18,7 +18,7 @@ import logging
 import uuid
 from datetime import datetime
 
-from sqlalchemy import case, delete, func
+from sqlalchemy import bindparam, case, delete, func
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -40,6 +40,21 @@ log = logging.getLogger(__name__)
 __all__ = ["HANDLERS", "NotifierDeps", "prune_notifier"]
 
 
+_WAS_DEAD = MessageLog.status == "dead"
+_RECORD = insert(MessageLog).values(
+    id=bindparam("id"), event_id=bindparam("event_id"), business_id=bindparam("business_id"),
+    channel=bindparam("channel"), audience=bindparam("audience"), to=bindparam("to"),
+    body=bindparam("body"), status="sending", purpose=bindparam("purpose"),
+    choices=bindparam("choices"), requested_at=bindparam("requested_at"),
+    language=bindparam("language"),
+).on_conflict_do_update(
+    index_elements=[MessageLog.event_id],
+    set_={"status": case((_WAS_DEAD, "sending"), else_=MessageLog.status),
+          "error": case((_WAS_DEAD, None), else_=MessageLog.error)},
+).returning(MessageLog)
+"""Built once (docs/scaling.md, "Statements built once")."""
+
+
 async def on_reply_requested(ctx: HandlerContext, command: ReplyRequested,
                              deps: NotifierDeps) -> None:
     assert ctx.envelope is not None
@@ -48,18 +63,12 @@ async def on_reply_requested(ctx: HandlerContext, command: ReplyRequested,
     async with ctx.record(one_statement=True) as session:
         # Recorded, or found (and locked) if a delivery before this one recorded it: one
         # statement. A row marked dead before is being replayed: it is tried again.
-        was_dead = MessageLog.status == "dead"
-        recorded = insert(MessageLog).values(
-            id=uuid.uuid4(), event_id=event_id, business_id=ctx.business_id,
-            channel=command.channel, audience=command.audience, to=command.to,
-            body=command.text, status="sending", purpose=command.purpose,
-            choices=list(command.choices), requested_at=ctx.occurred_at,
-            language=command.language)
-        attempt = (await session.scalars(recorded.on_conflict_do_update(
-            index_elements=[MessageLog.event_id],
-            set_={"status": case((was_dead, "sending"), else_=MessageLog.status),
-                  "error": case((was_dead, None), else_=MessageLog.error)})
-            .returning(MessageLog))).one()
+        attempt = (await session.scalars(_RECORD, {
+            "id": uuid.uuid4(), "event_id": event_id, "business_id": ctx.business_id,
+            "channel": command.channel, "audience": command.audience, "to": command.to,
+            "body": command.text, "purpose": command.purpose,
+            "choices": list(command.choices), "requested_at": ctx.occurred_at,
+            "language": command.language})).one()
     if attempt.status != "sending":
         log.info("%s message %s is %s already; not sending it again", command.channel,
                  event_id, attempt.status)

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -70,11 +70,15 @@ def apply(row: MessageLog, status: str, error_code: str | None, now: datetime) -
     return True
 
 
+_LOCK = select(func.pg_advisory_xact_lock(func.hashtextextended(bindparam("key"), 0)))
+_KEPT = select(MessageStatus).where(
+    MessageStatus.provider_message_id.in_(bindparam("ids", expanding=True)))
+
+
 async def lock_provider_id(session: AsyncSession, provider_message_id: str) -> None:
     """Held to the end of the transaction: a report and the row getting that id wait for
     each other."""
-    key = f"notifier-status\x1f{provider_message_id}"
-    await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
+    await session.execute(_LOCK, {"key": f"notifier-status\x1f{provider_message_id}"})
 
 
 @dataclass(frozen=True)
@@ -112,8 +116,7 @@ async def apply_kept_reports(session: AsyncSession, row: MessageLog, ids: Iterab
                              now: datetime) -> list[Unreachable]:
     """The row was just given these provider ids: apply what was reported for them before.
     Call it after `lock_provider_id` for each id, in the transaction that sets them."""
-    kept = (await session.scalars(select(MessageStatus).where(
-        MessageStatus.provider_message_id.in_(list(ids))))).all()
+    kept = (await session.scalars(_KEPT, {"ids": list(ids)})).all()
     found = []
     for report in sorted(kept, key=lambda r: RANK.get(r.status, -1)):
         apply(row, report.status, report.error_code, now)

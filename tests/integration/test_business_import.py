@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import yaml
@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from libs.business.models import Business, BusinessService
 from libs.business.profile import ProfileError, load_profile, parse_profile
 from libs.business.service import (
+    business_id_by_channel,
     find_business_id_by_channel,
     get_profile,
     import_file,
@@ -126,6 +127,33 @@ async def test_find_business_by_channel(session_factory: Sessions) -> None:
         assert await find_business_id_by_channel(s, "sms", "+12125550199") is None
         assert await find_business_id_by_channel(s, "whatsapp", "+12125550100") is None
         assert await find_business_id_by_channel(s, "sms", "not a number") is None
+
+
+async def test_a_webhook_finds_its_business_without_a_session_once_it_is_known(
+        session_factory: Sessions) -> None:
+    """ingress's lookup: the same answers, and a session only when the answer is not fresh
+    in the process (an unknown address is never remembered: a business imported next is
+    found at once)."""
+    for name in NAMES:
+        await import_file(session_factory, FIXTURES / f"{name}.yaml")
+    opened: list[int] = []
+
+    def counting() -> AsyncSession:
+        opened.append(1)
+        return session_factory()
+
+    counting.kw = session_factory.kw  # type: ignore[attr-defined]
+    sessions = cast(Sessions, counting)
+    assert await business_id_by_channel(sessions, "whatsapp", "109876543210002") == "clinic"
+    assert await business_id_by_channel(sessions, "sms", "+1 (312) 555-0100") == "barber"
+    assert len(opened) == 2  # the imports forgot what the process knew
+    before = len(opened)
+    assert await business_id_by_channel(sessions, "whatsapp", "109876543210002") == "clinic"
+    assert await business_id_by_channel(sessions, "sms", "+13125550100") == "barber"
+    assert len(opened) == before  # fresh: no session
+    assert await business_id_by_channel(sessions, "sms", "+12125550199") is None
+    assert await business_id_by_channel(sessions, "sms", "+12125550199") is None
+    assert len(opened) == before + 2  # nobody owns it: asked each time
 
 
 async def test_a_broken_file_writes_nothing(session_factory: Sessions, tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from twilio.request_validator import RequestValidator
 
-from libs.business.service import find_business_id_by_channel
+from libs.business.service import business_id_by_channel
 from libs.contracts.events import DeliveryStatus, InboundMessageReceived
 from libs.contracts.vocabulary import DeliveryState
 from libs.logs import mask_phone
@@ -51,8 +51,7 @@ async def twilio_sms(form: Annotated[dict[str, str], Depends(verified_form)],
     missing = [k for k in ("MessageSid", "From", "To") if not form.get(k)]
     if missing:
         raise HTTPException(400, f"missing fields: {', '.join(missing)}")
-    async with deps.session_factory() as session:
-        business_id = await find_business_id_by_channel(session, "sms", form["To"])
+    business_id = await business_id_by_channel(deps.session_factory, "sms", form["To"])
     if business_id is None:
         log.warning("SMS to unknown number %s", mask_phone(form["To"]))
         raise HTTPException(404, "unknown business number")
@@ -74,8 +73,7 @@ async def twilio_status(form: Annotated[dict[str, str], Depends(verified_form)],
     status = TWILIO_STATUSES.get(reported)
     if status is None:
         return Response(status_code=204)  # a status we do not track
-    async with deps.session_factory() as session:
-        business_id = await find_business_id_by_channel(session, "sms", form["From"])
+    business_id = await business_id_by_channel(deps.session_factory, "sms", form["From"])
     if business_id is None:
         log.warning("SMS status for unknown number %s", mask_phone(form["From"]))
         raise HTTPException(404, "unknown business number")

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 
-from libs.business.service import find_business_id_by_channel
+from libs.business.service import business_id_by_channel
 from libs.contracts.events import DeliveryStatus, InboundMessageReceived
 from services.ingress import whatsapp
 from services.ingress.deps import IngressDeps, ingress_deps, raw_body
@@ -52,12 +52,11 @@ async def whatsapp_webhook(payload: Annotated[Any, Depends(verified_payload)],
         raise HTTPException(400, f"malformed body: {exc}") from exc
     numbers = {m.phone_number_id for m in messages} | {s.phone_number_id for s in statuses}
     owners: dict[str, str] = {}
-    async with deps.session_factory() as session:
-        for number in numbers:
-            owner = await find_business_id_by_channel(session, "whatsapp", number)
-            if owner is None:
-                raise HTTPException(404, "unknown WhatsApp phone number id")
-            owners[number] = owner
+    for number in numbers:
+        owner = await business_id_by_channel(deps.session_factory, "whatsapp", number)
+        if owner is None:
+            raise HTTPException(404, "unknown WhatsApp phone number id")
+        owners[number] = owner
     for msg in messages:
         await deps.publish(InboundMessageReceived(
             channel="whatsapp", provider_message_id=msg.message_id, customer=msg.sender,
