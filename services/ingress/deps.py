@@ -127,11 +127,17 @@ def clean_json(value: Any) -> Any:
     return value
 
 
+def app_deps(request: Request) -> IngressDeps:
+    """The app's dependencies, read off the app: the webhooks call it themselves."""
+    found: IngressDeps = request.app.state.ingress
+    return found
+
+
 async def ingress_deps(request: Request) -> IngressDeps:
-    """Async, as every dependency here: FastAPI runs a plain `def` dependency in a worker
-    thread, a hop per request that cost more than the rest of the dependency."""
-    deps: IngressDeps = request.app.state.ingress
-    return deps
+    """`app_deps` as a FastAPI dependency. Async, as every dependency here: FastAPI runs a
+    plain `def` dependency in a worker thread, a hop per request that cost more than the
+    rest of the dependency."""
+    return app_deps(request)
 
 
 async def raw_body(request: Request, secret: str | None, provider: str) -> bytes:

@@ -123,6 +123,8 @@ async def test_a_body_over_the_limit_is_refused_before_it_is_read(
 
 async def test_the_database_down_is_a_503_with_retry_after(bus: MemoryTransport) -> None:
     class Down:
+        kw: dict[str, object] = {}  # a sessionmaker's settings: no database bound
+
         def __call__(self) -> AsyncSession:
             raise OperationalError("SELECT 1", {}, ConnectionRefusedError("db down"))
 

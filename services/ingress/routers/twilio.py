@@ -5,16 +5,15 @@ notifier sends (`StatusCallback` = `PUBLIC_BASE_URL/webhooks/twilio/status`)."""
 from __future__ import annotations
 
 import logging
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 from twilio.request_validator import RequestValidator
 
 from libs.business.service import business_id_by_channel
 from libs.contracts.events import DeliveryStatus, InboundMessageReceived
 from libs.contracts.vocabulary import DeliveryState
 from libs.logs import mask_phone
-from services.ingress.deps import IngressDeps, ingress_deps, raw_body
+from services.ingress.deps import IngressDeps, app_deps, raw_body
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -29,8 +28,7 @@ TWILIO_STATUSES: dict[str, DeliveryState] = {
 """Twilio's message statuses as ours; others (receiving, received: inbound) are ignored."""
 
 
-async def verified_form(request: Request,
-                        deps: Annotated[IngressDeps, Depends(ingress_deps)]) -> dict[str, str]:
+async def verified_form(request: Request, deps: IngressDeps) -> dict[str, str]:
     token = deps.config.twilio_auth_token
     await raw_body(request, token, "Twilio")
     assert token is not None  # raw_body answered 503 otherwise
@@ -46,8 +44,11 @@ async def verified_form(request: Request,
 
 
 @router.post("/webhooks/twilio/sms")
-async def twilio_sms(form: Annotated[dict[str, str], Depends(verified_form)],
-                     deps: Annotated[IngressDeps, Depends(ingress_deps)]) -> Response:
+async def twilio_sms(request: Request) -> Response:
+    """An inbound SMS. The webhooks take the request alone: FastAPI's dependency resolution
+    cost more CPU than the rest of a webhook (docs/scaling.md, "Ingress")."""
+    deps = app_deps(request)
+    form = await verified_form(request, deps)
     missing = [k for k in ("MessageSid", "From", "To") if not form.get(k)]
     if missing:
         raise HTTPException(400, f"missing fields: {', '.join(missing)}")
@@ -63,9 +64,10 @@ async def twilio_sms(form: Annotated[dict[str, str], Depends(verified_form)],
 
 
 @router.post("/webhooks/twilio/status")
-async def twilio_status(form: Annotated[dict[str, str], Depends(verified_form)],
-                        deps: Annotated[IngressDeps, Depends(ingress_deps)]) -> Response:
+async def twilio_status(request: Request) -> Response:
     """A delivery report on a message notifier sent, from the business's number (`From`)."""
+    deps = app_deps(request)
+    form = await verified_form(request, deps)
     sid = form.get("MessageSid") or form.get("SmsSid") or ""
     reported = (form.get("MessageStatus") or form.get("SmsStatus") or "").lower()
     if not sid or not reported or not form.get("From"):

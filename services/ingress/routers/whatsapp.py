@@ -12,14 +12,13 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from libs.business.service import business_id_by_channel
 from libs.contracts.events import DeliveryStatus, InboundMessageReceived
 from services.ingress import whatsapp
-from services.ingress.deps import IngressDeps, ingress_deps, raw_body
+from services.ingress.deps import IngressDeps, app_deps, ingress_deps, raw_body
 
 log = logging.getLogger(__name__)
 router = APIRouter()
 
 
-async def verified_payload(request: Request,
-                           deps: Annotated[IngressDeps, Depends(ingress_deps)]) -> Any:
+async def verified_payload(request: Request, deps: IngressDeps) -> Any:
     secret = deps.config.whatsapp_app_secret
     raw = await raw_body(request, secret, "WhatsApp")
     assert secret is not None  # raw_body answered 503 otherwise
@@ -44,8 +43,12 @@ async def whatsapp_verify(request: Request,
 
 
 @router.post("/webhooks/whatsapp")
-async def whatsapp_webhook(payload: Annotated[Any, Depends(verified_payload)],
-                           deps: Annotated[IngressDeps, Depends(ingress_deps)]) -> Response:
+async def whatsapp_webhook(request: Request) -> Response:
+    """Messages and delivery reports. The webhooks take the request alone: FastAPI's
+    dependency resolution cost more CPU than the rest of a webhook (docs/scaling.md,
+    "Ingress")."""
+    deps = app_deps(request)
+    payload = await verified_payload(request, deps)
     try:
         messages, statuses = whatsapp.parse(payload)
     except whatsapp.PayloadError as exc:
