@@ -88,7 +88,7 @@ KEYS = ("turns_per_s", "turns_ceiling_per_s", "turn_p50_ms", "turn_p99_ms", "cpu
         "fsm_scale_3", "reminders_per_s", "availability_p99_ms", "nlu_p99_ms")
 BUSINESSES = REPO / "examples" / "businesses"
 STATEMENTS = "receptionist_db_statements_total"
-SPIED = ("fsm", "notifier", "nlu", "ingress")  # `--py-spy`: the processes profiled
+SPIED = ("fsm", "notifier", "nlu", "ingress", "reminders", "payments")  # what --py-spy records
 INBOUND = "inbound.message.received.v1"
 
 
@@ -769,7 +769,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run: every part, briefly")
     parser.add_argument("--py-spy", action="store_true",
-                        help="profile fsm, notifier, nlu and ingress during the fsm x1 window "
+                        help="profile the processes in SPIED during the fsm x1 window "
                              "(needs py-spy)")
     parser.add_argument("--keep-logs", type=Path, default=None,
                         help="keep every process's log (and the profile) in this directory")
