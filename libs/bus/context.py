@@ -49,6 +49,12 @@ class PermanentError(Exception):
     """A failure that retrying cannot fix: the message goes straight to `<queue>.dead`."""
 
 
+def derived_event_id(cause: uuid.UUID, consumer: str, place: int) -> uuid.UUID:
+    """The id of the `place`-th message a stateless `consumer` emits for message `cause`:
+    the same every time it handles that message."""
+    return uuid.uuid5(cause, f"{consumer}/{place}")
+
+
 @dataclass
 class HandlerContext:
     """`envelope` is the message being handled; a timer firing has none and starts a
@@ -80,8 +86,8 @@ class HandlerContext:
         """Queue a message caused by the one being handled, for the outbox of `write()` (or,
         for a stateless service, for the consumer to publish)."""
         if event_id is None and self.stateless_as is not None and self.envelope is not None:
-            event_id = uuid.uuid5(self.envelope.event_id,
-                                  f"{self.stateless_as}/{len(self.emitted)}")
+            event_id = derived_event_id(self.envelope.event_id, self.stateless_as,
+                                        len(self.emitted))
         out = make_envelope(
             message,
             business_id=business_id or self.business_id,

@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 from sqlalchemy import select, text
 
+from libs.bus.context import derived_event_id
 from libs.bus.models import OutboxMessage
 from libs.contracts.vocabulary import LIVE_BOOKING_STATUSES
 from services.fsm.models import Booking, Customer
@@ -154,7 +155,8 @@ async def _causes(system: System) -> dict[uuid.UUID, uuid.UUID | None]:
 
 def root_of(event_id: uuid.UUID, causes: dict[uuid.UUID, uuid.UUID | None]) -> uuid.UUID:
     """The first message of the chain that led to `event_id`: for a customer's turn, the
-    event ingress published for the webhook (not in the outbox: ingress has none)."""
+    event ingress published for the webhook (not in the outbox: ingress has none, and nlu's
+    link is added from its derived id)."""
     current, seen = event_id, set()
     while current in causes and current not in seen:
         seen.add(current)
@@ -168,6 +170,9 @@ def root_of(event_id: uuid.UUID, causes: dict[uuid.UUID, uuid.UUID | None]) -> u
 async def _check_replies(system: System, load: Load, verdict: Verdict) -> None:
     by_phone = {c.phone: c for c in load.customers}
     causes = await _causes(system)
+    accepted = {w.root: (c, w) for c in load.customers for w in c.webhooks if w.accepted}
+    for root in accepted:  # nlu keeps no outbox: its message's id derives from the webhook's
+        causes.setdefault(derived_event_id(root, "nlu", 0), root)
     async with system.sessions() as s:
         rows = (await s.execute(
             select(MessageLog.event_id, MessageLog.body, MessageLog.status)
@@ -179,7 +184,6 @@ async def _check_replies(system: System, load: Load, verdict: Verdict) -> None:
             verdict.problem("replies recorded but never sent (left 'sending')", body)
             continue
         replies[root_of(event_id, causes)].append(body)
-    accepted = {w.root: (c, w) for c in load.customers for w in c.webhooks if w.accepted}
     verdict.replies = sum(len(replies.get(root, [])) for root in accepted)
     for root, (c, w) in accepted.items():
         got = replies.get(root, [])

@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 import aio_pika
 import httpx
 import psycopg
+from prometheus_client.parser import text_string_to_metric_families
 from pydantic_settings import SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -284,6 +285,19 @@ class System:
         if proc.name not in CONSUMERS:
             return True
         return (await self.queue_state(self.topology.queue(proc.name)))[1] >= 1
+
+    async def handled_by(self, name: str) -> int:
+        """Messages the service's process committed since it started, by its own counter
+        (`receptionist_messages_handled_total`): stateless nlu and notifier's replies leave
+        no inbox row to count."""
+        proc = self.services[name]
+        async with httpx.AsyncClient(timeout=5.0) as client:
+            answer = await client.get(f"http://127.0.0.1:{proc.ops_port}/metrics")
+        answer.raise_for_status()
+        return int(sum(sample.value
+                       for family in text_string_to_metric_families(answer.text)
+                       if family.name == "receptionist_messages_handled"
+                       for sample in family.samples if sample.name.endswith("_total")))
 
     async def restart(self, name: str) -> None:
         await self.services[name].start()

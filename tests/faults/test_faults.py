@@ -19,9 +19,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 import pytest
-from sqlalchemy import func, select
 
-from libs.bus.models import InboxMessage
 from tests.faults.checks import Cut, verify
 from tests.faults.conftest import Rig
 from tests.faults.load import THINK_S, Load
@@ -85,12 +83,6 @@ async def _warm(load: Load) -> None:
         load.notes.append(f"fewer than {WARM_WEBHOOKS} webhooks accepted before the fault")
 
 
-async def _handled_by(rig: Rig, consumer: str) -> int:
-    async with rig.system.sessions() as s:
-        return int(await s.scalar(select(func.count()).select_from(InboxMessage)
-                                  .where(InboxMessage.consumer == consumer)) or 0)
-
-
 async def _back(rig: Rig, load: Load, names: tuple[str, ...]) -> None:
     """Every service ready again (and consuming) after a fault was undone."""
     for name in names:
@@ -106,10 +98,10 @@ async def _back(rig: Rig, load: Load, names: tuple[str, ...]) -> None:
 def kill_9(service: str) -> Fault:
     async def fault(rig: Rig, load: Load) -> None:
         # Killed while it has work: once it handled a few of this load's messages.
-        before = await _handled_by(rig, service)
+        before = await rig.system.handled_by(service)
 
         async def busy() -> bool:
-            return await _handled_by(rig, service) >= before + 3
+            return await rig.system.handled_by(service) >= before + 3
 
         if not await _until(busy, TRIGGER_BOUND_S):
             load.notes.append(f"{service} handled fewer than 3 messages before the kill")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -15,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.bus.amqp import AmqpTransport
 from libs.bus.consumer import Consumer
-from libs.bus.context import HandlerContext, PermanentError
+from libs.bus.context import HandlerContext, PermanentError, derived_event_id
 from libs.bus.memory import MemoryTransport
 from libs.bus.models import InboxMessage, OutboxMessage
 from libs.bus.transport import (
@@ -441,7 +440,7 @@ async def test_a_stateless_service_publishes_what_it_emits_under_ids_a_repeat_ke
         return len(published.seen) == 4
 
     await eventually(both_handled, what="both copies to be handled")
-    expected = [str(uuid.uuid5(env.event_id, f"{CONSUMER}/{n}")) for n in (0, 1)]
+    expected = [str(derived_event_id(env.event_id, CONSUMER, n)) for n in (0, 1)]
     assert [message_id for _, message_id in published.seen] == expected * 2
     assert handler.calls == 2
     assert await _rows(session_factory, env.event_id) == (0, 0)
@@ -457,7 +456,7 @@ async def test_a_stateless_service_retries_a_refused_publish_and_loses_nothing(
 
     async def published_both() -> bool:
         return {m for _, m in published.seen} == {
-            str(uuid.uuid5(env.event_id, f"{CONSUMER}/{n}")) for n in (0, 1)}
+            str(derived_event_id(env.event_id, CONSUMER, n)) for n in (0, 1)}
 
     await eventually(published_both, what="the retried message to publish both facts")
     assert handler.calls == 2  # the refusal was transient: handled again, not dead

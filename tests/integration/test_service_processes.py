@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from libs.bus.context import derived_event_id
 from libs.bus.models import InboxMessage, OutboxMessage
 from libs.business.profile import BusinessProfile
 from libs.contracts.commands import DepositRequested
@@ -112,7 +113,7 @@ async def test_nlu_process_reads_a_message_and_emits_what_it_understood(
     assert understood.causation_id == envelope.event_id
     # Stateless: the id derives from the message read (a redelivery repeats it, and fsm's
     # inbox absorbs it), and nothing is kept: no inbox row, no outbox row.
-    assert understood.event_id == uuid.uuid5(envelope.event_id, "nlu/0")
+    assert understood.event_id == derived_event_id(envelope.event_id, "nlu", 0)
     async with harness.sessions() as s:
         assert (await s.scalars(select(InboxMessage.consumer))).all() == []
     assert await outbox_rows(harness.sessions, MessageUnderstood.TYPE) == []
