@@ -89,20 +89,27 @@ async def on_delivery_status(ctx: HandlerContext, event: DeliveryStatus,
         await alert_staff_once(ctx.sessions, deps, ctx.clock, problem)
 
 
+_NEW_WINDOW = insert(CustomerWindow).values(business_id=bindparam("business_id"),
+                                            customer=bindparam("customer"),
+                                            last_inbound_at=bindparam("last_inbound_at"))
+_WINDOW_OPENED = _NEW_WINDOW.on_conflict_do_update(
+    index_elements=[CustomerWindow.business_id, CustomerWindow.customer],
+    set_={"last_inbound_at": func.greatest(CustomerWindow.last_inbound_at,
+                                           _NEW_WINDOW.excluded.last_inbound_at)})
+
+
 async def on_inbound_message(ctx: HandlerContext, event: InboundMessageReceived,
                              deps: NotifierDeps) -> None:
-    """A WhatsApp customer wrote: free text may be sent to them for 24 hours from then."""
+    """A WhatsApp customer wrote: free text may be sent to them for 24 hours from then. The
+    window only moves forward (`greatest`), so applying a message twice changes nothing:
+    it takes no inbox row, and its one statement commits by itself."""
+    ctx.skip_inbox()
     if event.channel != "whatsapp":
-        ctx.skip_inbox()  # nothing to keep, so nothing to remember having handled
-        return
-    async with ctx.write() as session:
-        added = insert(CustomerWindow).values(business_id=ctx.business_id,
-                                              customer=event.customer,
-                                              last_inbound_at=event.received_at)
-        await session.execute(added.on_conflict_do_update(
-            index_elements=[CustomerWindow.business_id, CustomerWindow.customer],
-            set_={"last_inbound_at": func.greatest(CustomerWindow.last_inbound_at,
-                                                   added.excluded.last_inbound_at)}))
+        return  # nothing to keep
+    async with ctx.record(one_statement=True) as session:
+        await session.execute(_WINDOW_OPENED, {"business_id": ctx.business_id,
+                                               "customer": event.customer,
+                                               "last_inbound_at": event.received_at})
 
 
 async def _suppress(ctx: HandlerContext, customer: str, opted_out: bool,

@@ -11,14 +11,18 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
 from libs.bus.consumer import Consumer
 from libs.bus.context import PermanentError
 from libs.bus.memory import MemoryTransport
+from libs.bus.models import InboxMessage
 from libs.contracts.commands import ReplyRequested
+from libs.contracts.events import InboundMessageReceived
 from receptionist.bootstrap import full_topology
 from services.notifier.adapters.base import OutboundMessage, Sent, Template
 from services.notifier.definition import DEFINITION
+from services.notifier.models import CustomerWindow
 from services.notifier.sending import RetryPolicy
 from tests.helpers import eventually
 from tests.integration.notifier_kit import (
@@ -116,6 +120,23 @@ async def test_the_window_follows_the_latest_message_whatever_order_they_come_in
     await kit.customer_wrote(now - hours(30))  # an older message handled late
     await kit.reply("Got it.")
     assert kit.stub.sent("whatsapp")[0].json()["type"] == "text"
+
+
+async def test_a_customer_message_handled_twice_moves_the_window_once_and_keeps_no_inbox_row(
+        kit: Kit) -> None:
+    """The window only moves forward, so handling a message again changes nothing: notifier
+    keeps no inbox row for it (its one statement commits by itself)."""
+    at = kit.clock.now() - hours(2)
+    wrote = kit.envelope(InboundMessageReceived(
+        channel="whatsapp", provider_message_id="wamid.in.twice", customer=CUSTOMER,
+        to=SALON_WA, text="hi", received_at=at))
+    await kit.handle(wrote)
+    await kit.handle(wrote)
+    async with kit.sessions() as s:
+        windows = (await s.scalars(select(CustomerWindow.last_inbound_at))).all()
+        inbox = await s.scalar(select(func.count()).select_from(InboxMessage))
+    assert windows == [at]
+    assert inbox == 0
 
 
 async def test_outside_the_window_without_a_template_it_fails_and_staff_hear_once(
