@@ -46,6 +46,7 @@ from libs.business.models import Business
 from libs.business.profile import BusinessProfile
 from libs.business.service import get_profile
 from libs.clock import Clock
+from libs.db.locks import lock_until_commit
 from libs.logs import error_without_message, mask_phone
 from libs.metrics import OUTBOUND_MESSAGES
 from services.notifier.adapters.base import (
@@ -108,13 +109,10 @@ def recipient_key(business_id: str, to: str) -> str:
     return f"notifier-recipient\x1f{business_id}\x1f{to}"
 
 
-_LOCK = select(func.pg_advisory_xact_lock(func.hashtextextended(bindparam("key"), 0)))
-
-
 async def lock_recipient(session: AsyncSession, business_id: str, to: str) -> None:
     """Held to the end of the transaction (two recipients whose keys hash alike merely wait
     for each other)."""
-    await session.execute(_LOCK, {"key": recipient_key(business_id, to)})
+    await lock_until_commit(session, recipient_key(business_id, to))
 
 
 async def send_in_order(sessions: async_sessionmaker[AsyncSession], deps: NotifierDeps,

@@ -20,10 +20,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from libs.db.locks import lock_until_commit
 from services.notifier.adapters import twilio_sms, whatsapp
 from services.notifier.models import MessageLog, MessageStatus
 
@@ -70,7 +71,6 @@ def apply(row: MessageLog, status: str, error_code: str | None, now: datetime) -
     return True
 
 
-_LOCK = select(func.pg_advisory_xact_lock(func.hashtextextended(bindparam("key"), 0)))
 _KEPT = select(MessageStatus).where(
     MessageStatus.provider_message_id.in_(bindparam("ids", expanding=True)))
 
@@ -78,7 +78,7 @@ _KEPT = select(MessageStatus).where(
 async def lock_provider_id(session: AsyncSession, provider_message_id: str) -> None:
     """Held to the end of the transaction: a report and the row getting that id wait for
     each other."""
-    await session.execute(_LOCK, {"key": f"notifier-status\x1f{provider_message_id}"})
+    await lock_until_commit(session, f"notifier-status\x1f{provider_message_id}")
 
 
 @dataclass(frozen=True)

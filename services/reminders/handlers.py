@@ -29,13 +29,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case, delete, exists, func, select, tuple_, update
+from sqlalchemy import bindparam, case, delete, exists, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.bus.context import HandlerContext, HandlerMap, PermanentError
 from libs.business.service import get_profile
 from libs.contracts import events as ev
+from libs.db.locks import lock_until_commit
 from services.reminders import rules
 from services.reminders.models import (
     LIVE_REMINDER_STATUSES,
@@ -55,6 +56,48 @@ class RemindersDeps:
     """`batch_size`: due reminders the dispatcher claims per transaction."""
 
     batch_size: int = DISPATCH_BATCH
+
+
+# --- the statements every booking event sends, built once ----------------------------------
+# (docs/scaling.md, "Statements built once"). No Reminder is loaded in these sessions, so the
+# updates need not look for any (`synchronize_session=False`). An update's parameters may not
+# share a column's name.
+
+_CANCEL_LIVE = (update(Reminder)
+                .where(Reminder.booking_id == bindparam("of_booking"),
+                       Reminder.status.in_(LIVE_REMINDER_STATUSES))
+                .values(status="cancelled", reason=bindparam("why"))
+                .execution_options(synchronize_session=False))
+_MOVED = Reminder.starts_at != bindparam("new_start")
+_CANCEL_OTHER_PLANS = (
+    update(Reminder)
+    .where(Reminder.booking_id == bindparam("of_booking"),
+           Reminder.status.in_(LIVE_REMINDER_STATUSES),
+           _MOVED | Reminder.offset.not_in(bindparam("offsets", expanding=True)))
+    .values(status="cancelled", reason=case((_MOVED, "rescheduled"), else_="replanned"))
+    .execution_options(synchronize_session=False))
+"""What was planned for another start, or for an offset no longer in the profile."""
+_NEW_REMINDER = insert(Reminder)
+_PLAN = _NEW_REMINDER.on_conflict_do_update(
+    index_elements=[Reminder.booking_id, Reminder.offset, Reminder.starts_at],
+    set_={name: _NEW_REMINDER.excluded[name]
+          for name in ("customer", "channel", "service", "due_at", "status", "reason")},
+    where=Reminder.status != "sent")  # one already sent stays sent
+_NEW_STAGE = insert(ReminderBooking).values(
+    booking_id=bindparam("booking_id"), business_id=bindparam("business_id"),
+    event_type=bindparam("event_type"), occurred_at=bindparam("occurred_at"),
+    stage=bindparam("stage"))
+_NEWEST = _NEW_STAGE.on_conflict_do_update(
+    index_elements=[ReminderBooking.booking_id],
+    set_={"event_type": _NEW_STAGE.excluded.event_type,
+          "occurred_at": _NEW_STAGE.excluded.occurred_at,
+          "stage": _NEW_STAGE.excluded.stage, "updated_at": func.now()},
+    where=tuple_(ReminderBooking.occurred_at, ReminderBooking.stage)
+    <= tuple_(_NEW_STAGE.excluded.occurred_at, _NEW_STAGE.excluded.stage),
+).returning(ReminderBooking.booking_id)
+_OPTED_OUT = select(ReminderOptOut.opted_out).where(
+    ReminderOptOut.business_id == bindparam("business_id"),
+    ReminderOptOut.customer == bindparam("customer"))
 
 
 # --- bookings ------------------------------------------------------------------------------
@@ -77,11 +120,8 @@ async def on_booking_ended(ctx: HandlerContext, event: ev.BookingEvent,
         await _lock_customer(session, ctx.business_id, event.customer)
         if not await _newest(session, ctx, event):
             return
-        await session.execute(
-            update(Reminder)
-            .where(Reminder.booking_id == event.booking_id,
-                   Reminder.status.in_(LIVE_REMINDER_STATUSES))
-            .values(status="cancelled", reason=event.status))
+        await session.execute(_CANCEL_LIVE, {"of_booking": event.booking_id,
+                                              "why": event.status})
 
 
 async def _replan(ctx: HandlerContext,
@@ -99,15 +139,9 @@ async def _replan(ctx: HandlerContext,
             return
         opted_out = await _is_opted_out(session, ctx.business_id, event.customer)
         # What was planned for another start, or for an offset no longer in the profile.
-        await session.execute(
-            update(Reminder)
-            .where(Reminder.booking_id == event.booking_id,
-                   Reminder.status.in_(LIVE_REMINDER_STATUSES),
-                   (Reminder.starts_at != starts_at)
-                   | Reminder.offset.not_in([p.offset for p in planned]))
-            .values(status="cancelled",
-                    reason=case((Reminder.starts_at != starts_at, "rescheduled"),
-                                else_="replanned")))
+        await session.execute(_CANCEL_OTHER_PLANS, {
+            "of_booking": event.booking_id, "new_start": starts_at,
+            "offsets": [p.offset for p in planned]})
         if not planned:
             return
         rows = [{"id": uuid.uuid4(), "business_id": ctx.business_id,
@@ -117,27 +151,15 @@ async def _replan(ctx: HandlerContext,
                  "status": "skipped" if p.skipped else "opted_out" if opted_out else "pending",
                  "reason": p.skipped}
                 for p in planned]
-        upsert = insert(Reminder).values(rows)
-        await session.execute(upsert.on_conflict_do_update(
-            index_elements=[Reminder.booking_id, Reminder.offset, Reminder.starts_at],
-            set_={name: upsert.excluded[name]
-                  for name in ("customer", "channel", "service", "due_at", "status", "reason")},
-            where=Reminder.status != "sent"))  # one already sent stays sent
+        await session.execute(_PLAN, rows)
 
 
 async def _newest(session: AsyncSession, ctx: HandlerContext, event: ev.BookingEvent) -> bool:
     """Record `event` as the booking's newest, unless a newer one was applied already."""
-    stage = ev.BOOKING_STAGES[type(event)]
-    stmt = insert(ReminderBooking).values(
-        booking_id=event.booking_id, business_id=ctx.business_id, event_type=event.TYPE,
-        occurred_at=ctx.occurred_at, stage=stage)
-    applied = await session.scalar(stmt.on_conflict_do_update(
-        index_elements=[ReminderBooking.booking_id],
-        set_={"event_type": stmt.excluded.event_type, "occurred_at": stmt.excluded.occurred_at,
-              "stage": stmt.excluded.stage, "updated_at": func.now()},
-        where=tuple_(ReminderBooking.occurred_at, ReminderBooking.stage)
-        <= tuple_(stmt.excluded.occurred_at, stmt.excluded.stage))
-        .returning(ReminderBooking.booking_id))
+    applied = await session.scalar(_NEWEST, {
+        "booking_id": event.booking_id, "business_id": ctx.business_id,
+        "event_type": event.TYPE, "occurred_at": ctx.occurred_at,
+        "stage": ev.BOOKING_STAGES[type(event)]})
     if applied is None:
         log.info("%s for booking %s is older than what was applied; ignored", event.TYPE,
                  event.booking_id)
@@ -190,16 +212,15 @@ async def _record_opt_out(session: AsyncSession, business_id: str, customer: str
 
 
 async def _is_opted_out(session: AsyncSession, business_id: str, customer: str) -> bool:
-    found = await session.scalar(select(ReminderOptOut.opted_out).where(
-        ReminderOptOut.business_id == business_id, ReminderOptOut.customer == customer))
+    found = await session.scalar(_OPTED_OUT, {"business_id": business_id,
+                                               "customer": customer})
     return bool(found)
 
 
 async def _lock_customer(session: AsyncSession, business_id: str, customer: str) -> None:
     """One customer's events at one business are applied one at a time (released at
     commit). Two customers whose keys hash alike merely wait for each other."""
-    key = f"{OWNER}\x1f{business_id}\x1f{customer}"
-    await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
+    await lock_until_commit(session, f"{OWNER}\x1f{business_id}\x1f{customer}")
 
 
 # --- upkeep --------------------------------------------------------------------------------
