@@ -46,17 +46,6 @@ async def replace_blocked(session: AsyncSession, business_id: str,
     return True
 
 
-async def blocked_between(session: AsyncSession, business_id: str, start: datetime,
-                          end: datetime) -> list[tuple[datetime, datetime]]:
-    """The business's blocked times overlapping `[start, end)`, in order."""
-    found = await session.execute(
-        select(BlockedTime.starts_at, BlockedTime.ends_at)
-        .where(BlockedTime.business_id == business_id, BlockedTime.starts_at < end,
-               BlockedTime.ends_at > start)
-        .order_by(BlockedTime.starts_at, BlockedTime.ends_at))
-    return [(s, e) for s, e in found.all()]
-
-
 def _blocked_array(column: InstrumentedAttribute[datetime]) -> ScalarSelect[Any]:
     order = (BlockedTime.starts_at, BlockedTime.ends_at)
     return (select(func.array_agg(aggregate_order_by(column, *order)))
@@ -68,5 +57,20 @@ def _blocked_array(column: InstrumentedAttribute[datetime]) -> ScalarSelect[Any]
 
 BLOCKED_COLUMNS = (_blocked_array(BlockedTime.starts_at), _blocked_array(BlockedTime.ends_at))
 """The business's blocked times overlapping `[window_start, horizon)` as two array columns
-(starts, ends, in the same order), to read them in a statement that is sent anyway (fsm's
-turn opening): a round trip fewer. Parameters: `business_id`, `window_start`, `horizon`."""
+(starts, ends, in the same order), so fsm's turn opening reads them in the statement it
+sends anyway: a round trip fewer. Parameters: `business_id`, `window_start`, `horizon`."""
+_BLOCKED = select(*BLOCKED_COLUMNS)
+
+
+def as_ranges(starts: list[datetime] | None,
+              ends: list[datetime] | None) -> list[tuple[datetime, datetime]]:
+    """`BLOCKED_COLUMNS`' two arrays as `(start, end)` pairs, in order."""
+    return list(zip(starts or [], ends or [], strict=True))
+
+
+async def blocked_between(session: AsyncSession, business_id: str, start: datetime,
+                          end: datetime) -> list[tuple[datetime, datetime]]:
+    """The business's blocked times overlapping `[start, end)`, in order."""
+    starts, ends = (await session.execute(_BLOCKED, {
+        "business_id": business_id, "window_start": start, "horizon": end})).one()
+    return as_ranges(starts, ends)

@@ -28,7 +28,7 @@ from libs.contracts.message import Message
 from libs.contracts.vocabulary import LIVE_BOOKING_STATUSES, OFFERED, Channel
 from libs.settings import Settings
 from services.fsm import machine as m
-from services.fsm.blocked import BLOCKED_COLUMNS, blocked_between
+from services.fsm.blocked import BLOCKED_COLUMNS, as_ranges, blocked_between
 from services.fsm.effects import apply
 from services.fsm.models import Booking, Conversation, Customer
 
@@ -200,7 +200,7 @@ async def open_turn(session: AsyncSession, ctx: HandlerContext, customer_address
         return Turn(session, profile, customer, row, now)
     customer, row, starts, ends = known
     return Turn(session, profile, customer, row, now,
-                blocked=list(zip(starts or [], ends or [], strict=True)))
+                blocked=as_ranges(starts, ends))
 
 
 async def _customer(session: AsyncSession, business_id: str, address: str) -> Customer:
