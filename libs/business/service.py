@@ -30,7 +30,6 @@ __all__ = [
     "Channel",
     "ImportOutcome",
     "business_id_by_channel",
-    "find_business_id_by_channel",
     "get_profile",
     "import_file",
     "import_profile",
@@ -221,20 +220,12 @@ async def _read_owner(session: AsyncSession, key: tuple[str, str, str], where: A
     return found
 
 
-async def find_business_id_by_channel(session: AsyncSession, channel: Channel,
-                                      address: str) -> str | None:
-    """Which business an inbound message belongs to: the SMS number it was sent *to*, or the
-    WhatsApp phone-number id it arrived on. None when no business claims it."""
-    normalized, where = _owner_query(channel, address)
-    key = (_database_of(session), channel, normalized)
-    return _fresh_owner(key) or await _read_owner(session, key, where)
-
-
 async def business_id_by_channel(sessions: async_sessionmaker[AsyncSession], channel: Channel,
                                  address: str) -> str | None:
-    """`find_business_id_by_channel`, opening a session only when the answer is not fresh
-    in this process (nearly never, for a webhook: opening and closing one costs more than
-    the rest of the lookup)."""
+    """Which business an inbound message belongs to: the SMS number it was sent *to*, or the
+    WhatsApp phone-number id it arrived on. None when no business claims it. A session is
+    opened only when the answer is not fresh in this process (nearly never, for a webhook:
+    opening and closing one costs more than the rest of the lookup)."""
     normalized, where = _owner_query(channel, address)
     bind = sessions.kw.get("bind")
     key = (str(getattr(bind, "url", "")), channel, normalized)

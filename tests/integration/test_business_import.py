@@ -15,7 +15,6 @@ from libs.business.models import Business, BusinessService
 from libs.business.profile import ProfileError, load_profile, parse_profile
 from libs.business.service import (
     business_id_by_channel,
-    find_business_id_by_channel,
     get_profile,
     import_file,
     import_profile,
@@ -120,13 +119,13 @@ async def test_find_business_by_channel(session_factory: Sessions) -> None:
     for name in NAMES:
         await import_file(session_factory, FIXTURES / f"{name}.yaml")
 
-    async with session_factory() as s:
-        assert await find_business_id_by_channel(s, "sms", "+12125550100") == "salon"
-        assert await find_business_id_by_channel(s, "sms", "+1 (312) 555-0100") == "barber"
-        assert await find_business_id_by_channel(s, "whatsapp", "109876543210002") == "clinic"
-        assert await find_business_id_by_channel(s, "sms", "+12125550199") is None
-        assert await find_business_id_by_channel(s, "whatsapp", "+12125550100") is None
-        assert await find_business_id_by_channel(s, "sms", "not a number") is None
+    find = business_id_by_channel
+    assert await find(session_factory, "sms", "+12125550100") == "salon"
+    assert await find(session_factory, "sms", "+1 (312) 555-0100") == "barber"
+    assert await find(session_factory, "whatsapp", "109876543210002") == "clinic"
+    assert await find(session_factory, "sms", "+12125550199") is None
+    assert await find(session_factory, "whatsapp", "+12125550100") is None
+    assert await find(session_factory, "sms", "not a number") is None
 
 
 async def test_a_webhook_finds_its_business_without_a_session_once_it_is_known(
