@@ -15,7 +15,6 @@ same ids again, and the next consumer's inbox absorbs them.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -28,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from libs.bus.context import DepsT, Guard, Handler, HandlerContext, PermanentError, run_handler
 from libs.bus.faults import is_transient
 from libs.bus.models import InboxMessage
-from libs.bus.transport import Delivery, PublishError, Transport
+from libs.bus.transport import Delivery, PublishError, Transport, publish_envelopes
 from libs.clock import Clock
 from libs.contracts.envelope import Envelope
 from libs.contracts.registry import ContractError, parse_envelope, parse_payload
@@ -167,11 +166,11 @@ class Consumer(Generic[DepsT]):
         return handled
 
     async def _publish(self, emitted: list[Envelope]) -> None:
-        """A stateless handler's messages, in order on one channel, the confirms awaited
-        together; a refusal raises (transient: the message is retried, and republished)."""
-        await asyncio.gather(*(
-            self._transport.publish(e.to_json(), e.type, message_id=str(e.event_id))
-            for e in emitted))
+        """A stateless handler's messages; a refusal raises (transient: the message is
+        retried, and republished)."""
+        for error in await publish_envelopes(self._transport, emitted):
+            if error is not None:
+                raise error
 
     async def _dead(self, delivery: Delivery, message_type: str, reason: str,
                     error: str) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.bus.models import OutboxMessage
-from libs.bus.transport import PublishError, Transport
+from libs.bus.transport import PublishError, Transport, publish_envelopes
 from libs.clock import Clock
 from libs.contracts.envelope import Envelope
 from libs.db.session import autocommit_sessions
@@ -102,14 +102,12 @@ class OutboxRelay:
         del self._handed[:len(batch)]
         if not batch:
             return 0
-        results = await asyncio.gather(*(
-            self._transport.publish(e.to_json(), e.type, message_id=str(e.event_id))
-            for e in batch), return_exceptions=True)
         confirmed = 0
-        for envelope, result in zip(batch, results, strict=True):
-            if isinstance(result, BaseException):
+        for envelope, error in zip(batch, await publish_envelopes(self._transport, batch),
+                                   strict=True):
+            if error is not None:
                 log.warning("outbox row %s not published (the poll takes it later): %r",
-                            envelope.event_id, result)
+                            envelope.event_id, error)
                 break
             confirmed += 1
         if confirmed and not self._unmarked:

@@ -6,9 +6,12 @@ live once in `libs.bus.consumer`, so the two transports cannot drift apart in be
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
+
+from libs.contracts.envelope import Envelope
 
 ATTEMPT_HEADER = "x-attempt"
 DEAD_REASON_HEADER = "x-dead-reason"
@@ -201,3 +204,14 @@ class Transport(Protocol):
         queue as first deliveries, each removed from the dead queue only once the broker
         took it back (`receptionist dead replay`). Returns how many moved."""
         ...
+
+
+async def publish_envelopes(transport: Transport,
+                            envelopes: Sequence[Envelope]) -> list[BaseException | None]:
+    """Publish in order on one channel, every publish sent before any confirm is awaited
+    (pipelined); what each publish raised, or None. The consumer of a stateless service and
+    the outbox relay both send what they hold this way."""
+    results = await asyncio.gather(*(
+        transport.publish(e.to_json(), e.type, message_id=str(e.event_id))
+        for e in envelopes), return_exceptions=True)
+    return [r if isinstance(r, BaseException) else None for r in results]
