@@ -16,6 +16,7 @@ from libs.bus.models import OutboxMessage
 from libs.bus.outbox import OutboxRelay, add_to_outbox
 from libs.bus.transport import Topology
 from libs.clock import SystemClock
+from libs.contracts.envelope import Envelope
 from libs.contracts.registry import types_published_by
 from tests.helpers import eventually, reply_envelope
 
@@ -34,12 +35,23 @@ async def _received(amqp_url: str, queue: str) -> list[str]:
     return ids
 
 
+async def _commit(sessions: async_sessionmaker[AsyncSession], envelopes: list[Envelope]) -> None:
+    """Outbox rows committed as a handler's write commits them."""
+    async with sessions() as s, s.begin():
+        await add_to_outbox(s, envelopes)
+
+
+def _refusing(topology: Topology, amqp_url: str,
+              sessions: async_sessionmaker[AsyncSession]) -> OutboxRelay:
+    """A relay whose broker refuses everything: its transport never connected."""
+    return OutboxRelay(sessions, AmqpTransport(amqp_url, topology), SystemClock())
+
+
 async def test_relay_publishes_exactly_the_committed_rows(
         amqp_transport: AmqpTransport, amqp_url: str, topology: Topology,
         session_factory: async_sessionmaker[AsyncSession]) -> None:
     committed = [reply_envelope(f"c{i}") for i in range(5)]
-    async with session_factory() as s, s.begin():
-        await add_to_outbox(s, committed)
+    await _commit(session_factory, committed)
     rolled_back = reply_envelope("rolled back")
     async with session_factory() as s, s.begin():
         await add_to_outbox(s, [rolled_back])
@@ -68,8 +80,7 @@ async def test_two_relays_publish_each_row_once(
         amqp_transport: AmqpTransport, amqp_url: str, topology: Topology,
         session_factory: async_sessionmaker[AsyncSession]) -> None:
     envelopes = [reply_envelope(f"m{i}", event_id=uuid.uuid4()) for i in range(300)]
-    async with session_factory() as s, s.begin():
-        await add_to_outbox(s, envelopes)
+    await _commit(session_factory, envelopes)
 
     second = AmqpTransport(amqp_url, topology)
     await second.connect()
@@ -99,11 +110,8 @@ async def test_unconfirmed_publish_keeps_the_row_for_later(
         topology: Topology, amqp_url: str,
         session_factory: async_sessionmaker[AsyncSession]) -> None:
     envelope = reply_envelope("broker down")
-    async with session_factory() as s, s.begin():
-        await add_to_outbox(s, [envelope])
-    disconnected = AmqpTransport(amqp_url, topology)  # never connected: every publish fails
-    relay = OutboxRelay(session_factory, disconnected, SystemClock())
-    assert await relay.publish_pending() == 0
+    await _commit(session_factory, [envelope])
+    assert await _refusing(topology, amqp_url, session_factory).publish_pending() == 0
     async with session_factory() as s:
         row = (await s.scalars(select(OutboxMessage))).one()
     assert row.published_at is None
@@ -116,8 +124,7 @@ async def test_each_service_relay_publishes_only_what_that_service_may_publish(
         session_factory: async_sessionmaker[AsyncSession]) -> None:
     """fsm's rows wait for fsm's relay: another service's broker user may not write them."""
     replies = [reply_envelope(f"r{i}") for i in range(3)]  # reply.requested: fsm's
-    async with session_factory() as s, s.begin():
-        await add_to_outbox(s, replies)
+    await _commit(session_factory, replies)
     payments = OutboxRelay(session_factory, amqp_transport, SystemClock(),
                            types=types_published_by(["payments"]))
     assert await payments.drain() == 0
@@ -142,8 +149,7 @@ async def test_rows_handed_over_leave_from_memory_and_are_marked_together(
     by the periodic poll, and found at once after a nudge."""
     handed = [reply_envelope(f"h{i}") for i in range(3)]
     not_handed = reply_envelope("written by admin")
-    async with session_factory() as s, s.begin():
-        await add_to_outbox(s, [*handed, not_handed])
+    await _commit(session_factory, [*handed, not_handed])
     relay = OutboxRelay(session_factory, amqp_transport, SystemClock(), poll_interval_s=0.05,
                         mark_interval_s=0.1, leftover_after_s=60)
     running = asyncio.create_task(relay.run())
@@ -170,10 +176,8 @@ async def test_a_handed_row_the_broker_refused_is_found_by_the_poll(
         amqp_transport: AmqpTransport, amqp_url: str, topology: Topology,
         session_factory: async_sessionmaker[AsyncSession]) -> None:
     envelope = reply_envelope("refused when handed")
-    async with session_factory() as s, s.begin():
-        await add_to_outbox(s, [envelope])
-    disconnected = AmqpTransport(amqp_url, topology)  # never connected: every publish fails
-    refusing = OutboxRelay(session_factory, disconnected, SystemClock())
+    await _commit(session_factory, [envelope])
+    refusing = _refusing(topology, amqp_url, session_factory)
     refusing.submit([envelope])
     assert await refusing.publish_handed() == 0
     assert await refusing.mark_published() == 0
