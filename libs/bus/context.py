@@ -49,6 +49,18 @@ class PermanentError(Exception):
     """A failure that retrying cannot fix: the message goes straight to `<queue>.dead`."""
 
 
+class Conflict(Exception):
+    """The handler's transaction lost a race to another writer's commit (a constraint said
+    so, as fsm's exclusion constraint does for a booked time): it was rolled back whole, and
+    `run_handler` runs the handler again at once, on the data as it is now. Only for a
+    handler that calls no outside system before it writes (fsm calls none)."""
+
+
+CONFLICT_RETRIES = 5
+"""How many times a handler that keeps losing races runs again in place; past that, the
+message is retried later (a transient failure)."""
+
+
 def derived_event_id(cause: uuid.UUID, consumer: str, place: int) -> uuid.UUID:
     """The id of the `place`-th message a stateless `consumer` emits for message `cause`:
     the same every time it handles that message."""
@@ -149,15 +161,28 @@ HandlerMap = Mapping[type[Message], Handler[DepsT]]
 
 async def run_handler(handler: Handler[DepsT], ctx: HandlerContext, message: Any,
                       deps: DepsT) -> bool:
-    """Run a handler to its commit; False when the guard found it already done."""
-    try:
-        await handler(ctx, message, deps)
-        if ctx.inbox_skipped and ctx.emitted and not ctx.wrote:
-            raise RuntimeError("a handler that skips the inbox emitted messages: they "
-                               "would be lost (emit inside write())")
-        if not (ctx.wrote or ctx.inbox_skipped or ctx.stateless_as is not None):
-            async with ctx.write():
-                pass
-    except AlreadyHandled:
-        return False
-    return True
+    """Run a handler to its commit; False when the guard found it already done. A handler
+    that lost a race (`Conflict`) runs again from the start with nothing emitted."""
+    for _ in range(CONFLICT_RETRIES):
+        try:
+            await _run_once(handler, ctx, message, deps)
+        except AlreadyHandled:
+            return False
+        except Conflict:
+            ctx.emitted.clear()
+            ctx.wrote = ctx.inbox_skipped = False
+            continue
+        return True
+    raise RuntimeError(f"lost a race {CONFLICT_RETRIES} times in a row; the message is "
+                       "retried later")
+
+
+async def _run_once(handler: Handler[DepsT], ctx: HandlerContext, message: Any,
+                    deps: DepsT) -> None:
+    await handler(ctx, message, deps)
+    if ctx.inbox_skipped and ctx.emitted and not ctx.wrote:
+        raise RuntimeError("a handler that skips the inbox emitted messages: they "
+                           "would be lost (emit inside write())")
+    if not (ctx.wrote or ctx.inbox_skipped or ctx.stateless_as is not None):
+        async with ctx.write():
+            pass

@@ -298,7 +298,9 @@ APPLIERS: dict[type[Any], Applier] = {
 
 
 async def apply(turn: Turn, outcome: m.Outcome) -> None:
-    """Every effect in order, then the conversation's new state and its timeout timer."""
+    """Every effect in order, then the conversation's new state and its timeout timer. The
+    conversation row is changed only here, after the effects' own statements, so it is
+    written in one UPDATE (an autoflush between would split it in two)."""
     for effect in outcome.effects:
         await APPLIERS[type(effect)](turn, effect)
     new = outcome.conversation
@@ -306,21 +308,50 @@ async def apply(turn: Turn, outcome: m.Outcome) -> None:
     turn.row.state = new.state.value
     turn.row.context = new.context.to_json()
     turn.row.updated_at = turn.now
+    if turn.customer_wrote:
+        turn.row.last_customer_message_at = turn.now
     await _keep_session_timer(turn, new.state, opened)
     await turn.session.flush()
 
 
+def _open(state: m.State) -> bool:
+    return state not in (m.State.IDLE, m.State.PAYMENT_PENDING)
+
+
 async def _keep_session_timer(turn: Turn, state: m.State, opened: bool) -> None:
-    """An unfinished conversation gets a timeout timer; a finished one loses it (one that
-    was finished already has none to lose). Silence is counted from the customer's last
-    message, or from now when the business opened the conversation (a waitlist offer)."""
+    """A conversation that opens gets a timeout timer, due the timeout from now (the
+    customer's message, or the business's own when it opened the conversation: a waitlist
+    offer); one that finishes loses it. A message in between does not move it, which would
+    cost a write per turn: the timer fires at the earlier time and `session_timeout_due`
+    moves it on from the customer's last message."""
     key = f"{SESSION_TIMEOUT}:{turn.row.id}"
-    if state in (m.State.IDLE, m.State.PAYMENT_PENDING):
+    if not _open(state):
         if not opened:
             await timers.cancel(turn.session, owner=OWNER, key=key)
         return
-    last = turn.now if opened else (turn.row.last_customer_message_at or turn.now)
-    due = last + timedelta(minutes=turn.profile.booking.session_timeout_minutes)
-    await timers.schedule(turn.session, owner=OWNER, kind=SESSION_TIMEOUT, key=key,
+    if opened:
+        await _set_session_timer(turn, turn.now
+                                 + timedelta(minutes=turn.profile.booking.session_timeout_minutes))
+
+
+async def _set_session_timer(turn: Turn, due: datetime) -> None:
+    await timers.schedule(turn.session, owner=OWNER, kind=SESSION_TIMEOUT,
+                          key=f"{SESSION_TIMEOUT}:{turn.row.id}",
                           business_id=turn.profile.id, due_at=due,
                           payload={"conversation_id": str(turn.row.id)})
+
+
+async def session_timeout_due(turn: Turn) -> bool:
+    """The session timer fired: True when the conversation is open and the customer has
+    been silent the whole timeout since their last message (or never wrote since the
+    business opened it). When they wrote since, the timer is moved to the timeout after
+    that message instead, and False."""
+    if not _open(m.State(turn.row.state)):
+        return False
+    last = turn.row.last_customer_message_at
+    if last is not None:
+        due = last + timedelta(minutes=turn.profile.booking.session_timeout_minutes)
+        if due > turn.now:
+            await _set_session_timer(turn, due)
+            return False
+    return True

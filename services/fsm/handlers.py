@@ -27,7 +27,12 @@ from libs.contracts.commands import (
 from libs.timers.models import Timer
 from services.fsm import machine as m, waitlist
 from services.fsm.blocked import replace_blocked
-from services.fsm.effects import APPOINTMENT_OVER, RISK_CHECK, SESSION_TIMEOUT
+from services.fsm.effects import (
+    APPOINTMENT_OVER,
+    RISK_CHECK,
+    SESSION_TIMEOUT,
+    session_timeout_due,
+)
 from services.fsm.i18n import language_after
 from services.fsm.models import (
     Booking,
@@ -63,8 +68,8 @@ async def on_message_understood(ctx: HandlerContext,
                                 deps: FsmDeps) -> None:
     async with ctx.write() as session:
         turn = await open_turn(session, ctx, message.customer, message.channel)
-        turn.row.channel = message.channel
-        turn.row.last_customer_message_at = ctx.clock.now()
+        turn.row.channel = message.channel  # replies go where they last wrote
+        turn.customer_wrote = True
         web_visitor(turn, message, deps.web_limits)
         if isinstance(message, ev.MessageUnderstood):  # v1 shows no language: kept
             turn.customer.language = language_after(turn.customer.language,
@@ -190,7 +195,9 @@ async def on_waitlist_offer_lapse(ctx: HandlerContext, timer: Timer, deps: FsmDe
 
 
 async def on_session_timeout(ctx: HandlerContext, timer: Timer, deps: FsmDeps) -> None:
-    """The customer stayed silent past the session timeout: drop an unfinished request."""
+    """The customer stayed silent past the session timeout: drop an unfinished request.
+    The timer is not moved by each message (`effects.session_timeout_due`): one that wrote
+    since it was set has it moved on instead."""
     async with ctx.write() as session:
         conversation = await session.get(Conversation,
                                          uuid.UUID(timer.payload["conversation_id"]))
@@ -199,7 +206,7 @@ async def on_session_timeout(ctx: HandlerContext, timer: Timer, deps: FsmDeps) -
         customer = await session.get(Customer, conversation.customer_id)
         assert customer is not None
         turn = await open_turn(session, ctx, customer.address, conversation.channel)
-        if turn.row.state not in (m.State.IDLE, m.State.PAYMENT_PENDING):
+        if await session_timeout_due(turn):
             await play(ctx, turn, m.SessionTimedOut())
 
 

@@ -2,8 +2,8 @@
 
 The conversation row is locked (SELECT ... FOR UPDATE) for the whole turn, so two fsm
 replicas never interleave one customer's messages. A booking that loses a race at the
-database (the exclusion constraint) is retried against the fresh world, where the machine
-sees the slot taken and says so with alternatives.
+database (the exclusion constraint) rolls the turn back and runs it again (`Conflict`),
+where the machine sees the slot taken and says so with alternatives.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from libs.bus.context import HandlerContext, PermanentError
+from libs.bus.context import Conflict, HandlerContext, PermanentError
 from libs.business.profile import BusinessProfile
 from libs.business.service import get_profile
 from libs.contracts import events as ev
@@ -35,10 +35,6 @@ from services.fsm.models import Booking, Conversation, Customer
 log = logging.getLogger(__name__)
 
 REFERENCE_ALPHABET = "ACDEFGHJKLMNPQRTUVWXY34679"
-RACE_RETRIES = 5
-CLAIMS_TIME = (m.CreateBooking, m.ConfirmBooking, m.RescheduleBooking, m.HoldMove, m.HoldOffer)
-"""Effects that take a time on a resource: the exclusion constraint may refuse them, so
-they are applied in a savepoint and retried against a fresh world."""
 
 
 _WORLD = select(Booking).where(or_(
@@ -91,6 +87,9 @@ class Turn:
     web_limits: WebLimits | None = None  # set for a web chat visitor's own message
     blocked: list[tuple[datetime, datetime]] | None = None
     """The business's blocked times in the window, when read with the turn's opening."""
+    customer_wrote: bool = False
+    """The turn answers the customer's message: their silence counts from now (written
+    with the outcome, `effects.apply`)."""
 
     @property
     def channel(self) -> Channel:
@@ -247,24 +246,18 @@ async def open_turn_for_booking(session: AsyncSession, ctx: HandlerContext,
 
 
 async def play(ctx: HandlerContext, turn: Turn, said: m.Input) -> m.Outcome:
-    """Step the machine and apply the outcome; retry against a fresh world on a lost race."""
-    for _ in range(RACE_RETRIES):
-        outcome = m.step(turn.conversation, said, await turn.world())
-        if not any(isinstance(e, CLAIMS_TIME) for e in outcome.effects):
-            await apply(turn, outcome)  # nothing here can lose a race: no savepoint needed
-            break
-        try:
-            async with turn.session.begin_nested():
-                await apply(turn, outcome)
-        except IntegrityError as exc:
-            if "no_overlapping_live_bookings" not in str(exc):
-                raise
-            turn.emitted.clear()
-            log.info("booking lost a race at the database; re-checking with fresh data")
-            continue
-        break
-    else:
-        raise RuntimeError("booking kept losing races; retrying the message later")
+    """Step the machine and apply the outcome. A time the exclusion constraint refuses (a
+    replica booked it since the world was read) is a `Conflict`: the handler's transaction
+    rolls back whole and it runs again, where the machine sees the time taken. No savepoint,
+    so a turn that books pays no extra round trips for the race it almost never loses."""
+    outcome = m.step(turn.conversation, said, await turn.world())
+    try:
+        await apply(turn, outcome)
+    except IntegrityError as exc:
+        if "no_overlapping_live_bookings" not in str(exc):
+            raise
+        log.info("booking lost a race at the database; trying again with fresh data")
+        raise Conflict("a time this turn took was booked by another turn") from exc
     for message in turn.emitted:
         ctx.emit(message)
     return outcome

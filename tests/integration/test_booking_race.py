@@ -1,13 +1,14 @@
 """No double booking under a real race: three fsm consumers over RabbitMQ, 50 customers
 accepting the same slot at capacity 2. Exactly 2 bookings; 48 customers hear "just taken"
-with other times; no handler error reaches a dead-letter queue."""
+with other times; no handler error reaches a dead-letter queue. And the lost race made
+certain: a rival commits between a turn's read and its write."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -20,17 +21,22 @@ from libs.bus.transport import Topology
 from libs.business.profile import load_profile
 from libs.business.service import import_profile
 from libs.clock import SimulatedClock
-from libs.contracts.events import MessageUnderstood, Slots
+from libs.contracts.commands import ReplyRequested
+from libs.contracts.events import BookingConfirmed, BookingHeld, MessageUnderstood, Slots
+from libs.contracts.message import Message
 from libs.contracts.registry import make_envelope
 from libs.contracts.vocabulary import Intent
 from libs.runtime.definition import Wiring
 from libs.runtime.host import ServiceHost
 from libs.settings import get_settings
 from receptionist.bootstrap import definition
-from services.fsm.models import Booking, Conversation
+from services.fsm import machine as m
+from services.fsm.handlers import FsmDeps, on_message_understood
+from services.fsm.models import Booking, Conversation, Customer
+from services.fsm.turns import Turn
 from services.notifier.adapters.recording import RecordingChannel
 from services.notifier.handlers import NotifierDeps
-from tests.helpers import FIXTURE_BUSINESSES, eventually
+from tests.helpers import FIXTURE_BUSINESSES, eventually, handle
 
 pytestmark = pytest.mark.integration
 
@@ -110,3 +116,60 @@ async def test_fifty_customers_one_slot_capacity_two(
     assert {b.resource for b in bookings} == {1, 2}
     assert collecting == 48
     assert await transport.dead_letters("fsm") == []
+
+
+async def test_a_turn_that_read_before_a_rivals_commit_runs_again_and_says_taken(
+        session_factory: async_sessionmaker[AsyncSession],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Deterministic: both chairs are booked by others after the turn read the calendar and
+    before it wrote. The exclusion constraint refuses its booking, the turn rolls back whole
+    (`Conflict`) and runs again on fresh data: one answer, "just taken", nothing of the
+    first try left behind."""
+    async with session_factory() as s, s.begin():
+        await import_profile(s, load_profile(FIXTURE_BUSINESSES / "salon.yaml"))
+    clock = SimulatedClock(datetime(2026, 12, 1, 9, 0, tzinfo=NY))
+    customer = "+15555560001"
+
+    async def understood(intent: Intent, **slots: object) -> list[Message]:
+        event = MessageUnderstood(
+            channel="sms", provider_message_id=uuid.uuid4().hex, customer=customer,
+            text=intent, received_at=clock.now(), intent=intent,
+            slots=Slots.model_validate(slots), confidence=1.0, extractor="test")
+        return await handle(on_message_understood, event, FsmDeps(),
+                            sessions=session_factory, clock=clock, consumer="fsm")
+
+    await understood("book", service="Haircut", date=date(2026, 12, 2), time=time(15))
+    start = datetime(2026, 12, 2, 15, 0, tzinfo=NY)
+    reads = 0
+    world = Turn.world
+
+    async def rivals_commit_after_the_first_read(turn: Turn) -> m.World:
+        nonlocal reads
+        reads += 1
+        seen = await world(turn)
+        if reads == 1:
+            async with session_factory() as s, s.begin():
+                for chair in (1, 2):
+                    rival = Customer(business_id="salon", address=f"+1555556990{chair}")
+                    s.add(rival)
+                    await s.flush()
+                    s.add(Booking(reference=f"RIVAL{chair}", business_id="salon",
+                                  customer_id=rival.id, service="Haircut", resource=chair,
+                                  starts_at=start, ends_at=start + timedelta(minutes=45),
+                                  status="confirmed"))
+        return seen
+
+    monkeypatch.setattr(Turn, "world", rivals_commit_after_the_first_read)
+    emitted = await understood("affirm")
+
+    assert reads == 2
+    replies = [e for e in emitted if isinstance(e, ReplyRequested)]
+    assert len(replies) == 1 and "just taken" in replies[0].text
+    assert not [e for e in emitted if isinstance(e, BookingHeld | BookingConfirmed)]
+    async with session_factory() as s:
+        mine = (await s.scalars(select(Booking).join(Customer).where(
+            Customer.address == customer))).all()
+        state = await s.scalar(select(Conversation.state).join(Customer).where(
+            Customer.address == customer))
+    assert mine == []
+    assert state == "COLLECTING"

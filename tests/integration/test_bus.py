@@ -13,8 +13,15 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.bus.amqp import AmqpTransport
-from libs.bus.consumer import Consumer
-from libs.bus.context import HandlerContext, PermanentError, derived_event_id
+from libs.bus.consumer import Consumer, inbox_guard
+from libs.bus.context import (
+    CONFLICT_RETRIES,
+    Conflict,
+    HandlerContext,
+    PermanentError,
+    derived_event_id,
+    run_handler,
+)
 from libs.bus.memory import MemoryTransport
 from libs.bus.models import InboxMessage, OutboxMessage
 from libs.bus.transport import (
@@ -471,3 +478,51 @@ async def test_a_stateless_handler_has_no_transaction() -> None:
     with pytest.raises(RuntimeError, match="keeps no state"):
         async with ctx.write():
             pass
+
+
+class LosesRaces:
+    """A handler whose write loses a race `times` times (it emits, then its transaction is
+    refused), then wins: it emits what the attempt saw."""
+
+    def __init__(self, times: int) -> None:
+        self.times = times
+        self.calls = 0
+
+    async def __call__(self, ctx: HandlerContext, event: ReplyRequested, deps: None) -> None:
+        self.calls += 1
+        assert ctx.envelope is not None
+        async with ctx.write():
+            ctx.emit(CalendarSynced(booking_id=ctx.envelope.event_id,
+                                    calendar_event_id=f"attempt {self.calls}",
+                                    action="inserted", synced_at=ctx.clock.now()))
+            if self.calls <= self.times:
+                raise Conflict("another writer committed first")
+
+
+async def test_a_handler_that_lost_a_race_runs_again_at_once_with_nothing_of_the_first_try(
+        transport: Transport, session_factory: async_sessionmaker[AsyncSession]) -> None:
+    handler = LosesRaces(times=2)
+    consumer = Consumer(CONSUMER, {ReplyRequested.TYPE: handler}, None,
+                        session_factory=session_factory, transport=transport,
+                        clock=SystemClock())
+    await consumer.start(prefetch=1)
+    env = reply_envelope("contended")
+    await transport.publish(env.to_json(), env.type, message_id=str(env.event_id))
+    await eventually(lambda: _has(session_factory, "attempt 3"), what="the third attempt")
+    assert handler.calls == 3
+    assert await _rows(session_factory, env.event_id) == (1, 1)  # the winning try's only
+    assert await transport.dead_letters(CONSUMER) == []
+
+
+async def test_a_handler_that_keeps_losing_races_is_left_to_the_retry_tiers(
+        session_factory: async_sessionmaker[AsyncSession]) -> None:
+    handler = LosesRaces(times=CONFLICT_RETRIES)
+    env = reply_envelope("always contended")
+    ctx = HandlerContext(envelope=env, sessions=session_factory, clock=SystemClock(),
+                         business_id="salon", guard=inbox_guard(CONSUMER, env))
+    with pytest.raises(RuntimeError, match="lost a race"):
+        await run_handler(handler, ctx, ReplyRequested(channel="sms", to="+15555550100",
+                                                       text="always contended"), None)
+    assert handler.calls == CONFLICT_RETRIES
+    assert ctx.emitted == []
+    assert await _rows(session_factory, env.event_id) == (0, 0)
