@@ -210,49 +210,56 @@ async def on_booking_cancelled(ctx: HandlerContext, event: ev.BookingCancelled,
                                deps: PaymentsDeps) -> None:
     """fsm judged the cancellation: refunded means give this booking's deposit back now
     (its share, when it was paid together with another booking's)."""
-    await _expire_open(ctx, deps, event.booking_id)
+    closed = await _expire_open(ctx, deps, event.booking_id)
+    refunds: list[_Refund] = []
     if event.deposit_status == "refunded":
-        await _refund(ctx, deps, event.booking_id,
-                      "staff" if event.cancelled_by == "staff" else "cancelled",
-                      amount=event.deposit_amount,
-                      paid_for=event.deposit_booking_id or event.booking_id)
+        refunds = await _refund(ctx, deps, event.booking_id,
+                                "staff" if event.cancelled_by == "staff" else "cancelled",
+                                amount=event.deposit_amount,
+                                paid_for=event.deposit_booking_id or event.booking_id)
+    await _write_back(ctx, closed, refunds)
 
 
 async def on_booking_expired(ctx: HandlerContext, event: ev.BookingExpired,
                              deps: PaymentsDeps) -> None:
     """An expired booking keeps no money: whatever was paid for it goes back."""
-    await _expire_open(ctx, deps, event.booking_id)
-    await _refund(ctx, deps, event.booking_id, "cancelled")
+    closed = await _expire_open(ctx, deps, event.booking_id)
+    await _write_back(ctx, closed, await _refund(ctx, deps, event.booking_id, "cancelled"))
 
 
 async def on_refund_requested(ctx: HandlerContext, command: RefundRequested,
                               deps: PaymentsDeps) -> None:
-    await _refund(ctx, deps, command.booking_id, command.reason, amount=command.amount)
+    await _write_back(ctx, [], await _refund(ctx, deps, command.booking_id, command.reason,
+                                             amount=command.amount))
+
+
+@dataclass(frozen=True)
+class _Refund:
+    """A refund the gateway made, to be written back with the booking it was for."""
+
+    deposit: Deposit
+    booking_id: uuid.UUID
+    amount: Decimal
+    refund_id: str
+    reason: RefundReason
 
 
 async def _expire_open(ctx: HandlerContext, deps: PaymentsDeps,
-                       booking_id: uuid.UUID) -> None:
-    """Open checkouts of a finished booking can no longer be paid; their hold timers go."""
+                       booking_id: uuid.UUID) -> list[Deposit]:
+    """Open checkouts of a finished booking can no longer be paid: expired at the gateway,
+    and returned for `_write_back` to mark (their hold timers go)."""
     async with ctx.read() as session:
         open_ = (await session.scalars(select(Deposit).where(
             Deposit.booking_id == booking_id, Deposit.status == "open"))).all()
     for deposit in open_:
         if deposit.checkout_session_id:
             await _gateway_call(deps.gateway.expire_checkout(deposit.checkout_session_id))
-    if not open_:
-        return
-    async with ctx.write() as session:
-        for deposit in open_:
-            await session.execute(update(Deposit)
-                                  .where(Deposit.id == deposit.id, Deposit.status == "open")
-                                  .values(status="expired"))
-            await timers.cancel(session, owner=OWNER,
-                                key=_hold_key(deposit.booking_id, deposit.attempt))
+    return list(open_)
 
 
 async def _refund(ctx: HandlerContext, deps: PaymentsDeps, booking_id: uuid.UUID,
                   reason: RefundReason, *, amount: Decimal | None = None,
-                  paid_for: uuid.UUID | None = None) -> None:
+                  paid_for: uuid.UUID | None = None) -> list[_Refund]:
     """Give back `amount` (everything not yet refunded when None) for `booking_id`, from the
     payments made at `paid_for`'s checkouts (the booking's own, by default), newest first.
     Each refund has its own idempotency key, so a retry never refunds twice."""
@@ -262,7 +269,7 @@ async def _refund(ctx: HandlerContext, deps: PaymentsDeps, booking_id: uuid.UUID
             .order_by(Deposit.attempt.desc()))).all()
     remaining = amount if amount is not None else sum(
         (d.amount - d.refunded_amount for d in paid), Decimal(0))
-    refunds: list[tuple[Deposit, Decimal, str]] = []
+    refunds: list[_Refund] = []
     for deposit in paid:
         part = min(remaining, deposit.amount - deposit.refunded_amount)
         if part <= 0:
@@ -273,21 +280,36 @@ async def _refund(ctx: HandlerContext, deps: PaymentsDeps, booking_id: uuid.UUID
             business_id=ctx.business_id, booking_id=str(booking_id),
             payment_intent=deposit.payment_intent, amount=part, currency=deposit.currency,
             reason=reason)))
-        refunds.append((deposit, part, refund_id))
+        refunds.append(_Refund(deposit, booking_id, part, refund_id, reason))
         remaining -= part
     if remaining > 0:
         log.warning("refund for booking %s: %s more than was paid", booking_id, remaining)
-    if not refunds:
+    return refunds
+
+
+async def _write_back(ctx: HandlerContext, closed: list[Deposit],
+                      refunds: list[_Refund]) -> None:
+    """What the gateway did, in the handler's one transaction. When it did nothing (no open
+    checkout, nothing paid: most cancellations), nothing changed here, and the message
+    takes no transaction and no inbox row."""
+    if not closed and not refunds:
+        ctx.skip_inbox()
         return
     async with ctx.write() as session:
-        for deposit, part, refund_id in refunds:
-            given_back = deposit.refunded_amount + part
-            await session.execute(update(Deposit).where(Deposit.id == deposit.id).values(
-                refunded_amount=given_back, refund_id=refund_id,
-                status="refunded" if given_back >= deposit.amount else "paid"))
-            ctx.emit(ev.PaymentRefunded(booking_id=booking_id, amount=part,
-                                        currency=deposit.currency, refund_id=refund_id,
-                                        reason=reason))
+        for deposit in closed:
+            await session.execute(update(Deposit)
+                                  .where(Deposit.id == deposit.id, Deposit.status == "open")
+                                  .values(status="expired"))
+            await timers.cancel(session, owner=OWNER,
+                                key=_hold_key(deposit.booking_id, deposit.attempt))
+        for refund in refunds:
+            given_back = refund.deposit.refunded_amount + refund.amount
+            await session.execute(update(Deposit).where(Deposit.id == refund.deposit.id).values(
+                refunded_amount=given_back, refund_id=refund.refund_id,
+                status="refunded" if given_back >= refund.deposit.amount else "paid"))
+            ctx.emit(ev.PaymentRefunded(booking_id=refund.booking_id, amount=refund.amount,
+                                        currency=refund.deposit.currency,
+                                        refund_id=refund.refund_id, reason=refund.reason))
 
 
 HANDLERS: HandlerMap[PaymentsDeps] = {

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.bus.context import PermanentError
+from libs.bus.models import InboxMessage
 from libs.clock import SimulatedClock
 from libs.contracts import events as ev
 from libs.contracts.commands import DepositRequested, RefundRequested
@@ -273,3 +274,45 @@ async def test_a_late_top_up_is_refunded_alone(h: Harness) -> None:
     async with h.sessions() as s:
         statuses = sorted((d.attempt, d.status) for d in (await s.scalars(select(Deposit))))
     assert statuses == [(1, "paid"), (2, "refunded")]
+
+
+async def _inbox_rows(h: Harness) -> int:
+    async with h.sessions() as s:
+        return int(await s.scalar(select(func.count()).select_from(InboxMessage)
+                                  .where(InboxMessage.consumer == "payments")) or 0)
+
+
+async def test_a_cancellation_with_nothing_to_close_or_give_back_takes_no_transaction(
+        h: Harness) -> None:
+    """Most cancellations had no deposit: payments reads, finds nothing, and writes
+    nothing, not even an inbox row (a repeat reads the same nothing)."""
+    for deposit_status in ("none", "forfeited"):
+        cancelled = facial(ev.BookingCancelled, timedelta(days=2), status="cancelled",
+                           deposit_status=deposit_status, cancelled_by="customer")
+        assert await h.run(on_booking_cancelled, cancelled) == []
+    assert await _inbox_rows(h) == 0
+    assert h.gateway.refunds == {}
+
+
+async def test_a_cancellation_closes_an_open_top_up_and_refunds_the_deposit_at_once(
+        h: Harness) -> None:
+    """A move's top-up was asked for (its checkout open) when the customer cancelled with
+    a refund: the open checkout is expired and the paid deposit refunded, in one
+    transaction with one inbox row."""
+    first = await checkout(h)
+    await h.run(on_stripe_event_received, h.stripe("checkout.session.completed", first))
+    (top_up,) = await h.run(on_deposit_requested,
+                            deposit_requested("15.00").model_copy(update={"attempt": 2}))
+    assert isinstance(top_up, ev.CheckoutCreated)
+    cancelled = facial(ev.BookingCancelled, timedelta(days=2), status="cancelled",
+                       deposit_status="refunded", cancelled_by="customer")
+    inbox_before = await _inbox_rows(h)
+    (refunded,) = await h.run(on_booking_cancelled, cancelled)
+    assert isinstance(refunded, ev.PaymentRefunded) and refunded.amount == Decimal("20.00")
+    assert h.gateway.sessions[top_up.checkout_session_id].status == "expired"
+    async with h.sessions() as s:
+        statuses = sorted((d.attempt, d.status) for d in (await s.scalars(select(Deposit))))
+        holds = await s.scalar(select(func.count()).select_from(Timer))
+    assert statuses == [(1, "refunded"), (2, "expired")]
+    assert holds == 0
+    assert await _inbox_rows(h) == inbox_before + 1
