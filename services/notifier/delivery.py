@@ -60,12 +60,7 @@ from services.notifier.adapters.base import (
 from services.notifier.deps import NotifierDeps
 from services.notifier.models import CustomerWindow, MessageLog, Suppression
 from services.notifier.sending import GaveUp, as_sent, send_with_retries
-from services.notifier.statuses import (
-    REPORTING_CHANNELS,
-    Unreachable,
-    apply_kept_reports,
-    lock_provider_id,
-)
+from services.notifier.statuses import Unreachable, stamp_sent
 
 log = logging.getLogger(__name__)
 
@@ -129,9 +124,8 @@ async def send_in_order(sessions: async_sessionmaker[AsyncSession], deps: Notifi
                 found = await _next_unsent(session, mine, clock.now())
                 if found is None:
                     break
-                row, opted_out = found
-                own = row.id == mine.id
-                outcome = await _attempt(session, row, opted_out, deps, clock, own=own)
+                own = found.row.id == mine.id
+                outcome = await _attempt(session, found, deps, clock, own=own)
             unreachable += outcome.unreachable
             error = outcome.error
             if own:
@@ -144,14 +138,23 @@ async def send_in_order(sessions: async_sessionmaker[AsyncSession], deps: Notifi
         raise error
 
 
-async def _next_unsent(session: AsyncSession, mine: Place,
-                       now: datetime) -> tuple[MessageLog, bool] | None:
+@dataclass(frozen=True)
+class _Unsent:
+    """The next message to send, and what its gates read about its recipient."""
+
+    row: MessageLog
+    opted_out: bool
+    last_inbound_at: datetime | None  # their last WhatsApp message (the 24-hour window)
+
+
+async def _next_unsent(session: AsyncSession, mine: Place, now: datetime) -> _Unsent | None:
     """The earliest unsent message to `mine`'s recipient (locked), with whether that
-    recipient opted out of the business (read in the same statement)."""
+    recipient opted out of the business and when they last wrote on WhatsApp (read in the
+    same statement, after the recipient's lock)."""
     found = (await session.execute(_NEXT_UNSENT, {
         "business_id": mine.business_id, "to": mine.to, "requested_at": mine.requested_at,
         "seq": mine.seq, "id": mine.id, "oldest": now - ORDER_WAIT})).first()
-    return None if found is None else (found[0], bool(found[1]))
+    return None if found is None else _Unsent(found[0], bool(found[1]), found[2])
 
 
 _ORDER_AT = func.coalesce(MessageLog.requested_at, MessageLog.created_at)
@@ -160,7 +163,11 @@ _NEXT_UNSENT = (
         select(Suppression.opted_out)
         .where(Suppression.business_id == MessageLog.business_id,
                Suppression.customer == MessageLog.to)
-        .scalar_subquery(), False))
+        .scalar_subquery(), False),
+        select(CustomerWindow.last_inbound_at)
+        .where(CustomerWindow.business_id == MessageLog.business_id,
+               CustomerWindow.customer == MessageLog.to)
+        .scalar_subquery())
     .where(MessageLog.business_id == bindparam("business_id"),
            MessageLog.to == bindparam("to"),
            MessageLog.status == "sending",
@@ -175,20 +182,21 @@ _NEXT_UNSENT = (
 once")."""
 
 
-async def _attempt(session: AsyncSession, row: MessageLog, opted_out: bool,
-                   deps: NotifierDeps, clock: Clock, *, own: bool) -> _Attempt:
+async def _attempt(session: AsyncSession, unsent: _Unsent, deps: NotifierDeps, clock: Clock,
+                   *, own: bool) -> _Attempt:
     """Gate, send and record one message, inside the recipient's lock. Not `own` (an
     earlier message of another handler): one call, and anything but a definite outcome
     leaves it to its own handler (`WaitForEarlier`)."""
     now = clock.now()
-    if _held_back(row, opted_out):
+    row = unsent.row
+    if _held_back(row, unsent.opted_out):
         row.status, row.updated_at = "suppressed", now
         OUTBOUND_MESSAGES.labels(row.channel, "suppressed").inc()
         log.info("%s message to %s not sent: the customer opted out", row.channel,
                  mask_phone(row.to))
         return _Attempt()
     try:
-        message = await _outbound(session, row, deps, now)
+        message = await _outbound(session, unsent, deps, now)
         if own:
             sent, calls = await send_with_retries(deps.channel, message, deps.retry, deps.sleep)
         else:
@@ -213,15 +221,8 @@ async def _attempt(session: AsyncSession, row: MessageLog, opted_out: bool,
         OUTBOUND_MESSAGES.labels(row.channel, type(exc).__name__).inc()
         raise
     OUTBOUND_MESSAGES.labels(row.channel, "sent").inc()
-    row.status, row.error, row.updated_at = "sent", None, now
-    row.provider_message_id, row.provider_message_ids = sent.ids[0], list(sent.ids)
-    row.sent_as = sent.sent_as
-    row.attempts += calls
-    reported: list[Unreachable] = []
-    if row.channel in REPORTING_CHANNELS:  # a report may have come before this commit
-        for provider_id in sent.ids:
-            await lock_provider_id(session, provider_id)
-        reported = await apply_kept_reports(session, row, sent.ids, now)
+    # A report may have come before this commit: kept, and applied here.
+    reported = await stamp_sent(session, row, list(sent.ids), sent.sent_as, calls, now)
     log.info("sent %s message to %s (%s)", row.channel, mask_phone(row.to), sent.sent_as)
     return _Attempt(unreachable=reported)
 
@@ -231,31 +232,24 @@ def _held_back(row: MessageLog, opted_out: bool) -> bool:
     return opted_out and row.audience == "customer" and row.purpose != "notice"
 
 
-_LAST_INBOUND = select(CustomerWindow.last_inbound_at).where(
-    CustomerWindow.business_id == bindparam("business_id"),
-    CustomerWindow.customer == bindparam("customer"))
-
-
-async def window_open(session: AsyncSession, business_id: str, customer: str,
-                      now: datetime) -> bool:
+def window_open(last_inbound_at: datetime | None, now: datetime) -> bool:
     """The customer wrote on WhatsApp less than 24 hours before `now`."""
-    last = await session.scalar(_LAST_INBOUND, {"business_id": business_id,
-                                                "customer": customer})
-    return last is not None and now - last < WINDOW
+    return last_inbound_at is not None and now - last_inbound_at < WINDOW
 
 
-async def _outbound(session: AsyncSession, row: MessageLog, deps: NotifierDeps,
+async def _outbound(session: AsyncSession, unsent: _Unsent, deps: NotifierDeps,
                     now: datetime) -> OutboundMessage:
     """The row as the adapter takes it. A business that is not imported has no sender (the
     real adapters refuse it; web chat and the recording channel need none). The sender and
     templates come from the profile this process holds (`get_profile`), not a query."""
+    row = unsent.row
     profile = await get_profile(session, row.business_id)
     sender, window, template = None, True, None
     if row.channel == "sms" and profile is not None:
         sender = profile.channels.sms
     elif row.channel == "whatsapp":
         sender = profile.channels.whatsapp_phone_number_id if profile is not None else None
-        window = await window_open(session, row.business_id, row.to, now)
+        window = window_open(unsent.last_inbound_at, now)
         template = (template_for(profile, row.language) if profile is not None
                     else None) or deps.template
     return OutboundMessage(business_id=row.business_id, channel=row.channel, to=row.to,

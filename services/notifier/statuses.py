@@ -20,9 +20,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, or_, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import String, bindparam, column, func, or_, select, update
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql.elements import ColumnClause
 
 from libs.db.locks import lock_until_commit
 from services.notifier.adapters import twilio_sms, whatsapp
@@ -75,10 +77,46 @@ _KEPT = select(MessageStatus).where(
     MessageStatus.provider_message_id.in_(bindparam("ids", expanding=True)))
 
 
+def _lock_key(provider_message_id: str) -> str:
+    return f"notifier-status\x1f{provider_message_id}"
+
+
 async def lock_provider_id(session: AsyncSession, provider_message_id: str) -> None:
     """Held to the end of the transaction: a report and the row getting that id wait for
     each other."""
-    await lock_until_commit(session, f"notifier-status\x1f{provider_message_id}")
+    await lock_until_commit(session, _lock_key(provider_message_id))
+
+
+_KEY: ColumnClause[str] = column("key", String)
+_STAMP_SENT = (
+    update(MessageLog).where(MessageLog.id == bindparam("row_id"))
+    .values(status="sent", error=None, updated_at=bindparam("now"),
+            provider_message_id=bindparam("first_id"), provider_message_ids=bindparam("ids"),
+            sent_as=bindparam("as_"), attempts=MessageLog.attempts + bindparam("calls"))
+    .returning(MessageLog.attempts,
+               select(func.count(func.pg_advisory_xact_lock(func.hashtextextended(_KEY, 0))))
+               .select_from(func.unnest(bindparam("lock_keys",
+                                                  type_=ARRAY(String))).alias("key"))
+               .scalar_subquery()))
+"""Built once. Its RETURNING takes the provider ids' locks, so the `_KEPT` read after it
+sees every report committed before them (a statement reads what was committed when it
+began: the read cannot be in the same statement)."""
+
+
+async def stamp_sent(session: AsyncSession, row: MessageLog, ids: list[str], sent_as: str,
+                     calls: int, now: datetime) -> list[Unreachable]:
+    """Mark `row` sent with its provider ids in one statement that also takes the ids'
+    locks when its channel reports (`lock_provider_id`), then apply the reports kept for
+    them. Two round trips, where a lock per id and the ORM's own update took three."""
+    reports = row.channel in REPORTING_CHANNELS
+    attempts, _ = (await session.execute(_STAMP_SENT, {
+        "row_id": row.id, "now": now, "first_id": ids[0], "ids": ids, "as_": sent_as,
+        "calls": calls, "lock_keys": [_lock_key(i) for i in ids] if reports else []})).one()
+    for name, value in (("status", "sent"), ("error", None), ("updated_at", now),
+                        ("provider_message_id", ids[0]), ("provider_message_ids", ids),
+                        ("sent_as", sent_as), ("attempts", attempts)):
+        set_committed_value(row, name, value)  # as written: nothing left for the ORM
+    return await apply_kept_reports(session, row, ids, now) if reports else []
 
 
 @dataclass(frozen=True)
@@ -115,7 +153,7 @@ async def record_report(session: AsyncSession, *, channel: str, provider_message
 async def apply_kept_reports(session: AsyncSession, row: MessageLog, ids: Iterable[str],
                              now: datetime) -> list[Unreachable]:
     """The row was just given these provider ids: apply what was reported for them before.
-    Call it after `lock_provider_id` for each id, in the transaction that sets them."""
+    Call it after taking each id's lock (`stamp_sent`), in the transaction that sets them."""
     kept = (await session.scalars(_KEPT, {"ids": list(ids)})).all()
     found = []
     for report in sorted(kept, key=lambda r: RANK.get(r.status, -1)):

@@ -17,6 +17,7 @@ from libs.contracts.commands import ReplyRequested
 from services.notifier.adapters.base import OutboundMessage, Sent
 from services.notifier.delivery import WaitForEarlier, lock_recipient
 from services.notifier.models import MessageLog, MessageStatus
+from services.notifier.statuses import stamp_sent
 from services.notifier.web import replies_after
 from tests.helpers import eventually
 from tests.integration.notifier_kit import (
@@ -187,6 +188,35 @@ async def test_a_report_racing_the_send_is_never_lost(kit: Kit) -> None:
         await asyncio.gather(kit.report(f"wamid.STUB{n:04d}", "delivered"),
                              kit.handle(envelope))
         assert (await kit.row(envelope)).status == "delivered", n
+
+
+async def _provider_id_free(kit: Kit, provider_message_id: str) -> bool:
+    """Another connection could take the id's report lock right now."""
+    async with kit.sessions() as other, other.begin():
+        return bool(await other.scalar(select(func.pg_try_advisory_xact_lock(
+            func.hashtextextended(f"notifier-status\x1f{provider_message_id}", 0)))))
+
+
+@pytest.mark.parametrize(("channel", "reports"), [("whatsapp", True), ("sms", True),
+                                                  ("web", False)])
+async def test_stamping_a_row_sent_holds_its_provider_ids_until_commit(
+        kit: Kit, channel: str, reports: bool) -> None:
+    """The stamp takes the ids' report locks in its own statement (no lock per id), so a
+    report and the stamp still wait for each other; web chat has no reports to wait for."""
+    sent = await kit.reply("See you at 3.", channel=channel)
+    ids = ["prov.A", "prov.B"]
+    async with kit.sessions() as session, session.begin():
+        row = (await session.scalars(select(MessageLog).where(
+            MessageLog.event_id == sent.event_id))).one()
+        attempts = row.attempts
+        await stamp_sent(session, row, ids, "text", 2, kit.clock.now())
+        assert not session.dirty  # written in the one statement: nothing left to flush
+        held = [not await _provider_id_free(kit, i) for i in ids]
+    assert held == [reports, reports]
+    assert [await _provider_id_free(kit, i) for i in ids] == [True, True]  # committed
+    row = await kit.row(sent)
+    assert (row.provider_message_id, row.provider_message_ids, row.attempts) == (
+        "prov.A", ids, attempts + 2)
 
 
 async def test_a_split_sms_follows_the_reports_of_any_of_its_parts(kit: Kit) -> None:
