@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, delete, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Table, Text, any_, bindparam, delete, func, or_, select, update
+from sqlalchemy.dialects.postgresql import ARRAY, Insert, insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.clock import Clock
@@ -17,29 +20,72 @@ LEASE = timedelta(minutes=2)
 """How long a claimed timer is left to its ticker before another may claim it."""
 
 
-_NEW_TIMER = insert(Timer).values(
-    owner=bindparam("owner"), kind=bindparam("kind"), key=bindparam("key"),
-    business_id=bindparam("business_id"), due_at=bindparam("due_at"),
-    payload=bindparam("payload"))
-_SCHEDULE = _NEW_TIMER.on_conflict_do_update(
-    index_elements=[Timer.owner, Timer.key],
-    set_={"due_at": _NEW_TIMER.excluded.due_at, "payload": _NEW_TIMER.excluded.payload,
-          "kind": _NEW_TIMER.excluded.kind, "fired_at": None, "claimed_until": None})
-_CANCEL = delete(Timer).where(Timer.owner == bindparam("owner"), Timer.key == bindparam("key"))
-"""Built once: a turn schedules or cancels a timer nearly every time, and building the
-statement cost more CPU than sending it (docs/scaling.md, "Statements built once")."""
+@dataclass(frozen=True)
+class NewTimer:
+    """One timer to create or move (`schedule_all`)."""
+
+    kind: str
+    key: str
+    due_at: datetime
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+_TABLE = cast(Table, Timer.__table__)  # Core statements: no ORM bookkeeping
+
+
+@functools.cache
+def _schedule_rows(n: int) -> Insert:
+    """The upsert of `n` timers of one owner and business, built once per `n` (a turn
+    schedules one or two nearly every time, and building a statement cost more CPU than
+    sending it: docs/scaling.md, "Statements built once")."""
+    c = _TABLE.c  # typed: only the first row's parameters would take the columns' types
+    new = insert(_TABLE).values([
+        {"id": bindparam(f"id_{i}", type_=c.id.type),
+         "owner": bindparam("owner", type_=c.owner.type),
+         "kind": bindparam(f"kind_{i}", type_=c.kind.type),
+         "key": bindparam(f"key_{i}", type_=c.key.type),
+         "business_id": bindparam("business_id", type_=c.business_id.type),
+         "due_at": bindparam(f"due_at_{i}", type_=c.due_at.type),
+         "payload": bindparam(f"payload_{i}", type_=c.payload.type)}
+        for i in range(n)])
+    return new.on_conflict_do_update(
+        index_elements=[_TABLE.c.owner, _TABLE.c.key],
+        set_={"due_at": new.excluded.due_at, "payload": new.excluded.payload,
+              "kind": new.excluded.kind, "fired_at": None, "claimed_until": None})
+
+
+_CANCEL = delete(Timer).where(Timer.owner == bindparam("owner"),
+                              Timer.key == any_(bindparam("keys", type_=ARRAY(Text))))
+"""Built once, for any number of keys."""
+
+
+async def schedule_all(session: AsyncSession, *, owner: str, business_id: str,
+                       timers: Sequence[NewTimer]) -> None:
+    """Create or move each timer by its key, in one statement (idempotent: a second
+    schedule replaces the first)."""
+    if not timers:
+        return
+    params: dict[str, Any] = {"owner": owner, "business_id": business_id}
+    for i, timer in enumerate(timers):
+        params.update({f"id_{i}": uuid.uuid4(), f"kind_{i}": timer.kind, f"key_{i}": timer.key,
+                       f"due_at_{i}": timer.due_at, f"payload_{i}": timer.payload})
+    await session.execute(_schedule_rows(len(timers)), params)
 
 
 async def schedule(session: AsyncSession, *, owner: str, kind: str, key: str, business_id: str,
                    due_at: datetime, payload: dict[str, Any] | None = None) -> None:
     """Create or move the timer `key` (idempotent: a second schedule replaces the first)."""
-    await session.execute(_SCHEDULE, {"owner": owner, "kind": kind, "key": key,
-                                      "business_id": business_id, "due_at": due_at,
-                                      "payload": payload or {}})
+    await schedule_all(session, owner=owner, business_id=business_id,
+                       timers=[NewTimer(kind, key, due_at, payload or {})])
+
+
+async def cancel_all(session: AsyncSession, *, owner: str, keys: Sequence[str]) -> None:
+    """Remove these timers, in one statement (a key with no timer is no error)."""
+    await session.execute(_CANCEL, {"owner": owner, "keys": list(keys)})
 
 
 async def cancel(session: AsyncSession, *, owner: str, key: str) -> None:
-    await session.execute(_CANCEL, {"owner": owner, "key": key})
+    await cancel_all(session, owner=owner, keys=[key])
 
 
 async def claim_due(session_factory: async_sessionmaker[AsyncSession], clock: Clock, *,

@@ -122,20 +122,22 @@ async def _watch_attendance(turn: Turn, booking: Booking) -> None:
     Scheduling again (a move) replaces them."""
     payload = {"booking_id": str(booking.id), "starts_at": booking.starts_at.isoformat(),
                "ends_at": booking.ends_at.isoformat()}
-    checks = [(APPOINTMENT_OVER, booking.ends_at + COMPLETED_AFTER)]
+    checks = [timers.NewTimer(APPOINTMENT_OVER, f"{APPOINTMENT_OVER}:{booking.id}",
+                              booking.ends_at + COMPLETED_AFTER, payload)]
     risk_at = booking.starts_at - RISK_CHECK_BEFORE
-    if risk_at > turn.now:  # confirmed inside the last hour: just confirmed, medium
-        checks.append((RISK_CHECK, risk_at))
-    else:
+    if risk_at > turn.now:
+        checks.append(timers.NewTimer(RISK_CHECK, f"{RISK_CHECK}:{booking.id}", risk_at,
+                                      payload))
+    else:  # confirmed inside the last hour: just confirmed, medium
         await timers.cancel(turn.session, owner=OWNER, key=f"{RISK_CHECK}:{booking.id}")
-    for kind, due in checks:
-        await timers.schedule(turn.session, owner=OWNER, kind=kind, key=f"{kind}:{booking.id}",
-                              business_id=booking.business_id, due_at=due, payload=payload)
+    await timers.schedule_all(turn.session, owner=OWNER, business_id=booking.business_id,
+                              timers=checks)
 
 
 async def _unwatch_attendance(turn: Turn, booking: Booking) -> None:
-    for kind in (RISK_CHECK, APPOINTMENT_OVER):
-        await timers.cancel(turn.session, owner=OWNER, key=f"{kind}:{booking.id}")
+    await timers.cancel_all(turn.session, owner=OWNER,
+                            keys=[f"{kind}:{booking.id}" for kind in (RISK_CHECK,
+                                                                      APPOINTMENT_OVER)])
 
 
 async def expire_booking(turn: Turn, effect: m.ExpireBooking) -> None:

@@ -14,8 +14,9 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import cast
 
-from sqlalchemy import and_, bindparam, func, or_, select
+from sqlalchemy import Table, and_, bindparam, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -51,6 +52,25 @@ _OPEN_TURN = (select(Customer, Conversation, *BLOCKED_COLUMNS)
                      Customer.address == bindparam("address"))
               .with_for_update(of=Conversation))
 """A known customer, their conversation (locked for the turn) and the blocked times."""
+CUSTOMERS, CONVERSATIONS = (cast(Table, Customer.__table__),
+                            cast(Table, Conversation.__table__))
+_NEW_CUSTOMER = (insert(CUSTOMERS)
+                 .values(id=bindparam("customer_id"), business_id=bindparam("business_id"),
+                         address=bindparam("address"))
+                 .on_conflict_do_nothing(index_elements=[CUSTOMERS.c.business_id,
+                                                         CUSTOMERS.c.address])
+                 .returning(CUSTOMERS.c.id)
+                 .cte("new_customer"))
+_FIRST_CONTACT = (insert(CONVERSATIONS)
+                  .from_select(["id", "customer_id", "business_id", "channel"],
+                               select(bindparam("conversation_id", type_=CONVERSATIONS.c.id.type),
+                                      _NEW_CUSTOMER.c.id,
+                                      bindparam("business_id",
+                                                type_=CONVERSATIONS.c.business_id.type),
+                                      bindparam("channel", type_=CONVERSATIONS.c.channel.type)))
+                  .on_conflict_do_nothing(index_elements=[CONVERSATIONS.c.customer_id]))
+"""A customer writing for the first time and their conversation, in one statement; nothing
+when the customer was there already (another turn created them first)."""
 # Both are built once: building a statement cost more CPU than sending it (docs/scaling.md,
 # "Statements built once").
 
@@ -190,10 +210,15 @@ async def open_turn(session: AsyncSession, ctx: HandlerContext, customer_address
         raise PermanentError(f"unknown business {business_id!r}")
     now = ctx.clock.now()
     window_start, horizon = window(profile, now)
-    known = (await session.execute(_OPEN_TURN, {
-        "business_id": business_id, "address": customer_address,
-        "window_start": window_start, "horizon": horizon})).first()
-    if known is None:
+    opening = {"business_id": business_id, "address": customer_address,
+               "window_start": window_start, "horizon": horizon}
+    known = (await session.execute(_OPEN_TURN, opening)).first()
+    if known is None:  # a first message: create both, then open as for anyone
+        await session.execute(_FIRST_CONTACT, {
+            "customer_id": uuid.uuid4(), "conversation_id": uuid.uuid4(),
+            "business_id": business_id, "address": customer_address, "channel": channel})
+        known = (await session.execute(_OPEN_TURN, opening)).first()
+    if known is None:  # known to another part (staff, the waitlist) without a conversation
         customer = await _customer(session, business_id, customer_address)
         row = await _locked_conversation(session, customer, channel)
         return Turn(session, profile, customer, row, now)

@@ -131,3 +131,36 @@ async def test_next_due_at_waits_for_a_lease(session_factory: Sessions) -> None:
     await timers.claim_due(session_factory, clock, owner="test")
     async with session_factory() as s:
         assert await timers.next_due_at(s) == NOW + timers.LEASE
+
+
+async def _timers(sessions: Sessions) -> dict[str, tuple[str, datetime, dict[str, str], bool]]:
+    async with sessions() as s:
+        rows = (await s.scalars(select(Timer))).all()
+    return {t.key: (t.kind, t.due_at, t.payload, t.fired_at is None) for t in rows}
+
+
+async def test_timers_scheduled_and_cancelled_together_in_one_statement_each(
+        session_factory: Sessions) -> None:
+    """A booking's checks are set and removed together: several keys per statement, each
+    upserted by its key (a fired one is armed again when moved) and each removed alone."""
+    later = NOW + timedelta(hours=2)
+    async with session_factory() as s, s.begin():
+        await timers.schedule_all(s, owner="test", business_id="salon", timers=[
+            timers.NewTimer("ping", "a", NOW, {"n": "1"}),
+            timers.NewTimer("pong", "b", NOW, {"n": "2"})])
+    clock = SimulatedClock(NOW)
+    assert await tick(session_factory, clock, owner="test", handlers={
+        "ping": record, "pong": record}, deps=None) == 2
+    async with session_factory() as s, s.begin():
+        await timers.schedule_all(s, owner="test", business_id="salon", timers=[
+            timers.NewTimer("ping", "a", later, {"n": "3"}),
+            timers.NewTimer("ping", "c", later)])
+    assert await _timers(session_factory) == {
+        "a": ("ping", later, {"n": "3"}, True),  # moved, and armed again
+        "b": ("pong", NOW, {"n": "2"}, False),   # left as it was: fired
+        "c": ("ping", later, {}, True)}
+    async with session_factory() as s, s.begin():
+        await timers.cancel_all(s, owner="test", keys=["a", "b", "nothing"])
+        await timers.cancel_all(s, owner="other", keys=["c"])  # not its owner's
+        await timers.schedule_all(s, owner="test", business_id="salon", timers=[])
+    assert list(await _timers(session_factory)) == ["c"]
