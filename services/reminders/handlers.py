@@ -15,7 +15,8 @@ a booking's life: expired, confirmed, rescheduled, ended, which breaks ties); an
 older than it changes nothing, so a confirmation handled after its booking's cancellation
 plans nothing (the kept row is the tombstone). The same for opt-outs, by their `at`.
 A replayed event plans the same rows (the plan is computed as of its `occurred_at`, and
-rows are upserted by booking, offset and start), so handling it again changes nothing.
+rows are upserted by booking, offset and start), so handling it again changes nothing:
+booking events take no inbox row (`ctx.write(idempotent=True)`).
 
 **Concurrency.** Every handler takes a transaction-scoped advisory lock on the business and
 customer first, so two replicas never interleave one customer's bookings and opt-outs (an
@@ -28,8 +29,9 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import bindparam, case, delete, exists, func, select, tuple_, update
+from sqlalchemy import Table, bindparam, case, delete, exists, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -58,6 +60,8 @@ class RemindersDeps:
     batch_size: int = DISPATCH_BATCH
 
 
+REMINDERS, BOOKINGS = cast(Table, Reminder.__table__), cast(Table, ReminderBooking.__table__)
+
 # --- the statements every booking event sends, built once ----------------------------------
 # (docs/scaling.md, "Statements built once"). No Reminder is loaded in these sessions, so the
 # updates need not look for any (`synchronize_session=False`). An update's parameters may not
@@ -77,27 +81,49 @@ _CANCEL_OTHER_PLANS = (
     .values(status="cancelled", reason=case((_MOVED, "rescheduled"), else_="replanned"))
     .execution_options(synchronize_session=False))
 """What was planned for another start, or for an offset no longer in the profile."""
-_NEW_REMINDER = insert(Reminder)
+_OPTED_OUT_NOW = exists().where(ReminderOptOut.business_id == bindparam("business_id"),
+                               ReminderOptOut.customer == bindparam("customer"),
+                               ReminderOptOut.opted_out)
+_NEW_REMINDER = insert(REMINDERS).values(
+    id=bindparam("id", type_=REMINDERS.c.id.type),
+    business_id=bindparam("business_id", type_=REMINDERS.c.business_id.type),
+    booking_id=bindparam("booking_id", type_=REMINDERS.c.booking_id.type),
+    customer=bindparam("customer", type_=REMINDERS.c.customer.type),
+    channel=bindparam("channel", type_=REMINDERS.c.channel.type),
+    service=bindparam("service", type_=REMINDERS.c.service.type),
+    starts_at=bindparam("starts_at", type_=REMINDERS.c.starts_at.type),
+    offset=bindparam("offset", type_=REMINDERS.c.offset.type),
+    due_at=bindparam("due_at", type_=REMINDERS.c.due_at.type),
+    reason=bindparam("skipped", type_=REMINDERS.c.reason.type),
+    # Read in the statement: the customer's lock was taken in the one before it.
+    status=case((bindparam("skipped", type_=REMINDERS.c.reason.type).is_not(None), "skipped"),
+                (_OPTED_OUT_NOW, "opted_out"), else_="pending"))
 _PLAN = _NEW_REMINDER.on_conflict_do_update(
-    index_elements=[Reminder.booking_id, Reminder.offset, Reminder.starts_at],
+    index_elements=[REMINDERS.c.booking_id, REMINDERS.c.offset, REMINDERS.c.starts_at],
     set_={name: _NEW_REMINDER.excluded[name]
           for name in ("customer", "channel", "service", "due_at", "status", "reason")},
-    where=Reminder.status != "sent")  # one already sent stays sent
-_NEW_STAGE = insert(ReminderBooking).values(
-    booking_id=bindparam("booking_id"), business_id=bindparam("business_id"),
-    event_type=bindparam("event_type"), occurred_at=bindparam("occurred_at"),
-    stage=bindparam("stage"))
+    where=REMINDERS.c.status != "sent")  # one already sent stays sent
+_LOCKED = select(func.pg_advisory_xact_lock(func.hashtextextended(bindparam("lock_key"), 0))
+                 ).subquery("locked")
+_NEW_STAGE = (insert(BOOKINGS)
+              .from_select(["booking_id", "business_id", "event_type", "occurred_at", "stage"],
+                           select(bindparam("booking_id", type_=BOOKINGS.c.booking_id.type),
+                                  bindparam("business_id", type_=BOOKINGS.c.business_id.type),
+                                  bindparam("event_type", type_=BOOKINGS.c.event_type.type),
+                                  bindparam("occurred_at", type_=BOOKINGS.c.occurred_at.type),
+                                  bindparam("stage", type_=BOOKINGS.c.stage.type))
+                           .select_from(_LOCKED)))
 _NEWEST = _NEW_STAGE.on_conflict_do_update(
-    index_elements=[ReminderBooking.booking_id],
+    index_elements=[BOOKINGS.c.booking_id],
     set_={"event_type": _NEW_STAGE.excluded.event_type,
           "occurred_at": _NEW_STAGE.excluded.occurred_at,
           "stage": _NEW_STAGE.excluded.stage, "updated_at": func.now()},
-    where=tuple_(ReminderBooking.occurred_at, ReminderBooking.stage)
+    where=tuple_(BOOKINGS.c.occurred_at, BOOKINGS.c.stage)
     <= tuple_(_NEW_STAGE.excluded.occurred_at, _NEW_STAGE.excluded.stage),
-).returning(ReminderBooking.booking_id)
-_OPTED_OUT = select(ReminderOptOut.opted_out).where(
-    ReminderOptOut.business_id == bindparam("business_id"),
-    ReminderOptOut.customer == bindparam("customer"))
+).returning(BOOKINGS.c.booking_id)
+"""The customer's lock (`_lock_customer`), then the event kept as the booking's newest
+unless a newer one was applied: one statement. The lock is taken in it, so every statement
+after it reads what was committed before the lock was granted."""
 
 
 # --- bookings ------------------------------------------------------------------------------
@@ -116,8 +142,7 @@ async def on_booking_rescheduled(ctx: HandlerContext, event: ev.BookingReschedul
 async def on_booking_ended(ctx: HandlerContext, event: ev.BookingEvent,
                            deps: RemindersDeps) -> None:
     """Cancelled, expired, completed or no-show: nothing more to remind of."""
-    async with ctx.write() as session:
-        await _lock_customer(session, ctx.business_id, event.customer)
+    async with ctx.write(idempotent=True) as session:
         if not await _newest(session, ctx, event):
             return
         await session.execute(_CANCEL_LIVE, {"of_booking": event.booking_id,
@@ -133,11 +158,9 @@ async def _replan(ctx: HandlerContext,
     # As of when the booking was confirmed or moved, so handling it again plans the same.
     planned = rules.plan_for(profile, event.starts_at, ctx.occurred_at)
     starts_at = event.starts_at
-    async with ctx.write() as session:
-        await _lock_customer(session, ctx.business_id, event.customer)
+    async with ctx.write(idempotent=True) as session:
         if not await _newest(session, ctx, event):
             return
-        opted_out = await _is_opted_out(session, ctx.business_id, event.customer)
         # What was planned for another start, or for an offset no longer in the profile.
         await session.execute(_CANCEL_OTHER_PLANS, {
             "of_booking": event.booking_id, "new_start": starts_at,
@@ -147,16 +170,18 @@ async def _replan(ctx: HandlerContext,
         rows = [{"id": uuid.uuid4(), "business_id": ctx.business_id,
                  "booking_id": event.booking_id, "customer": event.customer,
                  "channel": event.channel, "service": event.service, "starts_at": starts_at,
-                 "offset": p.offset, "due_at": p.due_at,
-                 "status": "skipped" if p.skipped else "opted_out" if opted_out else "pending",
-                 "reason": p.skipped}
+                 "offset": p.offset, "due_at": p.due_at, "skipped": p.skipped}
                 for p in planned]
         await session.execute(_PLAN, rows)
 
 
 async def _newest(session: AsyncSession, ctx: HandlerContext, event: ev.BookingEvent) -> bool:
-    """Record `event` as the booking's newest, unless a newer one was applied already."""
+    """Under the customer's lock, record `event` as the booking's newest, unless a newer one
+    was applied already. That record, not an inbox row, is what makes a booking event safe
+    to apply twice: a repeat of the newest plans the same rows again (upserted), and an
+    older one changes nothing."""
     applied = await session.scalar(_NEWEST, {
+        "lock_key": _lock_key(ctx.business_id, event.customer),
         "booking_id": event.booking_id, "business_id": ctx.business_id,
         "event_type": event.TYPE, "occurred_at": ctx.occurred_at,
         "stage": ev.BOOKING_STAGES[type(event)]})
@@ -211,16 +236,14 @@ async def _record_opt_out(session: AsyncSession, business_id: str, customer: str
     return applied is not None
 
 
-async def _is_opted_out(session: AsyncSession, business_id: str, customer: str) -> bool:
-    found = await session.scalar(_OPTED_OUT, {"business_id": business_id,
-                                               "customer": customer})
-    return bool(found)
+def _lock_key(business_id: str, customer: str) -> str:
+    return f"{OWNER}\x1f{business_id}\x1f{customer}"
 
 
 async def _lock_customer(session: AsyncSession, business_id: str, customer: str) -> None:
     """One customer's events at one business are applied one at a time (released at
     commit). Two customers whose keys hash alike merely wait for each other."""
-    await lock_until_commit(session, f"{OWNER}\x1f{business_id}\x1f{customer}")
+    await lock_until_commit(session, _lock_key(business_id, customer))
 
 
 # --- upkeep --------------------------------------------------------------------------------

@@ -526,3 +526,25 @@ async def test_a_handler_that_keeps_losing_races_is_left_to_the_retry_tiers(
     assert handler.calls == CONFLICT_RETRIES
     assert ctx.emitted == []
     assert await _rows(session_factory, env.event_id) == (0, 0)
+
+
+async def test_an_idempotent_write_takes_no_inbox_row_and_may_not_emit(
+        session_factory: async_sessionmaker[AsyncSession]) -> None:
+    env = reply_envelope("idempotent")
+
+    async def plans(ctx: HandlerContext, event: ReplyRequested, deps: None) -> None:
+        async with ctx.write(idempotent=True):
+            if event.text == "and tells":
+                ctx.emit(CalendarSynced(booking_id=env.event_id, calendar_event_id="x",
+                                        action="inserted", synced_at=ctx.clock.now()))
+
+    for text in ("quiet", "quiet", "and tells"):
+        ctx = HandlerContext(envelope=env, sessions=session_factory, clock=SystemClock(),
+                             business_id="salon", guard=inbox_guard(CONSUMER, env))
+        message = ReplyRequested(channel="sms", to="+15555550100", text=text)
+        if text == "and tells":
+            with pytest.raises(RuntimeError, match="idempotent write emitted"):
+                await run_handler(plans, ctx, message, None)
+        else:
+            assert await run_handler(plans, ctx, message, None)  # each time: no inbox
+    assert await _rows(session_factory, env.event_id) == (0, 0)

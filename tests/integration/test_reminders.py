@@ -20,8 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.bus.context import PermanentError
 from libs.bus.memory import MemoryTransport
-from libs.bus.models import OutboxMessage
-from libs.bus.outbox import OutboxRelay
+from libs.bus.models import InboxMessage, OutboxMessage
+from libs.bus.outbox import OutboxRelay, add_to_outbox
 from libs.bus.transport import Topology
 from libs.business.profile import load_profile
 from libs.business.service import import_profile
@@ -35,7 +35,7 @@ from libs.runtime.definition import Wiring
 from libs.runtime.host import ServiceHost
 from libs.settings import Settings
 from receptionist.bootstrap import full_topology
-from services.reminders import handlers, scheduled
+from services.reminders import scheduled
 from services.reminders.definition import DEFINITION
 from services.reminders.handlers import HANDLERS, RemindersDeps, prune_reminders
 from services.reminders.models import Reminder, ReminderBooking, ReminderOptOut
@@ -138,12 +138,16 @@ async def test_a_confirmed_booking_gets_its_reminders(sessions: Sessions) -> Non
     assert summary(rows) == planned(START)
     assert all((r.business_id, r.customer, r.channel, r.service) ==
                ("salon", CUSTOMER, "sms", "Haircut") for r in rows)
-    # The same event again under a new id (a replay the inbox cannot see): nothing changes.
+    # The same event again, under its own id (a redelivery: booking events take no inbox
+    # row) and under a new one (a replay): nothing changes.
     again = make_envelope(message_of(envelope), business_id="salon",
                           occurred_at=envelope.occurred_at)
-    await redeliver(sessions, again, clock=SimulatedClock(T0 + timedelta(hours=5)))
-    assert [(r.id, r.due_at, r.status) for r in await rows_of(sessions, b)] == [
-        (r.id, r.due_at, r.status) for r in rows]
+    for repeat in (envelope, again):
+        await redeliver(sessions, repeat, clock=SimulatedClock(T0 + timedelta(hours=5)))
+        assert [(r.id, r.due_at, r.status) for r in await rows_of(sessions, b)] == [
+            (r.id, r.due_at, r.status) for r in rows]
+    async with sessions() as s:
+        assert await s.scalar(select(func.count()).select_from(InboxMessage)) == 0
     async with sessions() as s:
         assert await next_due(s) == START - timedelta(hours=24)
 
@@ -295,19 +299,18 @@ async def test_opting_out_holds_reminders_back_and_opting_in_restores_the_future
 
 async def test_an_opt_out_during_a_confirmation_leaves_nothing_pending(
         sessions: Sessions, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Two replicas: the confirmation has read that the customer is not opted out and not
-    yet written its rows when the opt-out is handled. The opt-out waits for it (the
-    customer's lock) and then holds its reminders back too."""
+    """Two replicas: the confirmation has written its pending rows, and not committed them,
+    when the opt-out is handled. The opt-out waits for it (the customer's lock) and then
+    holds its reminders back too."""
     read_opt_out = asyncio.Event()
-    original = handlers._is_opted_out
+    original = add_to_outbox  # the last step inside a handler's transaction
 
-    async def slow_read(*args: Any) -> bool:
-        found = await original(*args)
+    async def slow_commit(*args: Any) -> None:
         read_opt_out.set()
         await asyncio.sleep(0.5)  # room for the opt-out to commit, were it not locked out
-        return found
+        await original(*args)
 
-    monkeypatch.setattr(handlers, "_is_opted_out", slow_read)
+    monkeypatch.setattr("libs.bus.context.add_to_outbox", slow_commit)
     b = uuid.uuid4()
     confirming = asyncio.create_task(deliver(sessions, booking(ev.BookingConfirmed, b), T0))
     await read_opt_out.wait()
