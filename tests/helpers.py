@@ -15,7 +15,7 @@ import aio_pika
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.bus.amqp import queue_state
-from libs.bus.consumer import inbox_guard
+from libs.bus.consumer import inbox_claim
 from libs.bus.context import Handler, HandlerContext, run_handler
 from libs.clock import Clock
 from libs.contracts.commands import ReplyRequested
@@ -56,10 +56,11 @@ def reply_envelope(text: str = "hello", *, business_id: str = "salon",
 async def handle(handler: Handler[Any], message: Message, deps: Any, *,
                  sessions: async_sessionmaker[AsyncSession], clock: Clock,
                  business_id: str = "salon", consumer: str = "test") -> list[Message]:
-    """Run one handler as its consumer would (inbox guard, one write); what it emitted."""
+    """Run one handler as its consumer would (the inbox claimed with the outbox rows, one
+    write); what it emitted."""
     envelope = make_envelope(message, business_id=business_id, occurred_at=clock.now())
     ctx = HandlerContext(envelope=envelope, sessions=sessions, clock=clock,
-                         business_id=business_id, guard=inbox_guard(consumer, envelope),
+                         business_id=business_id, claim=inbox_claim(consumer, envelope),
                          correlation_id=envelope.correlation_id)
     await run_handler(handler, ctx, message, deps)
     return [read_back(e) for e in ctx.emitted]
@@ -72,7 +73,7 @@ async def handle_envelope(handler: Handler[Any], envelope: Envelope, deps: Any, 
     message = MESSAGE_TYPES[envelope.type].model_validate_json(json.dumps(envelope.payload))
     ctx = HandlerContext(envelope=envelope, sessions=sessions, clock=clock,
                          business_id=envelope.business_id,
-                         guard=inbox_guard(consumer, envelope),
+                         claim=inbox_claim(consumer, envelope),
                          correlation_id=envelope.correlation_id)
     await run_handler(handler, ctx, message, deps)
     return [read_back(e) for e in ctx.emitted]

@@ -5,7 +5,10 @@ outgoing messages commit together (`HandlerContext.write`), and only then is the
 acked. A crash anywhere before the ack redelivers the message; the inbox row turns the
 redelivery into a no-op. A redelivery (or retry) already in the inbox is acked before the
 handler runs, so it calls no outside system again; a first delivery that repeats a message
-(a publisher retried) reaches the handler, whose guarded write then commits nothing.
+(a publisher retried) reaches the handler, whose write then finds the inbox row taken when it
+claims it, together with the outbox rows, at its end (`inbox_claim`), and commits nothing.
+Such a repeat that fails permanently (on the state its first handling changed) is acked as
+the duplicate it is, not dead-lettered.
 
 A stateless service (`ServiceDefinition.stateless`: nlu) has no inbox and no outbox: its
 handler changes nothing, and what it emits is published, confirmed, before the ack, under
@@ -20,13 +23,21 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, cast
 
-from sqlalchemy import Table, bindparam, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import Table, bindparam, cast as sql_cast, column, exists, func, select
+from sqlalchemy.dialects.postgresql import JSONB, insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from libs.bus.context import DepsT, Guard, Handler, HandlerContext, PermanentError, run_handler
+from libs.bus.context import (
+    Claim,
+    DepsT,
+    Handler,
+    HandlerContext,
+    PermanentError,
+    run_handler,
+)
 from libs.bus.faults import is_transient
 from libs.bus.models import InboxMessage
+from libs.bus.outbox import OUTBOX
 from libs.bus.transport import Delivery, PublishError, Transport, publish_envelopes
 from libs.clock import Clock
 from libs.contracts.envelope import Envelope
@@ -57,14 +68,35 @@ _SEEN = select(INBOX.c.event_id).where(INBOX.c.consumer == bindparam("consumer")
                                        INBOX.c.event_id == bindparam("event_id"))
 
 
-def inbox_guard(consumer: str, envelope: Envelope) -> Guard:
-    """Record `(consumer, event_id)`; False when it was already recorded."""
+_CLAIMED = _CLAIM.cte("claimed")
+_EMITTED = (func.jsonb_array_elements(bindparam("envelopes", type_=JSONB))
+            .table_valued(column("value", JSONB), with_ordinality="n")
+            .render_derived().alias("emitted"))
+_CLAIM_WITH_OUTBOX = (
+    pg_insert(OUTBOX)
+    .from_select(["event_id", "type", "business_id", "envelope"],
+                 select(sql_cast(_EMITTED.c.value["event_id"].astext, OUTBOX.c.event_id.type),
+                        _EMITTED.c.value["type"].astext, _EMITTED.c.value["business_id"].astext,
+                        _EMITTED.c.value)
+                 .where(exists(select(_CLAIMED.c.event_id)))
+                 .order_by(_EMITTED.c.n))
+    .add_cte(_CLAIMED)
+    .returning(OUTBOX.c.id))
+"""The inbox row, and the outbox rows in the order emitted only if that row was new: one
+statement, built once."""
 
-    async def claim(session: AsyncSession) -> bool:
-        first = await session.scalar(_CLAIM, {"consumer": consumer,
-                                              "event_id": envelope.event_id,
-                                              "type": envelope.type})
-        return first is not None
+
+def inbox_claim(consumer: str, envelope: Envelope) -> Claim:
+    """Record `(consumer, event_id)` together with what the handler emitted; False (nothing
+    written) when it was recorded already."""
+
+    async def claim(session: AsyncSession, emitted: Sequence[Envelope]) -> bool:
+        ids = {"consumer": consumer, "event_id": envelope.event_id, "type": envelope.type}
+        if not emitted:
+            return await session.scalar(_CLAIM, ids) is not None
+        staged = await session.execute(_CLAIM_WITH_OUTBOX, {
+            **ids, "envelopes": [e.model_dump(mode="json") for e in emitted]})
+        return staged.first() is not None
 
     return claim
 
@@ -128,6 +160,10 @@ class Consumer(Generic[DepsT]):
             handled = await self._run(handler, envelope, message,
                                       maybe_seen=delivery.redelivered or delivery.attempt > 0)
         except PermanentError as exc:
+            if await self._seen(envelope.event_id):  # a repeat, failing on what it changed
+                MESSAGES_DUPLICATE.labels(self.name, envelope.type).inc()
+                await delivery.ack()
+                return
             MESSAGES_FAILED.labels(self.name, envelope.type).inc()
             log.error("%s: %s %s failed permanently: %s", self.name, envelope.type,
                       envelope.event_id, error_without_message(exc))
@@ -180,7 +216,7 @@ class Consumer(Generic[DepsT]):
     def _context(self, envelope: Envelope) -> HandlerContext:
         return HandlerContext(envelope=envelope, sessions=self._sessions, clock=self._clock,
                               business_id=envelope.business_id,
-                              guard=inbox_guard(self.name, envelope),
+                              claim=inbox_claim(self.name, envelope),
                               correlation_id=envelope.correlation_id,
                               autocommit=self._autocommit,
                               stateless_as=self.name if self.stateless else None)

@@ -3,10 +3,10 @@ the database.
 
 - `read()`: a short session for looking things up; it holds no lock and writes nothing
   (no transaction: each statement reads what is committed when it runs).
-- `write()`: the handler's one transaction. It opens with the guard that makes handling
-  exactly-once (the inbox row for a message, the `fired_at` mark for a timer); the events
-  the handler emits are written to the outbox inside it, so they are published if and only
-  if it commits.
+- `write()`: the handler's one transaction, guarded so that handling is exactly-once: a
+  timer's `fired_at` mark opens it; a message's inbox row closes it, written in the same
+  statement as the outbox rows of the events the handler emitted (`claim`). They are
+  published if and only if it commits.
 
 A service that keeps no state (nlu) has neither: what its handler emits is published by the
 consumer before the ack, each with an id derived from the message handled and its place
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -36,6 +36,10 @@ from libs.contracts.registry import make_envelope
 
 Guard = Callable[[AsyncSession], Awaitable[bool]]
 """Claims the right to apply an effect, inside the write transaction; False: already done."""
+Claim = Callable[[AsyncSession, Sequence[Envelope]], Awaitable[bool]]
+"""A guard made last: claims the message and stages what the handler emitted in the outbox,
+in one statement at the end of the write transaction; False: already handled (the whole
+transaction rolls back)."""
 
 DepsT = TypeVar("DepsT")
 
@@ -76,7 +80,8 @@ class HandlerContext:
     sessions: async_sessionmaker[AsyncSession]
     clock: Clock
     business_id: str
-    guard: Guard
+    guard: Guard | None = None
+    """Made first in `write()`: a timer's `fired_at` mark (`libs.timers.ticker`)."""
     correlation_id: uuid.UUID = field(default_factory=uuid.uuid4)
     autocommit: async_sessionmaker[AsyncSession] | None = None
     """`sessions` outside a transaction (`libs.db.session.autocommit_sessions`), for
@@ -84,6 +89,10 @@ class HandlerContext:
     stateless_as: str | None = None
     """The consumer's name when its service keeps no state: no `write()`, and emitted ids
     derive from the message handled."""
+    claim: Claim | None = None
+    """Set for a message (the inbox claim, `libs.bus.consumer.inbox_claim`): `guard` is not
+    run first; the claim is made with the outbox rows when the write ends, one statement
+    fewer. A repeat then does its work before it finds out, and rolls it all back."""
     emitted: list[Envelope] = field(default_factory=list)
     wrote: bool = False
     inbox_skipped: bool = False
@@ -151,14 +160,22 @@ class HandlerContext:
             raise RuntimeError(f"{self.stateless_as} keeps no state: it has no transaction")
         self.wrote = True
         self.inbox_skipped = idempotent
+        claim_last = self.claim if not idempotent else None
+        guard = self.guard if not idempotent and claim_last is None else None
+        if not idempotent and claim_last is None and guard is None:
+            raise RuntimeError("a write needs a guard or a claim: nothing would make it "
+                               "exactly-once")
         async with self.sessions() as session, session.begin():
-            if not idempotent and not await self.guard(session):
+            if guard is not None and not await guard(session):
                 raise AlreadyHandled
             yield session
             if idempotent and self.emitted:
                 raise RuntimeError("an idempotent write emitted messages: a repeat would "
                                    "emit them again (write() with the inbox instead)")
-            await add_to_outbox(session, self.emitted)
+            if claim_last is None:
+                await add_to_outbox(session, self.emitted)
+            elif not await claim_last(session, self.emitted):
+                raise AlreadyHandled
 
 
 Handler = Callable[[HandlerContext, Any, DepsT], Awaitable[None]]

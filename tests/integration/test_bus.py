@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.bus.amqp import AmqpTransport
-from libs.bus.consumer import Consumer, inbox_guard
+from libs.bus.consumer import Consumer, inbox_claim
 from libs.bus.context import (
     CONFLICT_RETRIES,
     Conflict,
@@ -472,10 +472,16 @@ async def test_a_stateless_service_retries_a_refused_publish_and_loses_nothing(
 
 async def test_a_stateless_handler_has_no_transaction() -> None:
     ctx = HandlerContext(envelope=reply_envelope("x"), sessions=None,  # type: ignore[arg-type]
-                         clock=SystemClock(), business_id="salon",
-                         guard=None,  # type: ignore[arg-type]
-                         stateless_as="nlu")
+                         clock=SystemClock(), business_id="salon", stateless_as="nlu")
     with pytest.raises(RuntimeError, match="keeps no state"):
+        async with ctx.write():
+            pass
+
+
+async def test_a_write_with_nothing_to_make_it_exactly_once_is_refused() -> None:
+    ctx = HandlerContext(envelope=reply_envelope("x"), sessions=None,  # type: ignore[arg-type]
+                         clock=SystemClock(), business_id="salon")
+    with pytest.raises(RuntimeError, match="needs a guard or a claim"):
         async with ctx.write():
             pass
 
@@ -519,7 +525,7 @@ async def test_a_handler_that_keeps_losing_races_is_left_to_the_retry_tiers(
     handler = LosesRaces(times=CONFLICT_RETRIES)
     env = reply_envelope("always contended")
     ctx = HandlerContext(envelope=env, sessions=session_factory, clock=SystemClock(),
-                         business_id="salon", guard=inbox_guard(CONSUMER, env))
+                         business_id="salon", claim=inbox_claim(CONSUMER, env))
     with pytest.raises(RuntimeError, match="lost a race"):
         await run_handler(handler, ctx, ReplyRequested(channel="sms", to="+15555550100",
                                                        text="always contended"), None)
@@ -540,7 +546,7 @@ async def test_an_idempotent_write_takes_no_inbox_row_and_may_not_emit(
 
     for text in ("quiet", "quiet", "and tells"):
         ctx = HandlerContext(envelope=env, sessions=session_factory, clock=SystemClock(),
-                             business_id="salon", guard=inbox_guard(CONSUMER, env))
+                             business_id="salon", claim=inbox_claim(CONSUMER, env))
         message = ReplyRequested(channel="sms", to="+15555550100", text=text)
         if text == "and tells":
             with pytest.raises(RuntimeError, match="idempotent write emitted"):
@@ -548,3 +554,66 @@ async def test_an_idempotent_write_takes_no_inbox_row_and_may_not_emit(
         else:
             assert await run_handler(plans, ctx, message, None)  # each time: no inbox
     assert await _rows(session_factory, env.event_id) == (0, 0)
+
+
+class EmitsThree:
+    """Emits three facts; fails for good when its message was handled before (as a handler
+    does on state its first handling changed), unless told it is the first time."""
+
+    def __init__(self) -> None:
+        self.seen: set[str] = set()
+
+    async def __call__(self, ctx: HandlerContext, event: ReplyRequested, deps: None) -> None:
+        assert ctx.envelope is not None
+        async with ctx.write():
+            if event.text in self.seen:
+                raise PermanentError("the booking is gone: it was cancelled by this message")
+            self.seen.add(event.text)
+            for n in range(3):
+                ctx.emit(CalendarSynced(booking_id=ctx.envelope.event_id,
+                                        calendar_event_id=f"{event.text} {n}",
+                                        action="inserted", synced_at=ctx.clock.now()))
+
+
+async def test_the_inbox_row_is_claimed_with_the_outbox_rows_in_the_order_emitted(
+        session_factory: async_sessionmaker[AsyncSession]) -> None:
+    env = reply_envelope("ordered")
+    message = ReplyRequested(channel="sms", to="+15555550100", text="ordered")
+
+    def context() -> HandlerContext:
+        return HandlerContext(envelope=env, sessions=session_factory, clock=SystemClock(),
+                              business_id="salon", claim=inbox_claim(CONSUMER, env))
+
+    first = context()
+    assert await run_handler(EmitsThree(), first, message, None)
+    assert not await run_handler(EmitsOnce(), context(), message, None)  # claimed: rolled back
+    async with session_factory() as s:
+        rows = (await s.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all()
+    assert len(first.emitted) == 3
+    assert [(r.event_id, r.type, r.business_id, r.envelope) for r in rows] == [
+        (e.event_id, e.type, e.business_id, e.model_dump(mode="json")) for e in first.emitted]
+    assert await _rows(session_factory, env.event_id) == (1, 3)
+
+
+class EmitsOnce:
+    async def __call__(self, ctx: HandlerContext, event: ReplyRequested, deps: None) -> None:
+        assert ctx.envelope is not None
+        async with ctx.write():
+            ctx.emit(CalendarSynced(booking_id=ctx.envelope.event_id,
+                                    calendar_event_id="repeat", action="inserted",
+                                    synced_at=ctx.clock.now()))
+
+
+async def test_a_repeat_that_fails_on_what_it_changed_is_a_duplicate_not_a_dead_letter(
+        transport: Transport, session_factory: async_sessionmaker[AsyncSession]) -> None:
+    handler = EmitsThree()
+    await Consumer(CONSUMER, {ReplyRequested.TYPE: handler}, None,
+                   session_factory=session_factory, transport=transport,
+                   clock=SystemClock()).start(prefetch=1)
+    env = reply_envelope("cancel it")
+    for _ in range(2):  # a publisher's repeat: a first delivery, not flagged redelivered
+        await transport.publish(env.to_json(), env.type, message_id=str(env.event_id))
+    await publish(transport, "later")
+    await eventually(lambda: _has(session_factory, "later 2"), what="the later message")
+    assert await _rows(session_factory, env.event_id) == (1, 3)
+    assert await transport.dead_letters(CONSUMER) == []
