@@ -65,11 +65,15 @@ async def schedule_all(session: AsyncSession, *, owner: str, business_id: str,
     schedule replaces the first)."""
     if not timers:
         return
+    await session.execute(_schedule_rows(len(timers)), _rows_params(owner, business_id, timers))
+
+
+def _rows_params(owner: str, business_id: str, timers: Sequence[NewTimer]) -> dict[str, Any]:
     params: dict[str, Any] = {"owner": owner, "business_id": business_id}
     for i, timer in enumerate(timers):
         params.update({f"id_{i}": uuid.uuid4(), f"kind_{i}": timer.kind, f"key_{i}": timer.key,
                        f"due_at_{i}": timer.due_at, f"payload_{i}": timer.payload})
-    await session.execute(_schedule_rows(len(timers)), params)
+    return params
 
 
 async def schedule(session: AsyncSession, *, owner: str, kind: str, key: str, business_id: str,
@@ -86,6 +90,42 @@ async def cancel_all(session: AsyncSession, *, owner: str, keys: Sequence[str]) 
 
 async def cancel(session: AsyncSession, *, owner: str, key: str) -> None:
     await cancel_all(session, owner=owner, keys=[key])
+
+
+@functools.cache
+def _drop_and_schedule(n: int) -> Insert:
+    """Timers dropped by key and `n` upserted, in one statement (a data-modifying CTE; the
+    keys of the two never overlap: `TimerChanges` keeps one change per key)."""
+    return _schedule_rows(n).add_cte(_CANCEL.cte("dropped"))
+
+
+@dataclass
+class TimerChanges:
+    """The timers one transaction sets and drops, written together when it is done
+    (`write`): one statement however many, where one each cost a round trip. The last
+    change of a key wins."""
+
+    _changes: dict[str, NewTimer | None] = field(default_factory=dict)
+
+    def set(self, timer: NewTimer) -> None:
+        self._changes[timer.key] = timer
+
+    def drop(self, key: str) -> None:
+        self._changes[key] = None
+
+    async def write(self, session: AsyncSession, *, owner: str, business_id: str) -> None:
+        setting = [t for t in self._changes.values() if t is not None]
+        dropping = [key for key, t in self._changes.items() if t is None]
+        self._changes.clear()
+        if not setting:
+            if dropping:
+                await cancel_all(session, owner=owner, keys=dropping)
+            return
+        if not dropping:
+            await schedule_all(session, owner=owner, business_id=business_id, timers=setting)
+            return
+        params = _rows_params(owner, business_id, setting)
+        await session.execute(_drop_and_schedule(len(setting)), {**params, "keys": dropping})
 
 
 async def claim_due(session_factory: async_sessionmaker[AsyncSession], clock: Clock, *,

@@ -90,7 +90,7 @@ async def create_booking(turn: Turn, effect: m.CreateBooking) -> None:
     turn.session.add(booking)
     await turn.session.flush()
     if not held:
-        await _watch_attendance(turn, booking)
+        _watch_attendance(turn, booking)
         _report(turn, ev.BookingConfirmed, booking)
         return
     assert booking.hold_expires_at is not None
@@ -113,31 +113,28 @@ async def confirm_booking(turn: Turn, effect: m.ConfirmBooking) -> None:
     booking.resource, booking.no_show_risk, booking.updated_at = \
         effect.resource, initial_risk(turn.customer.no_shows), turn.now
     await turn.session.flush()
-    await _watch_attendance(turn, booking)
+    _watch_attendance(turn, booking)
     _report(turn, ev.BookingConfirmed, booking)
 
 
-async def _watch_attendance(turn: Turn, booking: Booking) -> None:
+def _watch_attendance(turn: Turn, booking: Booking) -> None:
     """A confirmed booking's two checks: the risk an hour before, completion after the end.
     Scheduling again (a move) replaces them."""
     payload = {"booking_id": str(booking.id), "starts_at": booking.starts_at.isoformat(),
                "ends_at": booking.ends_at.isoformat()}
-    checks = [timers.NewTimer(APPOINTMENT_OVER, f"{APPOINTMENT_OVER}:{booking.id}",
-                              booking.ends_at + COMPLETED_AFTER, payload)]
+    turn.timers.set(timers.NewTimer(APPOINTMENT_OVER, f"{APPOINTMENT_OVER}:{booking.id}",
+                                    booking.ends_at + COMPLETED_AFTER, payload))
     risk_at = booking.starts_at - RISK_CHECK_BEFORE
     if risk_at > turn.now:
-        checks.append(timers.NewTimer(RISK_CHECK, f"{RISK_CHECK}:{booking.id}", risk_at,
-                                      payload))
+        turn.timers.set(timers.NewTimer(RISK_CHECK, f"{RISK_CHECK}:{booking.id}", risk_at,
+                                        payload))
     else:  # confirmed inside the last hour: just confirmed, medium
-        await timers.cancel(turn.session, owner=OWNER, key=f"{RISK_CHECK}:{booking.id}")
-    await timers.schedule_all(turn.session, owner=OWNER, business_id=booking.business_id,
-                              timers=checks)
+        turn.timers.drop(f"{RISK_CHECK}:{booking.id}")
 
 
-async def _unwatch_attendance(turn: Turn, booking: Booking) -> None:
-    await timers.cancel_all(turn.session, owner=OWNER,
-                            keys=[f"{kind}:{booking.id}" for kind in (RISK_CHECK,
-                                                                      APPOINTMENT_OVER)])
+def _unwatch_attendance(turn: Turn, booking: Booking) -> None:
+    for kind in (RISK_CHECK, APPOINTMENT_OVER):
+        turn.timers.drop(f"{kind}:{booking.id}")
 
 
 async def expire_booking(turn: Turn, effect: m.ExpireBooking) -> None:
@@ -173,7 +170,7 @@ async def reschedule_booking(turn: Turn, effect: m.RescheduleBooking) -> None:
         booking.deposit_paid_amount = booking.deposit_amount
         booking.deposit_status = "paid"
     await turn.session.flush()
-    await _watch_attendance(turn, booking)
+    _watch_attendance(turn, booking)
     _report(turn, ev.BookingRescheduled, booking, previous_starts_at=previous[0],
             previous_ends_at=previous[1])
     await _opened(turn, *previous)
@@ -214,7 +211,7 @@ async def cancel_booking(turn: Turn, effect: m.CancelBooking) -> None:
     free_until = booking.starts_at - timedelta(hours=turn.profile.cancellation.free_until_hours)
     if booking.status == "confirmed" and turn.now > free_until:
         turn.customer.late_cancels += 1
-    await _unwatch_attendance(turn, booking)
+    _unwatch_attendance(turn, booking)
     if booking.status in ("held", "confirmed"):
         await _opened(turn, booking.starts_at, booking.ends_at)
     booking.status, booking.updated_at = "cancelled", turn.now
@@ -312,7 +309,8 @@ async def apply(turn: Turn, outcome: m.Outcome) -> None:
     turn.row.updated_at = turn.now
     if turn.customer_wrote:
         turn.row.last_customer_message_at = turn.now
-    await _keep_session_timer(turn, new.state, opened)
+    _keep_session_timer(turn, new.state, opened)
+    await turn.timers.write(turn.session, owner=OWNER, business_id=turn.profile.id)
     await turn.session.flush()
 
 
@@ -320,27 +318,24 @@ def _open(state: m.State) -> bool:
     return state not in (m.State.IDLE, m.State.PAYMENT_PENDING)
 
 
-async def _keep_session_timer(turn: Turn, state: m.State, opened: bool) -> None:
+def _keep_session_timer(turn: Turn, state: m.State, opened: bool) -> None:
     """A conversation that opens gets a timeout timer, due the timeout from now (the
     customer's message, or the business's own when it opened the conversation: a waitlist
     offer); one that finishes loses it. A message in between does not move it, which would
     cost a write per turn: the timer fires at the earlier time and `session_timeout_due`
     moves it on from the customer's last message."""
-    key = f"{SESSION_TIMEOUT}:{turn.row.id}"
     if not _open(state):
         if not opened:
-            await timers.cancel(turn.session, owner=OWNER, key=key)
+            turn.timers.drop(f"{SESSION_TIMEOUT}:{turn.row.id}")
         return
     if opened:
-        await _set_session_timer(turn, turn.now
-                                 + timedelta(minutes=turn.profile.booking.session_timeout_minutes))
+        _set_session_timer(turn, turn.now
+                           + timedelta(minutes=turn.profile.booking.session_timeout_minutes))
 
 
-async def _set_session_timer(turn: Turn, due: datetime) -> None:
-    await timers.schedule(turn.session, owner=OWNER, kind=SESSION_TIMEOUT,
-                          key=f"{SESSION_TIMEOUT}:{turn.row.id}",
-                          business_id=turn.profile.id, due_at=due,
-                          payload={"conversation_id": str(turn.row.id)})
+def _set_session_timer(turn: Turn, due: datetime) -> None:
+    turn.timers.set(timers.NewTimer(SESSION_TIMEOUT, f"{SESSION_TIMEOUT}:{turn.row.id}", due,
+                                    {"conversation_id": str(turn.row.id)}))
 
 
 async def session_timeout_due(turn: Turn) -> bool:
@@ -354,6 +349,7 @@ async def session_timeout_due(turn: Turn) -> bool:
     if last is not None:
         due = last + timedelta(minutes=turn.profile.booking.session_timeout_minutes)
         if due > turn.now:
-            await _set_session_timer(turn, due)
+            _set_session_timer(turn, due)
+            await turn.timers.write(turn.session, owner=OWNER, business_id=turn.profile.id)
             return False
     return True

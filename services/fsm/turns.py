@@ -28,6 +28,7 @@ from libs.contracts import events as ev
 from libs.contracts.message import Message
 from libs.contracts.vocabulary import LIVE_BOOKING_STATUSES, OFFERED, Channel
 from libs.settings import Settings
+from libs.timers import service as timer_service
 from services.fsm import machine as m
 from services.fsm.blocked import BLOCKED_COLUMNS, as_ranges, blocked_between
 from services.fsm.effects import apply
@@ -107,6 +108,8 @@ class Turn:
     web_limits: WebLimits | None = None  # set for a web chat visitor's own message
     blocked: list[tuple[datetime, datetime]] | None = None
     """The business's blocked times in the window, when read with the turn's opening."""
+    timers: timer_service.TimerChanges = field(default_factory=timer_service.TimerChanges)
+    """fsm's timers this turn sets and drops, written with the outcome (`effects.apply`)."""
     customer_wrote: bool = False
     """The turn answers the customer's message: their silence counts from now (written
     with the outcome, `effects.apply`)."""

@@ -106,9 +106,8 @@ async def hold_offer(turn: Turn, entry_id: uuid.UUID, booking_id: uuid.UUID, ser
     await turn.session.execute(update(WaitlistEntry).where(WaitlistEntry.id == entry_id).values(
         status="offered", offer_booking_id=booking_id, offer_expires_at=expires_at,
         offers=WaitlistEntry.offers + 1, updated_at=turn.now))
-    await timers.schedule(turn.session, owner=OWNER, kind=OFFER_LAPSE,
-                          key=f"{OFFER_LAPSE}:{entry_id}", business_id=turn.profile.id,
-                          due_at=expires_at, payload={"entry_id": str(entry_id)})
+    turn.timers.set(timers.NewTimer(OFFER_LAPSE, f"{OFFER_LAPSE}:{entry_id}", expires_at,
+                                    {"entry_id": str(entry_id)}))
 
 
 async def end_offer(turn: Turn, entry_id: uuid.UUID, status: str) -> None:
@@ -120,7 +119,7 @@ async def end_offer(turn: Turn, entry_id: uuid.UUID, status: str) -> None:
     await turn.session.execute(delete(Booking).where(
         Booking.id == entry.offer_booking_id, Booking.status == OFFERED))
     entry.status, entry.updated_at = status, turn.now
-    await timers.cancel(turn.session, owner=OWNER, key=f"{OFFER_LAPSE}:{entry_id}")
+    turn.timers.drop(f"{OFFER_LAPSE}:{entry_id}")
     if status != "booked":
         await opened(turn.session, entry.business_id, entry.starts_at, entry.ends_at, turn.now)
 

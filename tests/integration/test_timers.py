@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import event, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from libs.bus.context import HandlerContext, PermanentError
 from libs.bus.models import OutboxMessage
@@ -164,3 +165,36 @@ async def test_timers_scheduled_and_cancelled_together_in_one_statement_each(
         await timers.cancel_all(s, owner="other", keys=["c"])  # not its owner's
         await timers.schedule_all(s, owner="test", business_id="salon", timers=[])
     assert list(await _timers(session_factory)) == ["c"]
+
+
+async def test_a_transactions_timer_changes_are_written_in_one_statement(
+        session_factory: Sessions, engine: AsyncEngine) -> None:
+    """A turn sets some timers and drops others; the last change of a key wins, and all of
+    it is one statement."""
+    await schedule(session_factory, 2)  # ping:0 and ping:1
+    sent: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        sent.append(statement)
+
+    changes = timers.TimerChanges()
+    changes.drop("ping:0")
+    changes.set(timers.NewTimer("ping", "ping:2", NOW))
+    changes.set(timers.NewTimer("ping", "ping:3", NOW))
+    changes.drop("ping:3")  # changed its mind: dropped
+    changes.set(timers.NewTimer("ping", "ping:1", NOW + timedelta(hours=1)))
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    try:
+        async with session_factory() as s, s.begin():
+            await changes.write(s, owner="test", business_id="salon")
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", count)
+    assert len(sent) == 1
+    assert {key: due for key, (_, due, _, _) in (await _timers(session_factory)).items()} == {
+        "ping:1": NOW + timedelta(hours=1), "ping:2": NOW}
+    async with session_factory() as s, s.begin():
+        await changes.write(s, owner="test", business_id="salon")  # written: nothing left
+        only_drops = timers.TimerChanges()
+        only_drops.drop("ping:1")
+        await only_drops.write(s, owner="test", business_id="salon")
+    assert list(await _timers(session_factory)) == ["ping:2"]
