@@ -160,7 +160,7 @@ async def refund_late_payment(turn: Turn, effect: m.RefundLatePayment) -> None:
 
 async def reschedule_booking(turn: Turn, effect: m.RescheduleBooking) -> None:
     """Move now; a held new time for this move (its top-up just paid) gives way first."""
-    await turn.session.execute(delete(Booking).where(Booking.holds_for == effect.booking_id))
+    await _let_go_of_hold(turn, effect.booking_id)
     booking = await _locked(turn.session, effect.booking_id)
     previous = (booking.starts_at, booking.ends_at)
     booking.starts_at, booking.ends_at = effect.start, effect.end
@@ -179,7 +179,8 @@ async def reschedule_booking(turn: Turn, effect: m.RescheduleBooking) -> None:
 async def hold_move(turn: Turn, effect: m.HoldMove) -> None:
     """Hold the new time in a row of its own; the booking itself does not change."""
     booking = await _locked(turn.session, effect.booking_id)
-    await turn.session.execute(delete(Booking).where(Booking.holds_for == booking.id))
+    await _let_go_of_hold(turn, booking.id)
+    turn.moving.add(booking.id)
     turn.session.add(Booking(
         id=effect.hold_id, reference=f"{booking.reference}-M{booking.deposit_requests + 1}",
         business_id=booking.business_id, customer_id=booking.customer_id,
@@ -192,6 +193,13 @@ async def hold_move(turn: Turn, effect: m.HoldMove) -> None:
     await turn.session.flush()
     turn.emitted.append(deposit_request(turn, booking, effect.top_up,
                                         f"Deposit top-up to move {booking.service}"))
+
+
+async def _let_go_of_hold(turn: Turn, booking_id: uuid.UUID) -> None:
+    """Delete the held new time of a move of `booking_id`, if the world showed one."""
+    if booking_id in turn.moving:
+        await turn.session.execute(delete(Booking).where(Booking.holds_for == booking_id))
+        turn.moving.discard(booking_id)
 
 
 async def release_move(turn: Turn, effect: m.ReleaseMove) -> None:
@@ -207,7 +215,7 @@ async def release_move(turn: Turn, effect: m.ReleaseMove) -> None:
 
 async def cancel_booking(turn: Turn, effect: m.CancelBooking) -> None:
     booking = await _locked(turn.session, effect.booking_id)
-    await turn.session.execute(delete(Booking).where(Booking.holds_for == booking.id))
+    await _let_go_of_hold(turn, booking.id)
     free_until = booking.starts_at - timedelta(hours=turn.profile.cancellation.free_until_hours)
     if booking.status == "confirmed" and turn.now > free_until:
         turn.customer.late_cancels += 1

@@ -108,6 +108,9 @@ class Turn:
     web_limits: WebLimits | None = None  # set for a web chat visitor's own message
     blocked: list[tuple[datetime, datetime]] | None = None
     """The business's blocked times in the window, when read with the turn's opening."""
+    moving: set[uuid.UUID] = field(default_factory=set)
+    """This customer's bookings that have a held new time (a move waiting on its top-up),
+    as the world read them: only these have a hold to let go."""
     timers: timer_service.TimerChanges = field(default_factory=timer_service.TimerChanges)
     """fsm's timers this turn sets and drops, written with the outcome (`effects.apply`)."""
     customer_wrote: bool = False
@@ -146,6 +149,7 @@ class Turn:
                 and not (b.status == OFFERED and b.customer_id == self.customer.id)]
         rows = [b for b in found if b.customer_id == self.customer.id and b.status != OFFERED]
         moves = {b.holds_for: b for b in rows if b.holds_for is not None}
+        self.moving = set(moves)
         return m.World(
             profile=self.profile, now=self.now,
             busy=[m.Held(booking_id=b.id, resource=b.resource, start=b.starts_at,
