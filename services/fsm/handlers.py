@@ -67,7 +67,9 @@ async def on_message_understood(ctx: HandlerContext,
                                 message: ev.MessageUnderstood | ev.MessageUnderstoodV1,
                                 deps: FsmDeps) -> None:
     async with ctx.write() as session:
-        turn = await open_turn(session, ctx, message.customer, message.channel)
+        turn = await open_turn(session, ctx, message.customer, message.channel,
+                               customer_said=True, web_origin=message.origin
+                               if isinstance(message, ev.MessageUnderstood) else None)
         turn.row.channel = message.channel  # replies go where they last wrote
         turn.customer_wrote = True
         web_visitor(turn, message, deps.web_limits)

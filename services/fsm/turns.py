@@ -16,10 +16,11 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import cast
 
-from sqlalchemy import Table, and_, bindparam, func, or_, select
+from sqlalchemy import Boolean, Table, and_, bindparam, case, func, or_, select, union_all
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from libs.bus.context import Conflict, HandlerContext, PermanentError
 from libs.business.profile import BusinessProfile
@@ -37,6 +38,7 @@ from services.fsm.models import Booking, Conversation, Customer
 log = logging.getLogger(__name__)
 
 REFERENCE_ALPHABET = "ACDEFGHJKLMNPQRTUVWXY34679"
+WEB_PREFIX = "web:"  # a web chat visitor's address: web:<session>
 
 
 _WORLD = select(Booking).where(or_(
@@ -47,12 +49,26 @@ _WORLD = select(Booking).where(or_(
     Booking.customer_id == bindparam("customer_id"),
 )).order_by(Booking.seq)
 """The business's live bookings in the window, and this customer's own."""
-_OPEN_TURN = (select(Customer, Conversation, *BLOCKED_COLUMNS)
+_MAKER = aliased(Customer, name="maker")
+_ORIGIN = func.coalesce(bindparam("web_origin", type_=Customer.origin.type), Customer.origin)
+_MADE_TODAY = (select(func.count()).select_from(Booking)
+               .join(_MAKER, _MAKER.id == Booking.customer_id)
+               .where(Booking.business_id == bindparam("business_id"),
+                      Booking.holds_for.is_(None), Booking.status != OFFERED,
+                      Booking.created_at > bindparam("day_ago"),
+                      case((_ORIGIN.is_(None), _MAKER.id == Customer.id),
+                           else_=_MAKER.origin == _ORIGIN))
+               .scalar_subquery())
+"""Bookings made in the last day from a web visitor's address (by its hash: the message's,
+else the one kept), or by this customer alone when it is not known (`m.WebCaps`)."""
+_OPEN_TURN = (select(Customer, Conversation, *BLOCKED_COLUMNS,
+                     case((bindparam("web", type_=Boolean), _MADE_TODAY), else_=None))
               .join(Conversation, Conversation.customer_id == Customer.id)
               .where(Customer.business_id == bindparam("business_id"),
                      Customer.address == bindparam("address"))
               .with_for_update(of=Conversation))
-"""A known customer, their conversation (locked for the turn) and the blocked times."""
+"""A known customer, their conversation (locked for the turn), the blocked times, and for a
+web chat visitor the bookings made from their address today."""
 CUSTOMERS, CONVERSATIONS = (cast(Table, Customer.__table__),
                             cast(Table, Conversation.__table__))
 _NEW_CUSTOMER = (insert(CUSTOMERS)
@@ -62,16 +78,22 @@ _NEW_CUSTOMER = (insert(CUSTOMERS)
                                                          CUSTOMERS.c.address])
                  .returning(CUSTOMERS.c.id)
                  .cte("new_customer"))
+_CUSTOMER_ID = union_all(
+    select(_NEW_CUSTOMER.c.id),
+    select(CUSTOMERS.c.id).where(CUSTOMERS.c.business_id == bindparam("business_id"),
+                                 CUSTOMERS.c.address == bindparam("address"))).subquery()
 _FIRST_CONTACT = (insert(CONVERSATIONS)
                   .from_select(["id", "customer_id", "business_id", "channel"],
                                select(bindparam("conversation_id", type_=CONVERSATIONS.c.id.type),
-                                      _NEW_CUSTOMER.c.id,
+                                      _CUSTOMER_ID.c.id,
                                       bindparam("business_id",
                                                 type_=CONVERSATIONS.c.business_id.type),
                                       bindparam("channel", type_=CONVERSATIONS.c.channel.type)))
                   .on_conflict_do_nothing(index_elements=[CONVERSATIONS.c.customer_id]))
-"""A customer writing for the first time and their conversation, in one statement; nothing
-when the customer was there already (another turn created them first)."""
+"""A customer's conversation, and the customer too when they write for the first time, in
+one statement. The customer row is the one inserted or the one there already (a statement
+does not see its own insert, so one of the two is empty); nothing when another turn is
+creating both at the same moment (its commit is awaited, and the next statement sees it)."""
 # Both are built once: building a statement cost more CPU than sending it (docs/scaling.md,
 # "Statements built once").
 
@@ -108,6 +130,8 @@ class Turn:
     web_limits: WebLimits | None = None  # set for a web chat visitor's own message
     blocked: list[tuple[datetime, datetime]] | None = None
     """The business's blocked times in the window, when read with the turn's opening."""
+    made_today: int | None = None
+    """A web chat visitor's bookings of the last day, when read with the turn's opening."""
     moving: set[uuid.UUID] = field(default_factory=set)
     """This customer's bookings that have a held new time (a move waiting on its top-up),
     as the world read them: only these have a hold to let go."""
@@ -139,7 +163,7 @@ class Turn:
             if blocked is None:
                 blocked = await blocked_between(self.session, self.profile.id, window_start,
                                                 horizon)
-            web_caps = await self._web_caps()
+            web_caps = self._web_caps()
         # A time offered to this customer from the waitlist is theirs to take: not busy for
         # them, and not one of their bookings.
         live = [b for b in found
@@ -162,21 +186,16 @@ class Turn:
             blocked=blocked, taken_over=self.row.taken_over_at is not None,
             language=self.customer.language)
 
-    async def _web_caps(self) -> m.WebCaps | None:
+    def _web_caps(self) -> m.WebCaps | None:
         """A web visitor's caps, with the bookings made in the last 24 hours from their
-        address (by its hash; this customer's alone when it is not known)."""
+        address (read with the turn's opening, `_MADE_TODAY`)."""
         if self.web_limits is None:
             return None
-        origin = self.customer.origin
-        made = await self.session.scalar(
-            select(func.count()).select_from(Booking)
-            .join(Customer, Customer.id == Booking.customer_id)
-            .where(Booking.business_id == self.profile.id, Booking.holds_for.is_(None),
-                   Booking.status != OFFERED,
-                   Booking.created_at > self.now - timedelta(days=1),
-                   Customer.origin == origin if origin else Customer.id == self.customer.id))
+        if self.made_today is None:
+            raise RuntimeError("a web visitor's turn opened without counting their bookings "
+                               "(open_turn(customer_said=True))")
         return m.WebCaps(max_live=self.web_limits.max_live,
-                         max_per_day=self.web_limits.max_per_day, made_today=int(made or 0))
+                         max_per_day=self.web_limits.max_per_day, made_today=self.made_today)
 
 
 def window(profile: BusinessProfile, now: datetime) -> tuple[datetime, datetime]:
@@ -189,7 +208,7 @@ def web_visitor(turn: Turn, message: ev.MessageUnderstood | ev.MessageUnderstood
                 limits: WebLimits) -> None:
     """A web chat customer is anyone who opened a session: note the hash of the address they
     write from (ingress's `origin`) and cap what they may book."""
-    if not turn.customer.address.startswith("web:"):
+    if not turn.customer.address.startswith(WEB_PREFIX):
         return
     if isinstance(message, ev.MessageUnderstood) and message.origin:
         turn.customer.origin = message.origin
@@ -208,9 +227,12 @@ def _view(b: Booking, move: Booking | None) -> m.BookingView:
 
 
 async def open_turn(session: AsyncSession, ctx: HandlerContext, customer_address: str,
-                    channel: Channel) -> Turn:
+                    channel: Channel, *, customer_said: bool = False,
+                    web_origin: str | None = None) -> Turn:
     """Find or create the customer and conversation, and lock the conversation row: one
-    statement for a customer we know (nearly every turn)."""
+    statement for a customer we know (nearly every turn). When a web chat visitor said
+    something (`customer_said`), it also counts what they booked today (`web_origin`: the
+    hash of the address the message came from, when it said)."""
     business_id = ctx.business_id
     profile = await get_profile(session, business_id)
     if profile is None:
@@ -218,47 +240,22 @@ async def open_turn(session: AsyncSession, ctx: HandlerContext, customer_address
     now = ctx.clock.now()
     window_start, horizon = window(profile, now)
     opening = {"business_id": business_id, "address": customer_address,
-               "window_start": window_start, "horizon": horizon}
-    known = (await session.execute(_OPEN_TURN, opening)).first()
-    if known is None:  # a first message: create both, then open as for anyone
-        await session.execute(_FIRST_CONTACT, {
+               "window_start": window_start, "horizon": horizon,
+               "web": customer_said and customer_address.startswith(WEB_PREFIX),
+               "web_origin": web_origin or None,
+               "day_ago": now - timedelta(days=1)}
+    for _ in range(3):
+        known = (await session.execute(_OPEN_TURN, opening)).first()
+        if known is not None:
+            break
+        await session.execute(_FIRST_CONTACT, {  # a first message: create, then open
             "customer_id": uuid.uuid4(), "conversation_id": uuid.uuid4(),
             "business_id": business_id, "address": customer_address, "channel": channel})
-        known = (await session.execute(_OPEN_TURN, opening)).first()
-    if known is None:  # known to another part (staff, the waitlist) without a conversation
-        customer = await _customer(session, business_id, customer_address)
-        row = await _locked_conversation(session, customer, channel)
-        return Turn(session, profile, customer, row, now)
-    customer, row, starts, ends = known
+    else:
+        raise RuntimeError(f"no conversation could be opened for a customer of {business_id}")
+    customer, row, starts, ends, made_today = known
     return Turn(session, profile, customer, row, now,
-                blocked=as_ranges(starts, ends))
-
-
-async def _customer(session: AsyncSession, business_id: str, address: str) -> Customer:
-    """One query for a customer we know (nearly every turn); an insert for a new one."""
-    query = select(Customer).where(Customer.business_id == business_id,
-                                   Customer.address == address)
-    customer = await session.scalar(query)
-    if customer is None:
-        await session.execute(insert(Customer).values(
-            id=uuid.uuid4(), business_id=business_id, address=address
-        ).on_conflict_do_nothing(index_elements=[Customer.business_id, Customer.address]))
-        customer = (await session.scalars(query)).one()
-    return customer
-
-
-async def _locked_conversation(session: AsyncSession, customer: Customer,
-                               channel: Channel) -> Conversation:
-    """The customer's conversation, locked for the turn (created on the first message)."""
-    query = select(Conversation).where(
-        Conversation.customer_id == customer.id).with_for_update()
-    row = await session.scalar(query)
-    if row is None:
-        await session.execute(insert(Conversation).values(
-            id=uuid.uuid4(), customer_id=customer.id, business_id=customer.business_id,
-            channel=channel).on_conflict_do_nothing(index_elements=[Conversation.customer_id]))
-        row = (await session.scalars(query)).one()
-    return row
+                blocked=as_ranges(starts, ends), made_today=made_today)
 
 
 async def open_turn_for_booking(session: AsyncSession, ctx: HandlerContext,

@@ -1,18 +1,19 @@
 """Opening a turn over real PostgreSQL: a first message creates the customer and their
-conversation in one statement, however the first messages race, and a customer known
-without a conversation gets one."""
+conversation in one statement, however the first messages race; a customer known without a
+conversation gets one; a web visitor's bookings of the day are read with the opening."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from libs.bus.context import HandlerContext
 from libs.business.profile import load_profile
 from libs.business.service import import_profile
 from libs.clock import SimulatedClock
@@ -21,7 +22,8 @@ from libs.contracts.events import MessageUnderstood, Slots
 from libs.contracts.message import Message
 from libs.contracts.vocabulary import Intent
 from services.fsm.handlers import FsmDeps, on_message_understood
-from services.fsm.models import Conversation, Customer
+from services.fsm.models import Booking, Conversation, Customer
+from services.fsm.turns import open_turn
 from tests.helpers import FIXTURE_BUSINESSES, handle
 
 pytestmark = pytest.mark.integration
@@ -79,3 +81,43 @@ async def test_a_customer_known_without_a_conversation_gets_one(
         language = await s.scalar(select(Customer.language).where(
             Customer.address == customer))
     assert language == "es"  # the customer row already there is the one used
+
+
+async def test_a_web_visitors_turn_counts_what_was_booked_today_from_their_address(
+        session_factory: async_sessionmaker[AsyncSession], salon: SimulatedClock) -> None:
+    """Read with the turn's opening: the bookings of the last day made from the address the
+    message came from (any session), else from the one kept for the visitor, else their own;
+    nothing for a customer who is not a web visitor."""
+    now = salon.now()
+    slots = iter(range(100))  # each booking an hour of its own
+    async with session_factory() as s, s.begin():
+        for address, origin, made in (("web:one", "ip-a", [now - timedelta(hours=2)] * 2),
+                                      ("web:two", "ip-a", [now - timedelta(days=2)]),
+                                      ("web:three", None, [now - timedelta(hours=1)]),
+                                      ("web:four", "ip-b", [now - timedelta(hours=3)])):
+            customer = Customer(business_id="salon", address=address, origin=origin)
+            s.add(customer)
+            await s.flush()
+            s.add(Conversation(customer_id=customer.id, business_id="salon", channel="web"))
+            for n, created in enumerate(made):
+                start = now + timedelta(days=3, hours=next(slots))
+                s.add(Booking(reference=f"{address[4:]}{n}".upper(), business_id="salon",
+                              customer_id=customer.id, service="Haircut", resource=1,
+                              starts_at=start, ends_at=start + timedelta(minutes=45),
+                              status="confirmed", created_at=created))
+
+    async def made_today(address: str, *, said: bool = True,
+                         origin: str | None = None) -> int | None:
+        ctx = HandlerContext(envelope=None, sessions=session_factory, clock=salon,
+                             business_id="salon")
+        async with session_factory() as s, s.begin():
+            turn = await open_turn(s, ctx, address, "web", customer_said=said,
+                                   web_origin=origin)
+            return turn.made_today
+
+    assert await made_today("web:new", origin="ip-a") == 2  # a new session, the same address
+    assert await made_today("web:two") == 2          # its kept address: ip-a
+    assert await made_today("web:two", origin="ip-b") == 1
+    assert await made_today("web:three") == 1        # no address known: their own
+    assert await made_today("web:three", said=False) is None  # not their message: not read
+    assert await made_today("+15555570003") is None  # not a web visitor
