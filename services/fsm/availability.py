@@ -31,8 +31,9 @@ around it instead.
 
 Capacity N is resources 1..N (docs/architecture.md, "No double booking"); a booking holds one
 resource. Busy bookings are indexed once per call (`BusyIndex`: per resource, sorted starts and
-running maximum of ends) so each candidate costs O(capacity * log n) instead of a scan of every
-booking.
+running maximum of ends, and the busy time as disjoint ranges) so one candidate costs
+O(capacity * log n) instead of a scan of every booking, and a day's free starts come from each
+resource's gaps at once (`free_start_ranges`) rather than candidate by candidate.
 
 The index lives in `busy_index`, the instant and wall-clock arithmetic in `wallclock`; this
 module holds the rules and the public API (`Busy` and `BusyIndex` are re-exported).
@@ -227,16 +228,22 @@ class _Rules:
                 continue
             # One offset all along: wall minute m is the instant base + m minutes.
             base = (day.toordinal() - EPOCH_ORDINAL) * DAY_US - offset
-            first = max(open_us, earliest) - base
-            last = close_us - dur - base
-            m = max(lo_min, -(-first // MINUTE_US))
-            m = -(-m // slot) * slot
-            stop = min(hi_min - 1, last // MINUTE_US)
-            while m <= stop:
-                s = base + m * MINUTE_US
-                if free(s, s + dur) is not None:
-                    out.append(s)
-                m += slot
+            first, last = max(open_us, earliest), close_us - dur
+            ranges = self.busy.free_start_ranges(first, last, dur) if first <= last else []
+            if ranges is None:  # bookings beyond capacity: each start asked on its own
+                ranges = [(first, last)]
+                checked = False
+            else:
+                checked = True
+            for a, b in ranges:  # the grid starts inside each free range
+                m = max(lo_min, -(-(a - base) // MINUTE_US))
+                m = -(-m // slot) * slot
+                stop = min(hi_min - 1, (b - base) // MINUTE_US)
+                while m <= stop:
+                    s = base + m * MINUTE_US
+                    if checked or free(s, s + dur) is not None:
+                        out.append(s)
+                    m += slot
         if slow:
             for s in self._grid_instants(day, lo_min, hi_min):
                 if s < earliest:

@@ -31,7 +31,7 @@ class BusyIndex:
     so each one overlapping a candidate uses up one free resource.
     """
 
-    __slots__ = ("_orphan_ends", "_orphan_starts", "_resources", "capacity")
+    __slots__ = ("_merged", "_orphan_ends", "_orphan_starts", "_resources", "capacity")
 
     def __init__(self, busy: Iterable[Busy], capacity: int) -> None:
         if capacity < 1:
@@ -48,17 +48,27 @@ class BusyIndex:
             else:
                 orphans.append((s, e))
         resources: list[tuple[int, list[int], list[int]]] = []
+        merged: list[tuple[list[int], list[int]]] = []
         for number, items in enumerate(per, start=1):
             items.sort()
             starts: list[int] = []
             max_ends: list[int] = []
+            busy_starts: list[int] = []  # the resource's busy time as disjoint ranges
+            busy_ends: list[int] = []
             latest = -(1 << 62)
-            for s, e in items:
+            for s, e in items:  # (no max(): this loop runs per booking, per call)
                 starts.append(s)
-                latest = max(latest, e)
+                if s > latest:
+                    busy_starts.append(s)
+                    busy_ends.append(e)
+                    latest = e
+                elif e > latest:
+                    busy_ends[-1] = latest = e
                 max_ends.append(latest)
             resources.append((number, starts, max_ends))
+            merged.append((busy_starts, busy_ends))
         self._resources = tuple(resources)
+        self._merged = tuple(merged)
         self._orphan_starts = sorted(s for s, _ in orphans)
         self._orphan_ends = sorted(e for _, e in orphans)
 
@@ -71,6 +81,37 @@ class BusyIndex:
             if not i or max_ends[i - 1] <= start_us:
                 return number
         return None
+
+    def free_start_ranges(self, first_us: int, last_us: int,
+                          duration_us: int) -> list[tuple[int, int]] | None:
+        """The starts in `[first_us, last_us]` at which some resource is free for
+        `duration_us`, as sorted, disjoint, inclusive ranges: what a search of a whole day
+        asks, answered from each resource's gaps at once rather than start by start. None
+        when bookings on resources beyond capacity make it a count (`free_resource_us`)."""
+        if self._orphan_starts:
+            return None
+        ranges: list[tuple[int, int]] = []
+        for busy_starts, busy_ends in self._merged:
+            # The busy ranges that could get in the way: ending after the first start,
+            # beginning before the last one's end.
+            i = bisect_right(busy_ends, first_us)
+            stop = bisect_left(busy_starts, last_us + duration_us)
+            free_from = first_us
+            for j in range(i, stop):
+                if busy_starts[j] - duration_us >= free_from:
+                    ranges.append((free_from, busy_starts[j] - duration_us))
+                free_from = max(free_from, busy_ends[j])
+            if free_from <= last_us:
+                ranges.append((free_from, last_us))
+        ranges.sort()
+        union: list[tuple[int, int]] = []
+        for a, b in ranges:
+            if union and a <= union[-1][1]:
+                if b > union[-1][1]:
+                    union[-1] = (union[-1][0], b)
+            else:
+                union.append((a, b))
+        return union
 
     def _free_resource_with_orphans(self, start_us: int, end_us: int) -> int | None:
         # Orphans overlapping [a, b): those starting before b minus those ending by a.

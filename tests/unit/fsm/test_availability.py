@@ -568,3 +568,38 @@ def test_check_agrees_with_free_starts(tz: str, day: date) -> None:
                                      bookings) == verdict.resource
     assert listed == accepted
     assert listed  # the case is not vacuous
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_a_days_free_starts_are_exactly_the_starts_check_accepts(seed: int) -> None:
+    """Ordinary days (one UTC offset), where a day's free starts come from each resource's
+    gaps at once: random calendars (bookings overlapping on a resource, beyond capacity,
+    touching, straddling the opening), durations, grids, lunch breaks and windows, checked
+    start by start against `check`."""
+    rng = random.Random(seed)
+    duration, slot = rng.choice([(30, 10), (45, 15), (60, 15), (50, 10), (20, 5)])
+    capacity = rng.randint(1, 3)
+    profile = make_profile({"wed": [["08:00", "12:30"], ["13:15", "18:00"]]}, tz="America/Chicago",
+                           slot_minutes=slot, duration=duration, capacity=capacity,
+                           min_notice_minutes=0)
+    zone = ZoneInfo("America/Chicago")
+    day = date(2027, 1, 13)  # a Wednesday
+    now = at(zone, 2027, 1, 13, rng.choice([6, 9, 10]), rng.choice([0, 7, 40]))
+    bookings: list[Busy] = []
+    for _ in range(rng.randint(0, 25)):
+        start = at(zone, 2027, 1, 13, 7, 0) + timedelta(minutes=5 * rng.randrange(0, 140))
+        resource = rng.randint(1, capacity + (1 if seed % 4 == 0 else 0))  # some beyond it
+        bookings.append((resource, start, start + timedelta(minutes=5 * rng.randint(0, 30))))
+    window = rng.choice([None, "morning", "afternoon", (time(11, 0), time(14, 0))])
+    listed = (free_starts_on_day(profile, svc(profile), day, now, bookings) if window is None
+              else free_starts_in_window(profile, svc(profile), day, window, now, bookings))
+    lo, hi = {None: (0, 24 * 60), "morning": (0, 12 * 60), "afternoon": (12 * 60, 17 * 60),
+              (time(11, 0), time(14, 0)): (11 * 60, 14 * 60)}[window]
+    accepted = []
+    for minute in range(lo, hi, slot):
+        verdict = check(profile, svc(profile), datetime.combine(day, time(minute // 60,
+                                                                          minute % 60)),
+                        now, bookings)
+        if isinstance(verdict, Bookable):
+            accepted.append(verdict.start_utc)
+    assert [s.astimezone(UTC) for s in listed] == accepted
