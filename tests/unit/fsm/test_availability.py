@@ -19,6 +19,7 @@ from services.fsm.availability import (
     BusyIndex,
     Refusal,
     Verdict,
+    Window,
     check,
     free_resource,
     free_starts,
@@ -590,11 +591,14 @@ def test_a_days_free_starts_are_exactly_the_starts_check_accepts(seed: int) -> N
         start = at(zone, 2027, 1, 13, 7, 0) + timedelta(minutes=5 * rng.randrange(0, 140))
         resource = rng.randint(1, capacity + (1 if seed % 4 == 0 else 0))  # some beyond it
         bookings.append((resource, start, start + timedelta(minutes=5 * rng.randint(0, 30))))
-    window = rng.choice([None, "morning", "afternoon", (time(11, 0), time(14, 0))])
+    windows: list[Window | None] = [None, "morning", "afternoon", (time(11, 0), time(14, 0))]
+    window = rng.choice(windows)
     listed = (free_starts_on_day(profile, svc(profile), day, now, bookings) if window is None
               else free_starts_in_window(profile, svc(profile), day, window, now, bookings))
-    lo, hi = {None: (0, 24 * 60), "morning": (0, 12 * 60), "afternoon": (12 * 60, 17 * 60),
-              (time(11, 0), time(14, 0)): (11 * 60, 14 * 60)}[window]
+    bounds: dict[Window | None, tuple[int, int]] = {
+        None: (0, 24 * 60), "morning": (0, 12 * 60), "afternoon": (12 * 60, 17 * 60),
+        (time(11, 0), time(14, 0)): (11 * 60, 14 * 60)}
+    lo, hi = bounds[window]
     accepted = []
     for minute in range(lo, hi, slot):
         verdict = check(profile, svc(profile), datetime.combine(day, time(minute // 60,
