@@ -12,10 +12,10 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import phonenumbers
-from sqlalchemy import Boolean, delete, func, literal_column, or_, select
+from sqlalchemy import Boolean, bindparam, delete, func, literal_column, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -188,36 +188,32 @@ def _normalize_sms_address(address: str) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
-_OWNERS: dict[tuple[str, str, str], tuple[str, float]] = {}
+_OWNERS: dict[tuple[object, str, str], tuple[str, float]] = {}
 """Which business owns a channel address, as ingress last read it (fresh for
-`PROFILE_FRESH_S`); an address nobody owns is not remembered, so a business just imported
-is found at once."""
+`PROFILE_FRESH_S`), per database; an address nobody owns is not remembered, so
+a business just imported is found at once."""
+_OWNER_OF = {
+    "sms": select(Business.id).where(Business.sms_number == bindparam("address")),
+    "whatsapp": select(Business.id).where(
+        Business.whatsapp_phone_number_id == bindparam("address")),
+}
+"""Built once: a webhook that finds its answer fresh builds nothing (docs/scaling.md,
+"Ingress")."""
 
 
-def _owner_query(channel: Channel, address: str) -> tuple[str, Any]:
-    """The address as stored, and the condition that finds its business."""
+def _stored_address(channel: Channel, address: str) -> str:
+    """The address as a business profile stores it."""
     if channel == "sms":
-        normalized = _normalize_sms_address(address)
-        return normalized, Business.sms_number == normalized
+        return _normalize_sms_address(address)
     if channel == "whatsapp":
-        normalized = address.strip()
-        return normalized, Business.whatsapp_phone_number_id == normalized
+        return address.strip()
     raise ValueError(f"unknown channel {channel!r}")
 
 
-def _fresh_owner(key: tuple[str, str, str]) -> str | None:
+def _fresh_owner(key: tuple[object, str, str]) -> str | None:
     known = _OWNERS.get(key)
     return known[0] if known is not None and time.monotonic() - known[1] < PROFILE_FRESH_S \
         else None
-
-
-async def _read_owner(session: AsyncSession, key: tuple[str, str, str], where: Any) -> str | None:
-    found: str | None = await session.scalar(select(Business.id).where(where))
-    if found is None:
-        _OWNERS.pop(key, None)
-    else:
-        _OWNERS[key] = (found, time.monotonic())
-    return found
 
 
 async def business_id_by_channel(sessions: async_sessionmaker[AsyncSession], channel: Channel,
@@ -226,13 +222,17 @@ async def business_id_by_channel(sessions: async_sessionmaker[AsyncSession], cha
     WhatsApp phone-number id it arrived on. None when no business claims it. A session is
     opened only when the answer is not fresh in this process (nearly never, for a webhook:
     opening and closing one costs more than the rest of the lookup)."""
-    normalized, where = _owner_query(channel, address)
-    bind = sessions.kw.get("bind")
-    key = (str(getattr(bind, "url", "")), channel, normalized)
+    stored = _stored_address(channel, address)
+    key = (getattr(sessions.kw.get("bind"), "url", None), channel, stored)  # per database
     if (owner := _fresh_owner(key)) is not None:
         return owner
     async with sessions() as session:
-        return await _read_owner(session, key, where)
+        found: str | None = await session.scalar(_OWNER_OF[channel], {"address": stored})
+    if found is None:
+        _OWNERS.pop(key, None)
+    else:
+        _OWNERS[key] = (found, time.monotonic())
+    return found
 
 
 async def import_file(session_factory: async_sessionmaker[AsyncSession],
