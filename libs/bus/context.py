@@ -153,16 +153,17 @@ class HandlerContext:
         `idempotent`: the writes leave the same rows however often the message is applied
         (reminders' plans are upserted by booking, offset and start, behind the booking's
         newest event), so no inbox row is taken: one statement fewer. Such a write may
-        emit nothing, since a repeat would emit it again."""
+        emit nothing, since a repeat would emit it again. (A timer's `fired_at` guard is
+        made all the same.)"""
         if self.wrote:
             raise RuntimeError("a handler writes in one transaction only")
         if self.stateless_as is not None:
             raise RuntimeError(f"{self.stateless_as} keeps no state: it has no transaction")
         self.wrote = True
         self.inbox_skipped = idempotent
-        claim_last = self.claim if not idempotent else None
-        guard = self.guard if not idempotent and claim_last is None else None
-        if not idempotent and claim_last is None and guard is None:
+        claim_last = None if idempotent else self.claim
+        guard = self.guard if claim_last is None else None  # a timer's mark is never skipped
+        if claim_last is None and guard is None and not idempotent:
             raise RuntimeError("a write needs a guard or a claim: nothing would make it "
                                "exactly-once")
         async with self.sessions() as session, session.begin():

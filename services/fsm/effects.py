@@ -311,13 +311,13 @@ async def apply(turn: Turn, outcome: m.Outcome) -> None:
     for effect in outcome.effects:
         await APPLIERS[type(effect)](turn, effect)
     new = outcome.conversation
-    opened = turn.row.state in (m.State.IDLE, m.State.PAYMENT_PENDING)
+    was_finished = not _open(m.State(turn.row.state))
     turn.row.state = new.state.value
     turn.row.context = new.context.to_json()
     turn.row.updated_at = turn.now
     if turn.customer_wrote:
         turn.row.last_customer_message_at = turn.now
-    _keep_session_timer(turn, new.state, opened)
+    _keep_session_timer(turn, new.state, was_finished)
     await turn.timers.write(turn.session, owner=OWNER, business_id=turn.profile.id)
     await turn.session.flush()
 
@@ -326,17 +326,17 @@ def _open(state: m.State) -> bool:
     return state not in (m.State.IDLE, m.State.PAYMENT_PENDING)
 
 
-def _keep_session_timer(turn: Turn, state: m.State, opened: bool) -> None:
+def _keep_session_timer(turn: Turn, state: m.State, was_finished: bool) -> None:
     """A conversation that opens gets a timeout timer, due the timeout from now (the
     customer's message, or the business's own when it opened the conversation: a waitlist
     offer); one that finishes loses it. A message in between does not move it, which would
     cost a write per turn: the timer fires at the earlier time and `session_timeout_due`
     moves it on from the customer's last message."""
     if not _open(state):
-        if not opened:
+        if not was_finished:
             turn.timers.drop(f"{SESSION_TIMEOUT}:{turn.row.id}")
         return
-    if opened:
+    if was_finished:
         _set_session_timer(turn, turn.now
                            + timedelta(minutes=turn.profile.booking.session_timeout_minutes))
 

@@ -71,7 +71,6 @@ async def on_message_understood(ctx: HandlerContext,
                                customer_said=True, web_origin=message.origin
                                if isinstance(message, ev.MessageUnderstood) else None)
         turn.row.channel = message.channel  # replies go where they last wrote
-        turn.customer_wrote = True
         web_visitor(turn, message, deps.web_limits)
         if isinstance(message, ev.MessageUnderstood):  # v1 shows no language: kept
             turn.customer.language = language_after(turn.customer.language,

@@ -94,7 +94,7 @@ _FIRST_CONTACT = (insert(CONVERSATIONS)
 one statement. The customer row is the one inserted or the one there already (a statement
 does not see its own insert, so one of the two is empty); nothing when another turn is
 creating both at the same moment (its commit is awaited, and the next statement sees it)."""
-# Both are built once: building a statement cost more CPU than sending it (docs/scaling.md,
+# All are built once: building a statement cost more CPU than sending it (docs/scaling.md,
 # "Statements built once").
 
 
@@ -230,9 +230,10 @@ async def open_turn(session: AsyncSession, ctx: HandlerContext, customer_address
                     channel: Channel, *, customer_said: bool = False,
                     web_origin: str | None = None) -> Turn:
     """Find or create the customer and conversation, and lock the conversation row: one
-    statement for a customer we know (nearly every turn). When a web chat visitor said
-    something (`customer_said`), it also counts what they booked today (`web_origin`: the
-    hash of the address the message came from, when it said)."""
+    statement for a customer we know (nearly every turn). `customer_said`: the turn answers
+    the customer's own message (their silence counts from now); for a web chat visitor it
+    also counts what they booked today (`web_origin`: the hash of the address the message
+    came from, when it said)."""
     business_id = ctx.business_id
     profile = await get_profile(session, business_id)
     if profile is None:
@@ -255,7 +256,8 @@ async def open_turn(session: AsyncSession, ctx: HandlerContext, customer_address
         raise RuntimeError(f"no conversation could be opened for a customer of {business_id}")
     customer, row, starts, ends, made_today = known
     return Turn(session, profile, customer, row, now,
-                blocked=as_ranges(starts, ends), made_today=made_today)
+                blocked=as_ranges(starts, ends), made_today=made_today,
+                customer_wrote=customer_said)
 
 
 async def open_turn_for_booking(session: AsyncSession, ctx: HandlerContext,

@@ -97,7 +97,8 @@ _STAMP_SENT = (
                select(func.count(func.pg_advisory_xact_lock(func.hashtextextended(_KEY, 0))))
                .select_from(func.unnest(bindparam("lock_keys",
                                                   type_=ARRAY(String))).alias("key"))
-               .scalar_subquery()))
+               .scalar_subquery())
+    .execution_options(synchronize_session=False))  # `stamp_sent` sets the row itself
 """Built once. Its RETURNING takes the provider ids' locks, so the `_KEPT` read after it
 sees every report committed before them (a statement reads what was committed when it
 began: the read cannot be in the same statement)."""
