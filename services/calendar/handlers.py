@@ -13,7 +13,7 @@ Each booking event is handled in three steps (read, call outside, write):
    request was in flight, and the two requests may have landed in either order), the
    calendar is marked `unknown` and synced again to the newest; the last request to land is
    always followed by its sender's check, so the calendar ends as the newest event says.
-3. **Write**: the inbox guard, and a `calendar.synced` for each request made.
+3. **Write**: the inbox claim, and a `calendar.synced` for each request made.
 
 Requests are idempotent by the event id (derived from the booking id): an insert answered
 409 patches the event whole; a delete answered 404 or 410 counts as done.
