@@ -3,10 +3,22 @@ order across replicas. PgBouncer's transaction pooling allows them (docs/scaling
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import Function
 
-_LOCK = select(func.pg_advisory_xact_lock(func.hashtextextended(bindparam("key"), 0)))
+
+def xact_lock(key: ColumnElement[Any]) -> Function[Any]:
+    """The SQL that takes the transaction lock named `key`, hashed as every lock here is, so
+    a statement can take it along with its own work and still wait for the same lock
+    `lock_until_commit` takes."""
+    return func.pg_advisory_xact_lock(func.hashtextextended(key, 0))
+
+
+_LOCK = select(xact_lock(bindparam("key")))
 """Built once: several services take one on every message (docs/scaling.md, "Statements
 built once")."""
 

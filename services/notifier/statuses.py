@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.elements import ColumnClause
 
-from libs.db.locks import lock_until_commit
+from libs.db.locks import lock_until_commit, xact_lock
 from services.notifier.adapters import twilio_sms, whatsapp
 from services.notifier.models import MessageLog, MessageStatus
 
@@ -94,7 +94,7 @@ _STAMP_SENT = (
             provider_message_id=bindparam("first_id"), provider_message_ids=bindparam("ids"),
             sent_as=bindparam("as_"), attempts=MessageLog.attempts + bindparam("calls"))
     .returning(MessageLog.attempts,
-               select(func.count(func.pg_advisory_xact_lock(func.hashtextextended(_KEY, 0))))
+               select(func.count(xact_lock(_KEY)))
                .select_from(func.unnest(bindparam("lock_keys",
                                                   type_=ARRAY(String))).alias("key"))
                .scalar_subquery())

@@ -38,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from libs.bus.context import HandlerContext, HandlerMap, PermanentError
 from libs.business.service import get_profile
 from libs.contracts import events as ev
-from libs.db.locks import lock_until_commit
+from libs.db.locks import lock_until_commit, xact_lock
 from services.reminders import rules
 from services.reminders.models import (
     LIVE_REMINDER_STATUSES,
@@ -103,8 +103,7 @@ _PLAN = _NEW_REMINDER.on_conflict_do_update(
     set_={name: _NEW_REMINDER.excluded[name]
           for name in ("customer", "channel", "service", "due_at", "status", "reason")},
     where=REMINDERS.c.status != "sent")  # one already sent stays sent
-_LOCKED = select(func.pg_advisory_xact_lock(func.hashtextextended(bindparam("lock_key"), 0))
-                 ).subquery("locked")
+_LOCKED = select(xact_lock(bindparam("lock_key"))).subquery("locked")
 _NEW_STAGE = (insert(BOOKINGS)
               .from_select(["booking_id", "business_id", "event_type", "occurred_at", "stage"],
                            select(bindparam("booking_id", type_=BOOKINGS.c.booking_id.type),
