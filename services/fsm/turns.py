@@ -31,7 +31,7 @@ from libs.contracts.vocabulary import LIVE_BOOKING_STATUSES, OFFERED, Channel
 from libs.settings import Settings
 from libs.timers import service as timer_service
 from services.fsm import machine as m
-from services.fsm.blocked import BLOCKED_COLUMNS, as_ranges, blocked_between
+from services.fsm.blocked import BLOCKED_COLUMNS, as_ranges
 from services.fsm.effects import apply
 from services.fsm.models import Booking, Conversation, Customer
 
@@ -126,10 +126,10 @@ class Turn:
     customer: Customer
     row: Conversation
     now: datetime
+    blocked: list[tuple[datetime, datetime]]
+    """The business's blocked times in the window, read with the turn's opening."""
     emitted: list[Message] = field(default_factory=list)
     web_limits: WebLimits | None = None  # set for a web chat visitor's own message
-    blocked: list[tuple[datetime, datetime]] | None = None
-    """The business's blocked times in the window, when read with the turn's opening."""
     made_today: int | None = None
     """A web chat visitor's bookings of the last day, when read with the turn's opening."""
     moving: set[uuid.UUID] = field(default_factory=set)
@@ -159,10 +159,6 @@ class Turn:
             found = (await self.session.scalars(_WORLD, {
                 "business_id": self.profile.id, "window_start": window_start,
                 "horizon": horizon, "customer_id": self.customer.id})).all()
-            blocked = self.blocked
-            if blocked is None:
-                blocked = await blocked_between(self.session, self.profile.id, window_start,
-                                                horizon)
             web_caps = self._web_caps()
         # A time offered to this customer from the waitlist is theirs to take: not busy for
         # them, and not one of their bookings.
@@ -183,7 +179,7 @@ class Turn:
             web_caps=web_caps,
             next_booking_id=uuid.uuid4(), next_reference=new_reference(),
             extra_booking_id=uuid.uuid4(), extra_reference=new_reference(),
-            blocked=blocked, taken_over=self.row.taken_over_at is not None,
+            blocked=self.blocked, taken_over=self.row.taken_over_at is not None,
             language=self.customer.language)
 
     def _web_caps(self) -> m.WebCaps | None:
@@ -255,8 +251,8 @@ async def open_turn(session: AsyncSession, ctx: HandlerContext, customer_address
     else:
         raise RuntimeError(f"no conversation could be opened for a customer of {business_id}")
     customer, row, starts, ends, made_today = known
-    return Turn(session, profile, customer, row, now,
-                blocked=as_ranges(starts, ends), made_today=made_today,
+    return Turn(session, profile, customer, row, now, as_ranges(starts, ends),
+                made_today=made_today,
                 customer_wrote=customer_said)
 
 
