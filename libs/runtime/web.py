@@ -3,10 +3,13 @@ demo), a body-size limit enforced before anything is buffered, and who a client 
 
 from __future__ import annotations
 
+import inspect
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -39,6 +42,46 @@ class SharedPort:
                 if match is not Match.NONE:
                     return app
         return self.apps[0]
+
+
+class RequestRoute(APIRoute):
+    """A route whose endpoint takes the request alone is called with it directly: FastAPI's
+    request handler (resolving dependencies and parameters there are none of, an exit stack,
+    serializing a return value that is a response already) cost a webhook more CPU than
+    its own work (docs/scaling.md, "Ingress"). Any other endpoint is handled as FastAPI
+    does. The route and its OpenAPI description are FastAPI's either way."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        if takes_request_alone(self):
+            endpoint: Callable[[Request], Coroutine[Any, Any, Response]] = self.endpoint
+            return endpoint
+        return super().get_route_handler()
+
+
+def takes_request_alone(route: APIRoute) -> bool:
+    """The endpoint's one parameter is the request, and it answers with a `Response`."""
+    dependant = route.dependant
+    return (dependant.request_param_name is not None and not dependant.dependencies
+            and not (dependant.path_params or dependant.query_params
+                     or dependant.header_params or dependant.cookie_params
+                     or dependant.body_params)
+            and len(inspect.signature(route.endpoint).parameters) == 1
+            and _answers_with_a_response(route.endpoint))
+
+
+def _answers_with_a_response(endpoint: Callable[..., Any]) -> bool:
+    returns = inspect.signature(endpoint, eval_str=True).return_annotation
+    return isinstance(returns, type) and issubclass(returns, Response)
+
+
+def add_routes(app: FastAPI, router: APIRouter) -> None:
+    """The router's routes on the app itself, where `include_router` would keep the router
+    as a branch that every request walks and matches through again: a tenth of a webhook's
+    CPU (docs/scaling.md, "Ingress"). Only for a router without a prefix, tags or
+    dependencies of its own, which `include_router` would apply."""
+    if router.prefix or router.tags or router.dependencies:
+        raise ValueError("add_routes takes a plain router; include_router applies the rest")
+    app.router.routes.extend(router.routes)
 
 
 MAX_BODY_BYTES = 64 * 1024

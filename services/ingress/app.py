@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from libs.logs import error_without_message
 from libs.runtime.ops import readiness, readiness_response
-from libs.runtime.web import MAX_BODY_BYTES, BodyLimit
+from libs.runtime.web import MAX_BODY_BYTES, BodyLimit, add_routes
 from services.ingress.deps import IngressDeps
 from services.ingress.routers import stripe, twilio, webchat, whatsapp
 
@@ -54,8 +54,8 @@ def create_app(deps: IngressDeps) -> FastAPI:
     app.add_exception_handler(OSError, _unavailable)
     app.add_exception_handler(RecursionError, _malformed)
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
-    for module in (twilio, whatsapp, stripe, webchat):
-        app.include_router(module.router)
+    for module in (whatsapp, twilio, stripe, webchat):  # the busiest first: matched in order
+        add_routes(app, module.router)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

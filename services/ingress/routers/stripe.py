@@ -12,10 +12,11 @@ import stripe
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 
 from libs.contracts.events import StripeEventReceived
+from libs.runtime.web import RequestRoute
 from services.ingress.deps import IngressDeps, clean, clean_json, ingress_deps, raw_body
 
 log = logging.getLogger(__name__)
-router = APIRouter()
+router = APIRouter(route_class=RequestRoute)
 
 STRIPE_TOLERANCE_S = 300
 UNKNOWN_BUSINESS = "_unknown"  # an event without our metadata: payments logs and ignores it

@@ -13,10 +13,11 @@ from libs.business.service import business_id_by_channel
 from libs.contracts.events import DeliveryStatus, InboundMessageReceived
 from libs.contracts.vocabulary import DeliveryState
 from libs.logs import mask_phone
+from libs.runtime.web import RequestRoute
 from services.ingress.deps import IngressDeps, app_deps, raw_body
 
 log = logging.getLogger(__name__)
-router = APIRouter()
+router = APIRouter(route_class=RequestRoute)
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 

@@ -19,12 +19,12 @@ from pydantic import BaseModel, Field
 
 from libs.business.service import get_profile
 from libs.contracts.events import InboundMessageReceived
-from libs.runtime.web import client_address
+from libs.runtime.web import RequestRoute, client_address
 from services.ingress.deps import IngressDeps, ingress_deps
 from services.ingress.webchat_guard import WebChatGuard, webchat_guard
 from services.ingress.webchat_page import render as webchat_page_html
 
-router = APIRouter()
+router = APIRouter(route_class=RequestRoute)
 Deps = Annotated[IngressDeps, Depends(ingress_deps)]
 Guard = Annotated[WebChatGuard, Depends(webchat_guard)]
 

@@ -11,11 +11,12 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response
 
 from libs.business.service import business_id_by_channel
 from libs.contracts.events import DeliveryStatus, InboundMessageReceived
+from libs.runtime.web import RequestRoute
 from services.ingress import whatsapp
 from services.ingress.deps import IngressDeps, app_deps, ingress_deps, raw_body
 
 log = logging.getLogger(__name__)
-router = APIRouter()
+router = APIRouter(route_class=RequestRoute)
 
 
 async def verified_payload(request: Request, deps: IngressDeps) -> Any:
