@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aio_pika
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from libs.bus.amqp import queue_state
 from libs.bus.consumer import inbox_claim
@@ -98,3 +101,21 @@ async def queue_drained(amqp_url: str, queue: str) -> bool:
     async with await aio_pika.connect(amqp_url) as connection:
         ready, consumers = await queue_state(connection, queue)
     return ready == 0 and consumers >= 1
+
+
+@contextlib.contextmanager
+def orm_writes() -> Iterator[list[str]]:
+    """The INSERT, UPDATE and DELETE statements run on mapped classes inside the block (the
+    first line of each): those take the ORM's bulk path, which builds the statement again
+    on every call, so what runs per message is written on the tables instead."""
+    seen: list[str] = []
+
+    def record(state: ORMExecuteState) -> None:
+        if state.is_orm_statement and (state.is_insert or state.is_update or state.is_delete):
+            seen.append(str(state.statement).split("\n")[0])
+
+    event.listen(Session, "do_orm_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(Session, "do_orm_execute", record)

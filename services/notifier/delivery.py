@@ -35,8 +35,9 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import bindparam, func, or_, select, tuple_
+from sqlalchemy import Row, bindparam, func, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -89,7 +90,8 @@ class Place:
     seq: int
 
     @classmethod
-    def of(cls, row: MessageLog) -> Place:
+    def of(cls, row: MessageLog | Row[Any]) -> Place:
+        """From the message's row: loaded, or as a statement returned its columns."""
         return cls(row.id, row.business_id, row.to, row.requested_at or row.created_at,
                    row.seq)
 

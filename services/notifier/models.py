@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy import (
     BigInteger,
@@ -15,6 +16,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     func,
     text,
@@ -85,6 +87,12 @@ class MessageLog(Base):
     )
 
 
+MESSAGE_LOG = cast(Table, MessageLog.__table__)
+"""The message log's table, for the statements every reply sends: run on the mapped class,
+an INSERT or UPDATE takes the ORM's bulk path, which builds the statement and its cache key
+again on every call (docs/scaling.md, "ORM statements on tables")."""
+
+
 class MessageStatus(Base):
     """Every status a provider reported, by its message id, in whatever order it came: kept
     even when no message_log row has that id yet (a status can beat our own commit), and
@@ -110,6 +118,10 @@ class CustomerWindow(Base):
     business_id: Mapped[str] = mapped_column(Text, primary_key=True)
     customer: Mapped[str] = mapped_column(Text, primary_key=True, comment="E.164")
     last_inbound_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+CUSTOMER_WINDOWS = cast(Table, CustomerWindow.__table__)
+"""For the upsert every WhatsApp message sends (see `MESSAGE_LOG`)."""
 
 
 class Suppression(Base):

@@ -28,7 +28,7 @@ from sqlalchemy.sql.elements import ColumnClause
 
 from libs.db.locks import lock_until_commit, xact_lock
 from services.notifier.adapters import twilio_sms, whatsapp
-from services.notifier.models import MessageLog, MessageStatus
+from services.notifier.models import MESSAGE_LOG, MessageLog, MessageStatus
 
 RANK: dict[str, int] = {"sending": 0, "queued": 1, "sent": 2, "failed": 3, "undelivered": 3,
                         "delivered": 4, "read": 5}
@@ -88,20 +88,21 @@ async def lock_provider_id(session: AsyncSession, provider_message_id: str) -> N
 
 
 _KEY: ColumnClause[str] = column("key", String)
+_LOG = MESSAGE_LOG.c
 _STAMP_SENT = (
-    update(MessageLog).where(MessageLog.id == bindparam("row_id"))
+    update(MESSAGE_LOG).where(_LOG.id == bindparam("row_id"))
     .values(status="sent", error=None, updated_at=bindparam("now"),
             provider_message_id=bindparam("first_id"), provider_message_ids=bindparam("ids"),
-            sent_as=bindparam("as_"), attempts=MessageLog.attempts + bindparam("calls"))
-    .returning(MessageLog.attempts,
+            sent_as=bindparam("as_"), attempts=_LOG.attempts + bindparam("calls"))
+    .returning(_LOG.attempts,
                select(func.count(xact_lock(_KEY)))
                .select_from(func.unnest(bindparam("lock_keys",
                                                   type_=ARRAY(String))).alias("key"))
-               .scalar_subquery())
-    .execution_options(synchronize_session=False))  # `stamp_sent` sets the row itself
-"""Built once. Its RETURNING takes the provider ids' locks, so the `_KEPT` read after it
-sees every report committed before them (a statement reads what was committed when it
-began: the read cannot be in the same statement)."""
+               .scalar_subquery()))  # on the table: `stamp_sent` sets the loaded row itself
+"""Built once, on the table (docs/scaling.md, "ORM statements on tables"). Its RETURNING
+takes the provider ids' locks, so the `_KEPT` read after it sees every report committed
+before them (a statement reads what was committed when it began: the read cannot be in the
+same statement)."""
 
 
 async def stamp_sent(session: AsyncSession, row: MessageLog, ids: list[str], sent_as: str,

@@ -63,23 +63,23 @@ class RemindersDeps:
 REMINDERS, BOOKINGS = cast(Table, Reminder.__table__), cast(Table, ReminderBooking.__table__)
 
 # --- the statements every booking event sends, built once ----------------------------------
-# (docs/scaling.md, "Statements built once"). No Reminder is loaded in these sessions, so the
-# updates need not look for any (`synchronize_session=False`). An update's parameters may not
+# (docs/scaling.md, "Statements built once"), on the tables: no Reminder is loaded in these
+# sessions, and on the mapped class an UPDATE takes the ORM's bulk path, which builds the
+# statement again on every call ("ORM statements on tables"). An update's parameters may not
 # share a column's name.
 
-_CANCEL_LIVE = (update(Reminder)
-                .where(Reminder.booking_id == bindparam("of_booking"),
-                       Reminder.status.in_(LIVE_REMINDER_STATUSES))
-                .values(status="cancelled", reason=bindparam("why"))
-                .execution_options(synchronize_session=False))
-_MOVED = Reminder.starts_at != bindparam("new_start")
+_R = REMINDERS.c
+_CANCEL_LIVE = (update(REMINDERS)
+                .where(_R.booking_id == bindparam("of_booking"),
+                       _R.status.in_(LIVE_REMINDER_STATUSES))
+                .values(status="cancelled", reason=bindparam("why")))
+_MOVED = _R.starts_at != bindparam("new_start")
 _CANCEL_OTHER_PLANS = (
-    update(Reminder)
-    .where(Reminder.booking_id == bindparam("of_booking"),
-           Reminder.status.in_(LIVE_REMINDER_STATUSES),
-           _MOVED | Reminder.offset.not_in(bindparam("offsets", expanding=True)))
-    .values(status="cancelled", reason=case((_MOVED, "rescheduled"), else_="replanned"))
-    .execution_options(synchronize_session=False))
+    update(REMINDERS)
+    .where(_R.booking_id == bindparam("of_booking"),
+           _R.status.in_(LIVE_REMINDER_STATUSES),
+           _MOVED | _R.offset.not_in(bindparam("offsets", expanding=True)))
+    .values(status="cancelled", reason=case((_MOVED, "rescheduled"), else_="replanned")))
 """What was planned for another start, or for an offset no longer in the profile."""
 _OPTED_OUT_NOW = exists().where(ReminderOptOut.business_id == bindparam("business_id"),
                                ReminderOptOut.customer == bindparam("customer"),

@@ -19,7 +19,7 @@ from services.notifier.delivery import WaitForEarlier, lock_recipient
 from services.notifier.models import MessageLog, MessageStatus
 from services.notifier.statuses import stamp_sent
 from services.notifier.web import replies_after
-from tests.helpers import eventually
+from tests.helpers import eventually, orm_writes
 from tests.integration.notifier_kit import (
     CUSTOMER,
     OWNER,
@@ -217,6 +217,18 @@ async def test_stamping_a_row_sent_holds_its_provider_ids_until_commit(
     row = await kit.row(sent)
     assert (row.provider_message_id, row.provider_message_ids, row.attempts) == (
         "prov.A", ids, attempts + 2)
+
+
+@pytest.mark.parametrize("channel", ["whatsapp", "sms", "web"])
+async def test_a_reply_writes_no_row_through_the_orms_bulk_path(kit: Kit, channel: str) -> None:
+    """Recording a reply, stamping it sent and a WhatsApp customer's window are written with
+    statements on the tables: on the mapped classes, each INSERT or UPDATE took the ORM's
+    bulk path, which built the statement again on every call (docs/scaling.md)."""
+    with orm_writes() as written:
+        await kit.customer_wrote(kit.clock.now())
+        sent = await kit.reply("See you at 3.", channel=channel)
+    assert (await kit.row(sent)).status == "sent"
+    assert written == []
 
 
 async def test_a_split_sms_follows_the_reports_of_any_of_its_parts(kit: Kit) -> None:

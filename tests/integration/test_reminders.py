@@ -41,7 +41,7 @@ from services.reminders.handlers import HANDLERS, RemindersDeps, prune_reminders
 from services.reminders.models import Reminder, ReminderBooking, ReminderOptOut
 from services.reminders.scheduled import dispatch_due, next_due, reminder_event_id
 from tests import process_kit
-from tests.helpers import FIXTURE_BUSINESSES, handle_envelope, read_back
+from tests.helpers import FIXTURE_BUSINESSES, handle_envelope, orm_writes, read_back
 from tests.integration import test_service_processes as processes
 
 pytestmark = pytest.mark.integration
@@ -177,6 +177,20 @@ async def test_a_reschedule_replaces_the_pending_reminders(sessions: Sessions) -
     await deliver(sessions, booking(ev.BookingRescheduled, b, START), T0 + timedelta(hours=2))
     assert summary(await rows_of(sessions, b)) == (planned(START)
                                                    + planned(LATER_START, "cancelled"))
+
+
+async def test_booking_events_write_no_row_through_the_orms_bulk_path(
+        sessions: Sessions) -> None:
+    """Every booking event's statements run on the tables (docs/scaling.md)."""
+    b = uuid.uuid4()
+    with orm_writes() as written:
+        await deliver(sessions, booking(ev.BookingConfirmed, b), T0)
+        await deliver(sessions, booking(ev.BookingRescheduled, b, LATER_START),
+                      T0 + timedelta(hours=1))
+        await deliver(sessions, booking(ev.BookingCancelled, b, LATER_START),
+                      T0 + timedelta(hours=2))
+    assert {r.status for r in await rows_of(sessions, b)} == {"cancelled"}
+    assert written == []
 
 
 async def test_a_reschedule_leaves_a_sent_reminder_sent(sessions: Sessions) -> None:
