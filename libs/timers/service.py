@@ -54,9 +54,11 @@ def _schedule_rows(n: int) -> Insert:
               "kind": new.excluded.kind, "fired_at": None, "claimed_until": None})
 
 
-_CANCEL = delete(Timer).where(Timer.owner == bindparam("owner"),
-                              Timer.key == any_(bindparam("keys", type_=ARRAY(Text))))
-"""Built once, for any number of keys."""
+_CANCEL = delete(_TABLE).where(_TABLE.c.owner == bindparam("owner"),
+                               _TABLE.c.key == any_(bindparam("keys", type_=ARRAY(Text))))
+"""Built once, for any number of keys, on the table: on the mapped class a DELETE takes the
+ORM's bulk path, which looks for the rows in the session and builds the statement again on
+every call (docs/scaling.md, "ORM statements on tables")."""
 
 
 async def schedule_all(session: AsyncSession, *, owner: str, business_id: str,

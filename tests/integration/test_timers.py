@@ -18,6 +18,7 @@ from libs.contracts.events import CalendarSynced
 from libs.timers import service as timers
 from libs.timers.models import Timer
 from libs.timers.ticker import tick
+from tests.helpers import orm_writes
 
 pytestmark = pytest.mark.integration
 
@@ -192,9 +193,13 @@ async def test_a_transactions_timer_changes_are_written_in_one_statement(
     assert len(sent) == 1
     assert {key: due for key, (_, due, _, _) in (await _timers(session_factory)).items()} == {
         "ping:1": NOW + timedelta(hours=1), "ping:2": NOW}
-    async with session_factory() as s, s.begin():
-        await changes.write(s, owner="test", business_id="salon")  # written: nothing left
-        only_drops = timers.TimerChanges()
-        only_drops.drop("ping:1")
-        await only_drops.write(s, owner="test", business_id="salon")
-    assert list(await _timers(session_factory)) == ["ping:2"]
+    with orm_writes() as written:  # each kind of write on the table (docs/scaling.md)
+        async with session_factory() as s, s.begin():
+            await changes.write(s, owner="test", business_id="salon")  # written: nothing left
+            only_drops = timers.TimerChanges()
+            only_drops.drop("ping:1")
+            await only_drops.write(s, owner="test", business_id="salon")
+            await timers.schedule(s, owner="test", kind="ping", key="ping:4",
+                                  business_id="salon", due_at=NOW)
+    assert list(await _timers(session_factory)) == ["ping:2", "ping:4"]
+    assert written == []
