@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import aio_pika
-from sqlalchemy import event
+from sqlalchemy import Engine, event
+from sqlalchemy.engine.interfaces import CacheStats
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import ORMExecuteState, Session
 
@@ -119,3 +120,22 @@ def orm_writes() -> Iterator[list[str]]:
         yield seen
     finally:
         event.remove(Session, "do_orm_execute", record)
+
+
+@contextlib.contextmanager
+def uncached_statements() -> Iterator[list[str]]:
+    """The statements run inside the block that SQLAlchemy could not cache (no cache key):
+    each of those is compiled again on every call, which costs more CPU than sending it."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, _params: Any, context: Any,
+               _many: bool) -> None:
+        if context is not None and getattr(context, "compiled", None) is not None \
+                and context.cache_hit is CacheStats.NO_CACHE_KEY:
+            seen.append(" ".join(statement.split())[:120])
+
+    event.listen(Engine, "after_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(Engine, "after_cursor_execute", record)

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-import functools
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, Text, any_, bindparam, delete, func, or_, select, update
-from sqlalchemy.dialects.postgresql import ARRAY, Insert, insert
+from sqlalchemy import (
+    DateTime,
+    Table,
+    Text,
+    any_,
+    bindparam,
+    column,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.clock import Clock
@@ -33,25 +43,23 @@ class NewTimer:
 _TABLE = cast(Table, Timer.__table__)  # Core statements: no ORM bookkeeping
 
 
-@functools.cache
-def _schedule_rows(n: int) -> Insert:
-    """The upsert of `n` timers of one owner and business, built once per `n` (a turn
-    schedules one or two nearly every time, and building a statement cost more CPU than
-    sending it: docs/scaling.md, "Statements built once")."""
-    c = _TABLE.c  # typed: only the first row's parameters would take the columns' types
-    new = insert(_TABLE).values([
-        {"id": bindparam(f"id_{i}", type_=c.id.type),
-         "owner": bindparam("owner", type_=c.owner.type),
-         "kind": bindparam(f"kind_{i}", type_=c.kind.type),
-         "key": bindparam(f"key_{i}", type_=c.key.type),
-         "business_id": bindparam("business_id", type_=c.business_id.type),
-         "due_at": bindparam(f"due_at_{i}", type_=c.due_at.type),
-         "payload": bindparam(f"payload_{i}", type_=c.payload.type)}
-        for i in range(n)])
-    return new.on_conflict_do_update(
-        index_elements=[_TABLE.c.owner, _TABLE.c.key],
-        set_={"due_at": new.excluded.due_at, "payload": new.excluded.payload,
-              "kind": new.excluded.kind, "fired_at": None, "claimed_until": None})
+_NEW = (func.jsonb_to_recordset(bindparam("timers", type_=JSONB))
+        .table_valued(column("kind", Text), column("key", Text),
+                      column("due_at", DateTime(timezone=True)), column("payload", JSONB))
+        .render_derived(with_types=True).alias("new"))
+_ADD = insert(_TABLE).from_select(
+    ["id", "owner", "kind", "key", "business_id", "due_at", "payload"],
+    select(func.gen_random_uuid(), bindparam("owner", type_=_TABLE.c.owner.type), _NEW.c.kind,
+           _NEW.c.key, bindparam("business_id", type_=_TABLE.c.business_id.type),
+           _NEW.c.due_at, _NEW.c.payload))
+_SCHEDULE = _ADD.on_conflict_do_update(
+    index_elements=[_TABLE.c.owner, _TABLE.c.key],
+    set_={"due_at": _ADD.excluded.due_at, "payload": _ADD.excluded.payload,
+          "kind": _ADD.excluded.kind, "fired_at": None, "claimed_until": None})
+"""Any number of timers of one owner and business, upserted by key: one statement, built
+once. The timers go as one JSON parameter: a multi-row VALUES cannot be cached, so it was
+compiled again on every call, which cost more CPU than the rest of a turn's writes
+(docs/scaling.md, "Statements built once")."""
 
 
 _CANCEL = delete(_TABLE).where(_TABLE.c.owner == bindparam("owner"),
@@ -67,15 +75,21 @@ async def schedule_all(session: AsyncSession, *, owner: str, business_id: str,
     schedule replaces the first)."""
     if not timers:
         return
-    await session.execute(_schedule_rows(len(timers)), _rows_params(owner, business_id, timers))
+    await session.execute(_SCHEDULE, _schedule_params(owner, business_id, timers))
 
 
-def _rows_params(owner: str, business_id: str, timers: Sequence[NewTimer]) -> dict[str, Any]:
-    params: dict[str, Any] = {"owner": owner, "business_id": business_id}
-    for i, timer in enumerate(timers):
-        params.update({f"id_{i}": uuid.uuid4(), f"kind_{i}": timer.kind, f"key_{i}": timer.key,
-                       f"due_at_{i}": timer.due_at, f"payload_{i}": timer.payload})
-    return params
+def _schedule_params(owner: str, business_id: str,
+                     timers: Sequence[NewTimer]) -> dict[str, Any]:
+    return {"owner": owner, "business_id": business_id, "timers": [
+        {"kind": t.kind, "key": t.key, "due_at": _aware(t.due_at).isoformat(),
+         "payload": t.payload} for t in timers]}
+
+
+def _aware(at: datetime) -> datetime:
+    """A due time must say its offset: in JSON it is text, read back as `timestamptz`."""
+    if at.tzinfo is None:
+        raise ValueError("a timer's due time needs a time zone")
+    return at
 
 
 async def schedule(session: AsyncSession, *, owner: str, kind: str, key: str, business_id: str,
@@ -94,11 +108,9 @@ async def cancel(session: AsyncSession, *, owner: str, key: str) -> None:
     await cancel_all(session, owner=owner, keys=[key])
 
 
-@functools.cache
-def _drop_and_schedule(n: int) -> Insert:
-    """Timers dropped by key and `n` upserted, in one statement (a data-modifying CTE; the
-    keys of the two never overlap: `TimerChanges` keeps one change per key)."""
-    return _schedule_rows(n).add_cte(_CANCEL.cte("dropped"))
+_DROP_AND_SCHEDULE = _SCHEDULE.add_cte(_CANCEL.cte("dropped"))
+"""Timers dropped by key and others upserted, in one statement (a data-modifying CTE; the
+keys of the two never overlap: `TimerChanges` keeps one change per key)."""
 
 
 @dataclass
@@ -126,8 +138,8 @@ class TimerChanges:
         if not dropping:
             await schedule_all(session, owner=owner, business_id=business_id, timers=setting)
             return
-        params = _rows_params(owner, business_id, setting)
-        await session.execute(_drop_and_schedule(len(setting)), {**params, "keys": dropping})
+        await session.execute(_DROP_AND_SCHEDULE, {
+            **_schedule_params(owner, business_id, setting), "keys": dropping})
 
 
 async def claim_due(session_factory: async_sessionmaker[AsyncSession], clock: Clock, *,

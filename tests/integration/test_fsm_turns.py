@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -24,7 +24,7 @@ from libs.contracts.vocabulary import Intent
 from services.fsm.handlers import FsmDeps, on_message_understood
 from services.fsm.models import Booking, Conversation, Customer
 from services.fsm.turns import open_turn
-from tests.helpers import FIXTURE_BUSINESSES, handle
+from tests.helpers import FIXTURE_BUSINESSES, handle, uncached_statements
 
 pytestmark = pytest.mark.integration
 
@@ -121,3 +121,29 @@ async def test_a_web_visitors_turn_counts_what_was_booked_today_from_their_addre
     assert await made_today("web:three") == 1        # no address known: their own
     assert await made_today("web:three", said=False) is None  # not their message: not read
     assert await made_today("+15555570003") is None  # not a web visitor
+
+
+async def test_every_statement_of_a_conversation_is_compiled_once(
+        session_factory: async_sessionmaker[AsyncSession], salon: SimulatedClock) -> None:
+    """Book, change the time, confirm, cancel: no statement is without a cache key. One
+    without (a multi-row VALUES, for one) is compiled again on every turn, and the timers'
+    upsert was: a fifth of fsm's CPU per turn (docs/scaling.md, "Statements built once")."""
+    customer = "+15555570004"
+    day = salon.now() + timedelta(days=1)
+    said: list[tuple[Intent, Slots]] = [
+        ("book", Slots(service="Haircut", date=day.date(), time=time(10))),
+        ("book", Slots(time=time(11))), ("affirm", Slots()), ("cancel", Slots()),
+        ("affirm", Slots())]
+    with uncached_statements() as uncached:
+        for intent, slots in said:
+            event = MessageUnderstood(
+                channel="sms", provider_message_id=uuid.uuid4().hex, customer=customer,
+                text=intent, received_at=salon.now(), intent=intent, slots=slots,
+                confidence=1.0, extractor="test")
+            await handle(on_message_understood, event, FsmDeps(), sessions=session_factory,
+                         clock=salon, consumer="fsm")
+    async with session_factory() as s:
+        statuses = (await s.scalars(select(Booking.status).join(Customer)
+                                    .where(Customer.address == customer))).all()
+    assert statuses == ["cancelled"]  # the whole conversation ran
+    assert uncached == []

@@ -203,3 +203,12 @@ async def test_a_transactions_timer_changes_are_written_in_one_statement(
                                   business_id="salon", due_at=NOW)
     assert list(await _timers(session_factory)) == ["ping:2", "ping:4"]
     assert written == []
+
+
+async def test_a_due_time_without_a_time_zone_is_refused(session_factory: Sessions) -> None:
+    """It would be read back in the database session's zone: wrong by hours, silently."""
+    async with session_factory() as s, s.begin():
+        with pytest.raises(ValueError, match="time zone"):
+            await timers.schedule(s, owner="test", kind="ping", key="naive",
+                                  business_id="salon", due_at=datetime(2026, 12, 1, 9, 0))
+    assert await _timers(session_factory) == {}
