@@ -14,9 +14,20 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Boolean, Table, and_, bindparam, case, func, or_, select, union_all
+from sqlalchemy import (
+    Boolean,
+    Row,
+    Table,
+    and_,
+    bindparam,
+    case,
+    func,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,14 +52,24 @@ REFERENCE_ALPHABET = "ACDEFGHJKLMNPQRTUVWXY34679"
 WEB_PREFIX = "web:"  # a web chat visitor's address: web:<session>
 
 
-_WORLD = select(Booking).where(or_(
-    and_(Booking.business_id == bindparam("business_id"),
-         Booking.status.in_((*LIVE_BOOKING_STATUSES, OFFERED)),
-         Booking.ends_at > bindparam("window_start"),
-         Booking.starts_at < bindparam("horizon")),
-    Booking.customer_id == bindparam("customer_id"),
-)).order_by(Booking.seq)
-"""The business's live bookings in the window, and this customer's own."""
+BOOKINGS = cast(Table, Booking.__table__)
+_B = BOOKINGS.c
+_WORLD = select(
+    _B.id, _B.business_id, _B.customer_id, _B.reference, _B.service, _B.resource,
+    _B.starts_at, _B.ends_at, _B.status, _B.deposit_status, _B.deposit_amount, _B.paid_with,
+    _B.attendance_confirmed, _B.no_show_risk, _B.holds_for,
+).where(or_(
+    and_(_B.business_id == bindparam("business_id"),
+         _B.status.in_((*LIVE_BOOKING_STATUSES, OFFERED)),
+         _B.ends_at > bindparam("window_start"),
+         _B.starts_at < bindparam("horizon")),
+    _B.customer_id == bindparam("customer_id"),
+)).order_by(_B.seq)
+"""The business's live bookings in the window, and this customer's own: the columns the
+machine reads, not loaded bookings. Every live booking of the business comes back on every
+turn, and loading each as an ORM object cost several times reading its columns; a booking
+the turn changes is loaded then, locked (`effects._locked`)."""
+BookingRow = Row[*tuple[Any, ...]]  # one of `_WORLD`'s
 _MAKER = aliased(Customer, name="maker")
 _ORIGIN = func.coalesce(bindparam("web_origin", type_=Customer.origin.type), Customer.origin)
 _MADE_TODAY = (select(func.count()).select_from(Booking)
@@ -156,7 +177,7 @@ class Turn:
         the outcome."""
         window_start, horizon = window(self.profile, self.now)
         with self.session.no_autoflush:
-            found = (await self.session.scalars(_WORLD, {
+            found = (await self.session.execute(_WORLD, {
                 "business_id": self.profile.id, "window_start": window_start,
                 "horizon": horizon, "customer_id": self.customer.id})).all()
             web_caps = self._web_caps()
@@ -211,7 +232,7 @@ def web_visitor(turn: Turn, message: ev.MessageUnderstood | ev.MessageUnderstood
     turn.web_limits = limits
 
 
-def _view(b: Booking, move: Booking | None) -> m.BookingView:
+def _view(b: BookingRow, move: BookingRow | None) -> m.BookingView:
     return m.BookingView(
         id=b.id, reference=b.reference, service=b.service, start=b.starts_at, end=b.ends_at,
         status=b.status, deposit_status=b.deposit_status, deposit_amount=b.deposit_amount,

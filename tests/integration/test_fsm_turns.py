@@ -10,7 +10,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.bus.context import HandlerContext
@@ -147,3 +147,39 @@ async def test_every_statement_of_a_conversation_is_compiled_once(
                                     .where(Customer.address == customer))).all()
     assert statuses == ["cancelled"]  # the whole conversation ran
     assert uncached == []
+
+
+async def test_the_world_reads_bookings_without_loading_them(
+        session_factory: async_sessionmaker[AsyncSession], salon: SimulatedClock) -> None:
+    """Every live booking of the business comes back on every turn: read as columns, none is
+    loaded into the session (loading each cost several times reading it); the customer's
+    own are seen all the same."""
+    now = salon.now()
+    async with session_factory() as s, s.begin():
+        someone, me = (Customer(business_id="salon", address=a)
+                       for a in ("+15555570005", "+15555570006"))
+        s.add_all([someone, me])
+        await s.flush()
+        s.add(Conversation(customer_id=me.id, business_id="salon", channel="sms"))
+        for who, hours, reference in ((someone, 26, "THEIRS"), (me, 28, "MINE")):
+            start = now + timedelta(hours=hours)
+            s.add(Booking(reference=reference, business_id="salon", customer_id=who.id,
+                          service="Haircut", resource=1, starts_at=start,
+                          ends_at=start + timedelta(minutes=45), status="confirmed"))
+    ctx = HandlerContext(envelope=None, sessions=session_factory, clock=salon,
+                         business_id="salon")
+    loaded: list[str] = []
+
+    def on_load(booking: Booking, _context: object) -> None:
+        loaded.append(booking.reference)
+
+    event.listen(Booking, "load", on_load)
+    try:
+        async with session_factory() as s, s.begin():
+            turn = await open_turn(s, ctx, "+15555570006", "sms")
+            world = await turn.world()
+    finally:
+        event.remove(Booking, "load", on_load)
+    assert len(world.busy) == 2
+    assert [b.reference for b in world.bookings] == ["MINE"]
+    assert loaded == []
