@@ -21,9 +21,9 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -58,6 +58,27 @@ def _hold_key(booking_id: uuid.UUID, attempt: int) -> str:
     return f"{HOLD_EXPIRY}:{booking_id}:{attempt}"
 
 
+# Every statement a message sends is built once (docs/scaling.md, "Statements built once").
+_ASKED = select(Deposit.id).where(Deposit.booking_id == bindparam("booking_id"),
+                                  Deposit.attempt == bindparam("attempt"))
+_ATTEMPT = select(Deposit).where(Deposit.booking_id == bindparam("booking_id"),
+                                 Deposit.attempt == bindparam("attempt"))
+_ATTEMPT_LOCKED = _ATTEMPT.with_for_update()
+_OPEN_CHECKOUTS = select(Deposit).where(Deposit.booking_id == bindparam("booking_id"),
+                                        Deposit.status == "open")
+_PAID_NEWEST_FIRST = (select(Deposit).where(Deposit.booking_id == bindparam("booking_id"),
+                                            Deposit.status == "paid")
+                      .order_by(Deposit.attempt.desc()))
+_OF_CHECKOUT = (select(Deposit).where(Deposit.checkout_session_id == bindparam("session_id"))
+                .with_for_update())
+_STRIPE_EVENTS = cast(Table, StripeWebhookEvent.__table__)
+_FIRST_TIME = (insert(_STRIPE_EVENTS)
+               .values(id=bindparam("id"), type=bindparam("type"), payload=bindparam("payload"))
+               .on_conflict_do_nothing().returning(_STRIPE_EVENTS.c.id))
+"""On the table: an INSERT on the mapped class takes the ORM's bulk path, which builds the
+statement again on every call."""
+
+
 async def _gateway_call(call: Awaitable[T]) -> T:
     """A refusal that retrying cannot fix goes to the dead-letter queue at once."""
     try:
@@ -74,8 +95,8 @@ async def _gateway_call(call: Awaitable[T]) -> T:
 async def on_deposit_requested(ctx: HandlerContext, command: DepositRequested,
                                deps: PaymentsDeps) -> None:
     async with ctx.read() as session:
-        asked = await session.scalar(select(Deposit.id).where(
-            Deposit.booking_id == command.booking_id, Deposit.attempt == command.attempt))
+        asked = await session.scalar(_ASKED, {"booking_id": command.booking_id,
+                                              "attempt": command.attempt})
     if asked is not None:
         return  # already asked (a redelivery that slipped past the inbox)
     # Stripe refuses an expiry sooner than 30 minutes; our own, shorter hold is a timer.
@@ -126,8 +147,8 @@ async def on_hold_expiry(ctx: HandlerContext, timer: Timer, deps: PaymentsDeps) 
 
 async def _deposit(session: AsyncSession, booking_id: uuid.UUID, attempt: int, *,
                    lock: bool = False) -> Deposit | None:
-    query = select(Deposit).where(Deposit.booking_id == booking_id, Deposit.attempt == attempt)
-    return await session.scalar(query.with_for_update() if lock else query)
+    query = _ATTEMPT_LOCKED if lock else _ATTEMPT
+    return await session.scalar(query, {"booking_id": booking_id, "attempt": attempt})
 
 
 # --- Stripe's webhooks -----------------------------------------------------------------
@@ -136,11 +157,9 @@ async def _deposit(session: AsyncSession, booking_id: uuid.UUID, attempt: int, *
 async def on_stripe_event_received(ctx: HandlerContext, event: ev.StripeEventReceived,
                                    deps: PaymentsDeps) -> None:
     async with ctx.write() as session:
-        first = await session.scalar(
-            insert(StripeWebhookEvent)
-            .values(id=event.stripe_event_id, type=event.stripe_type,
-                    payload=event.data_object)
-            .on_conflict_do_nothing().returning(StripeWebhookEvent.id))
+        first = await session.scalar(_FIRST_TIME, {
+            "id": event.stripe_event_id, "type": event.stripe_type,
+            "payload": event.data_object})
         if first is None:
             log.info("Stripe event %s already applied", event.stripe_event_id)
             return
@@ -161,8 +180,7 @@ async def on_stripe_event_received(ctx: HandlerContext, event: ev.StripeEventRec
 
 
 async def _deposit_for_session(session: AsyncSession, obj: dict[str, Any]) -> Deposit | None:
-    deposit = await session.scalar(select(Deposit).where(
-        Deposit.checkout_session_id == str(obj.get("id"))).with_for_update())
+    deposit = await session.scalar(_OF_CHECKOUT, {"session_id": str(obj.get("id"))})
     if deposit is None:
         log.warning("Stripe event for unknown checkout session %s ignored", obj.get("id"))
     return deposit
@@ -249,8 +267,7 @@ async def _expire_open(ctx: HandlerContext, deps: PaymentsDeps,
     """Open checkouts of a finished booking can no longer be paid: expired at the gateway,
     and returned for `_write_back` to mark (their hold timers go)."""
     async with ctx.read() as session:
-        open_ = (await session.scalars(select(Deposit).where(
-            Deposit.booking_id == booking_id, Deposit.status == "open"))).all()
+        open_ = (await session.scalars(_OPEN_CHECKOUTS, {"booking_id": booking_id})).all()
     for deposit in open_:
         if deposit.checkout_session_id:
             await _gateway_call(deps.gateway.expire_checkout(deposit.checkout_session_id))
@@ -264,9 +281,8 @@ async def _refund(ctx: HandlerContext, deps: PaymentsDeps, booking_id: uuid.UUID
     payments made at `paid_for`'s checkouts (the booking's own, by default), newest first.
     Each refund has its own idempotency key, so a retry never refunds twice."""
     async with ctx.read() as session:
-        paid = (await session.scalars(select(Deposit).where(
-            Deposit.booking_id == (paid_for or booking_id), Deposit.status == "paid")
-            .order_by(Deposit.attempt.desc()))).all()
+        paid = (await session.scalars(_PAID_NEWEST_FIRST,
+                                      {"booking_id": paid_for or booking_id})).all()
     remaining = amount if amount is not None else sum(
         (d.amount - d.refunded_amount for d in paid), Decimal(0))
     refunds: list[_Refund] = []

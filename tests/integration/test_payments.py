@@ -33,7 +33,7 @@ from services.payments.handlers import (
     on_stripe_event_received,
 )
 from services.payments.models import Deposit, StripeWebhookEvent
-from tests.helpers import fire, handle
+from tests.helpers import fire, handle, orm_writes, uncached_statements
 
 pytestmark = pytest.mark.integration
 
@@ -316,3 +316,19 @@ async def test_a_cancellation_closes_an_open_top_up_and_refunds_the_deposit_at_o
     assert statuses == [(1, "refunded"), (2, "expired")]
     assert holds == 0
     assert await _inbox_rows(h) == inbox_before + 1
+
+
+async def test_a_deposits_messages_send_only_statements_built_once_on_tables(h: Harness) -> None:
+    """Asked for, paid, the booking cancelled (docs/scaling.md): every statement has a
+    cache key, and none writes through the ORM's bulk path (which builds it again)."""
+    with uncached_statements() as uncached, orm_writes() as written:
+        session_id = await checkout(h)
+        await h.run(on_stripe_event_received, h.stripe("checkout.session.completed",
+                                                       session_id))
+        await h.run(on_booking_cancelled, facial(ev.BookingCancelled, timedelta(hours=2),
+                                                 status="cancelled",
+                                                 deposit_status="forfeited",
+                                                 cancelled_by="customer"))
+    async with h.sessions() as s:
+        assert (await s.scalars(select(Deposit.status))).all() == ["paid"]
+    assert (uncached, written) == ([], [])
