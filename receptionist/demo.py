@@ -48,7 +48,7 @@ from libs.logs import configure_logging, mask_phone
 from libs.runtime.definition import Wiring
 from libs.runtime.host import ServiceHost
 from libs.runtime.process import EmbeddedServer
-from libs.runtime.web import SharedPort
+from libs.runtime.web import NO_OPENTELEMETRY, SharedPort
 from libs.settings import Settings, get_settings
 from receptionist import migrate
 from receptionist.bootstrap import compose, full_topology
@@ -243,7 +243,7 @@ async def running(args: argparse.Namespace, out: TextIO) -> AsyncIterator[Demo]:
         host = compose(wiring, overrides(transport, sessions, clock, public_url,
                                          stripe_secret, gateway, out,
                                          WebChatConfig.from_settings(settings), settings))
-        own = FastAPI(title="Receptionist demo")
+        own = FastAPI(title="Receptionist demo", telemetry=NO_OPENTELEMETRY)
         app = SharedPort([own, *host.apps.values()])
         own.include_router(checkout_page_router(gateway, stripe_secret, public_url,
                                                 transport=httpx.ASGITransport(app=app)))

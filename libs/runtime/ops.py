@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from libs.bus.transport import Transport
 from libs.clock import Clock
 from libs.metrics import refresh_backlog_gauges
+from libs.runtime.web import NO_OPENTELEMETRY
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,8 @@ def create_ops_app(*, sessions: async_sessionmaker[AsyncSession], transport: Tra
     """`timer_owners`: the hosted services that own timers (their lag is exported)."""
     state = state or OpsState()
     owners = tuple(timer_owners)
-    app = FastAPI(title="Receptionist ops", docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(title="Receptionist ops", docs_url=None, redoc_url=None, openapi_url=None,
+                  telemetry=NO_OPENTELEMETRY)
     app.state.ops = state
 
     @app.get("/healthz")

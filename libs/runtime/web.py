@@ -10,9 +10,15 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.routing import APIRoute
+from fastapi.telemetry import TelemetryConfig
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+NO_OPENTELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
+"""FastAPI's OpenTelemetry bridge, off in every app (`FastAPI(telemetry=...)`): the services
+export Prometheus metrics on their ops port, and the bridge asked the OpenTelemetry
+providers on every request whether anyone listened (docs/scaling.md, "Ingress")."""
 
 
 class SharedPort:

@@ -20,7 +20,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.clock import Clock
-from libs.runtime.web import MAX_BODY_BYTES, BodyLimit, client_address
+from libs.runtime.web import MAX_BODY_BYTES, NO_OPENTELEMETRY, BodyLimit, client_address
 from services.admin import pages
 from services.admin.models import AdminKey
 from services.admin.security import (
@@ -190,7 +190,7 @@ def create_app(sessions: async_sessionmaker[AsyncSession], clock: Clock, deps: A
                   description="A business's bookings, no-shows and profile, for its staff "
                               "(docs/admin.md). Authenticate with `Authorization: Bearer "
                               "<key>` (`receptionist business key create ID`).",
-                  openapi_url=None, docs_url=None, redoc_url=None)
+                  openapi_url=None, docs_url=None, redoc_url=None, telemetry=NO_OPENTELEMETRY)
     app.state.admin = Admin(sessions, clock, deps, nudge)
     app.add_exception_handler(Denied, _denied)
     app.add_exception_handler(Refused, _refused)

@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from libs.logs import error_without_message
 from libs.runtime.ops import readiness, readiness_response
-from libs.runtime.web import MAX_BODY_BYTES, BodyLimit, add_routes
+from libs.runtime.web import MAX_BODY_BYTES, NO_OPENTELEMETRY, BodyLimit, add_routes
 from services.ingress.deps import IngressDeps
 from services.ingress.routers import stripe, twilio, webchat, whatsapp
 
@@ -46,7 +46,7 @@ async def _malformed(request: Request, exc: Exception) -> Response:
 
 
 def create_app(deps: IngressDeps) -> FastAPI:
-    app = FastAPI(title="Receptionist ingress", version="1")
+    app = FastAPI(title="Receptionist ingress", version="1", telemetry=NO_OPENTELEMETRY)
     app.state.ingress = deps
     app.add_exception_handler(StarletteHTTPException, _plain_error)
     app.add_exception_handler(DBAPIError, _unavailable)

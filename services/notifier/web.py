@@ -26,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.clock import Clock, SystemClock
-from libs.runtime.web import MAX_BODY_BYTES, BodyLimit
+from libs.runtime.web import MAX_BODY_BYTES, NO_OPENTELEMETRY, BodyLimit
 from libs.webchat_tokens import InvalidToken, WebChatTokens, WebSession
 from services.notifier.models import MessageLog
 
@@ -116,7 +116,8 @@ def create_app(sessions: async_sessionmaker[AsyncSession], origins: Sequence[str
                tokens: WebChatTokens | None = None, clock: Clock | None = None) -> FastAPI:
     """`origins`: where web chat pages live when they are not served from this origin;
     `tokens`: verifies the session tokens ingress issues (None: the stream answers 503)."""
-    app = FastAPI(title="Receptionist web chat replies", version="1")
+    app = FastAPI(title="Receptionist web chat replies", version="1",
+                  telemetry=NO_OPENTELEMETRY)
     app.state.notifier_sessions = sessions
     app.state.webchat_tokens = tokens
     app.state.webchat_clock = clock or SystemClock()

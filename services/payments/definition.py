@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from libs.runtime.definition import ServiceDefinition, Wiring
-from libs.runtime.web import MAX_BODY_BYTES, BodyLimit
+from libs.runtime.web import MAX_BODY_BYTES, NO_OPENTELEMETRY, BodyLimit
 from services.payments.adapters.base import PaymentGateway
 from services.payments.adapters.offline import OfflineGateway, checkout_page_router
 from services.payments.handlers import HANDLERS, TIMERS, PaymentsDeps, prune_webhook_events
@@ -50,7 +50,8 @@ def payments_app(wiring: Wiring, deps: PaymentsDeps) -> FastAPI | None:
     gateway = deps.gateway
     if not isinstance(gateway, OfflineGateway) or gateway.webhook_secret is None:
         return None
-    app = FastAPI(title="Receptionist offline checkout", version="1")
+    app = FastAPI(title="Receptionist offline checkout", version="1",
+                  telemetry=NO_OPENTELEMETRY)
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     app.include_router(checkout_page_router(gateway, gateway.webhook_secret,
                                             wiring.settings.public_base_url))

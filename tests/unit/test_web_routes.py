@@ -97,3 +97,33 @@ def test_flat_routes_keep_their_openapi_description() -> None:
 def test_add_routes_refuses_a_router_whose_settings_it_would_drop(router: APIRouter) -> None:
     with pytest.raises(ValueError, match="include_router"):
         add_routes(FastAPI(), router)
+
+
+def test_apps_do_not_ask_opentelemetry_about_every_request(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """FastAPI's OpenTelemetry bridge asks the providers on every request whether anyone
+    listens; the services export Prometheus metrics, so their apps turn it off."""
+    from opentelemetry import trace
+
+    from libs.runtime.ops import create_ops_app
+    from services.ingress.app import create_app as ingress_app
+
+    asked: list[str] = []
+    real = trace.get_tracer_provider
+
+    def counted() -> trace.TracerProvider:
+        asked.append("asked")
+        return real()
+
+    monkeypatch.setattr(trace, "get_tracer_provider", counted)
+    nothing: Any = None  # /healthz uses none of the apps' dependencies
+
+    default = FastAPI()
+    default.get("/healthz")(lambda: {"status": "ok"})
+    assert TestClient(default).get("/healthz").status_code == 200
+    assert asked  # the default asks: the check below can fail
+    asked.clear()
+    for app in (ingress_app(nothing),
+                create_ops_app(sessions=nothing, transport=nothing, clock=nothing)):
+        assert TestClient(app).get("/healthz").status_code == 200
+    assert asked == []
