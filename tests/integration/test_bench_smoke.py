@@ -34,3 +34,18 @@ def test_the_quick_bench_runs_to_its_json_line(server_database_url: str,
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     assert list(figures) == KEYS
     assert all(v is None or isinstance(v, int | float) for v in figures.values()), figures
+
+
+@pytest.mark.timeout(120)
+def test_the_handler_cpu_bench_runs_to_its_json_line(server_database_url: str) -> None:
+    """`benchmarks/handler_cpu.py`, briefly: its conversations book and cancel (it checks
+    that they did), and its one JSON line has both figures."""
+    done = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "handler_cpu.py"), "--conversations", "2",
+         "--booked", "20", "--rounds", "1"],
+        cwd=REPO, capture_output=True, text=True, timeout=100, check=False,
+        env={**os.environ, "DATABASE_URL": server_database_url})
+    assert done.returncode == 0, f"the bench failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    assert list(figures) == ["fsm_cpu_ms_per_turn", "notifier_cpu_ms_per_turn"]
+    assert all(isinstance(v, int | float) and v > 0 for v in figures.values()), figures
