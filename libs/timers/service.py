@@ -59,14 +59,14 @@ _SCHEDULE = _ADD.on_conflict_do_update(
 """Any number of timers of one owner and business, upserted by key: one statement, built
 once. The timers go as one JSON parameter: a multi-row VALUES cannot be cached, so it was
 compiled again on every call, which cost more CPU than the rest of a turn's writes
-(docs/scaling.md, "Statements built once")."""
+(docs/scaling.md, "What a statement costs in Python")."""
 
 
 _CANCEL = delete(_TABLE).where(_TABLE.c.owner == bindparam("owner"),
                                _TABLE.c.key == any_(bindparam("keys", type_=ARRAY(Text))))
 """Built once, for any number of keys, on the table: on the mapped class a DELETE takes the
 ORM's bulk path, which looks for the rows in the session and builds the statement again on
-every call (docs/scaling.md, "ORM statements on tables")."""
+every call (docs/scaling.md, "What a statement costs in Python")."""
 
 
 async def schedule_all(session: AsyncSession, *, owner: str, business_id: str,

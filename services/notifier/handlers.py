@@ -60,8 +60,8 @@ _RECORD = insert(MESSAGE_LOG).values(
           "error": case((_WAS_DEAD, None), else_=_LOG.error)},
 ).returning(_LOG.status, _LOG.id, _LOG.business_id, _LOG.to, _LOG.requested_at,
             _LOG.created_at, _LOG.seq)
-"""Built once, on the table (docs/scaling.md, "Statements built once", "ORM statements on
-tables"): what it returns is the message's status and its place in its recipient's line."""
+"""Built once, on the table (docs/scaling.md, "Statements built once", "What a statement
+costs in Python"): it returns the message's status and its place in its recipient's line."""
 
 
 async def on_reply_requested(ctx: HandlerContext, command: ReplyRequested,

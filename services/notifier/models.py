@@ -90,7 +90,7 @@ class MessageLog(Base):
 MESSAGE_LOG = cast(Table, MessageLog.__table__)
 """The message log's table, for the statements every reply sends: run on the mapped class,
 an INSERT or UPDATE takes the ORM's bulk path, which builds the statement and its cache key
-again on every call (docs/scaling.md, "ORM statements on tables")."""
+again on every call (docs/scaling.md, "What a statement costs in Python")."""
 
 
 class MessageStatus(Base):

@@ -99,7 +99,7 @@ _STAMP_SENT = (
                .select_from(func.unnest(bindparam("lock_keys",
                                                   type_=ARRAY(String))).alias("key"))
                .scalar_subquery()))  # on the table: `stamp_sent` sets the loaded row itself
-"""Built once, on the table (docs/scaling.md, "ORM statements on tables"). Its RETURNING
+"""Built once, on the table (docs/scaling.md, "What a statement costs in Python"). Its RETURNING
 takes the provider ids' locks, so the `_KEPT` read after it sees every report committed
 before them (a statement reads what was committed when it began: the read cannot be in the
 same statement)."""

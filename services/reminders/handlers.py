@@ -65,8 +65,8 @@ REMINDERS, BOOKINGS = cast(Table, Reminder.__table__), cast(Table, ReminderBooki
 # --- the statements every booking event sends, built once ----------------------------------
 # (docs/scaling.md, "Statements built once"), on the tables: no Reminder is loaded in these
 # sessions, and on the mapped class an UPDATE takes the ORM's bulk path, which builds the
-# statement again on every call ("ORM statements on tables"). An update's parameters may not
-# share a column's name.
+# statement again on every call ("What a statement costs in Python"). An update's
+# parameters may not share a column's name.
 
 _R = REMINDERS.c
 _CANCEL_LIVE = (update(REMINDERS)

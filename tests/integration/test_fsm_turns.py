@@ -127,7 +127,8 @@ async def test_every_statement_of_a_conversation_is_compiled_once(
         session_factory: async_sessionmaker[AsyncSession], salon: SimulatedClock) -> None:
     """Book, change the time, confirm, cancel: no statement is without a cache key. One
     without (a multi-row VALUES, for one) is compiled again on every turn, and the timers'
-    upsert was: a fifth of fsm's CPU per turn (docs/scaling.md, "Statements built once")."""
+    upsert was: a fifth of fsm's CPU per turn (docs/scaling.md, "What a statement costs in
+    Python")."""
     customer = "+15555570004"
     day = salon.now() + timedelta(days=1)
     said: list[tuple[Intent, Slots]] = [
