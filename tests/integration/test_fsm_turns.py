@@ -126,9 +126,8 @@ async def test_a_web_visitors_turn_counts_what_was_booked_today_from_their_addre
 async def test_every_statement_of_a_conversation_is_compiled_once(
         session_factory: async_sessionmaker[AsyncSession], salon: SimulatedClock) -> None:
     """Book, change the time, confirm, cancel: no statement is without a cache key. One
-    without (a multi-row VALUES, for one) is compiled again on every turn, and the timers'
-    upsert was: a fifth of fsm's CPU per turn (docs/scaling.md, "What a statement costs in
-    Python")."""
+    without (a multi-row VALUES, for one) is compiled again on every call, as the timers'
+    upsert was on most turns (docs/scaling.md, "What a statement costs in Python")."""
     customer = "+15555570004"
     day = salon.now() + timedelta(days=1)
     said: list[tuple[Intent, Slots]] = [
