@@ -105,6 +105,16 @@ async def queue_drained(amqp_url: str, queue: str) -> bool:
 
 
 @contextlib.contextmanager
+def listening(target: Any, identifier: str, listener: Callable[..., Any]) -> Iterator[None]:
+    """`listener` on SQLAlchemy's `identifier` event of `target` for the block only."""
+    event.listen(target, identifier, listener)
+    try:
+        yield
+    finally:
+        event.remove(target, identifier, listener)
+
+
+@contextlib.contextmanager
 def orm_writes() -> Iterator[list[str]]:
     """The INSERT, UPDATE and DELETE statements run on mapped classes inside the block (the
     first line of each): those take the ORM's bulk path, which builds the statement again
@@ -115,11 +125,8 @@ def orm_writes() -> Iterator[list[str]]:
         if state.is_orm_statement and (state.is_insert or state.is_update or state.is_delete):
             seen.append(str(state.statement).split("\n")[0])
 
-    event.listen(Session, "do_orm_execute", record)
-    try:
+    with listening(Session, "do_orm_execute", record):
         yield seen
-    finally:
-        event.remove(Session, "do_orm_execute", record)
 
 
 @contextlib.contextmanager
@@ -134,8 +141,5 @@ def uncached_statements() -> Iterator[list[str]]:
                 and context.cache_hit is CacheStats.NO_CACHE_KEY:
             seen.append(" ".join(statement.split())[:120])
 
-    event.listen(Engine, "after_cursor_execute", record)
-    try:
+    with listening(Engine, "after_cursor_execute", record):
         yield seen
-    finally:
-        event.remove(Engine, "after_cursor_execute", record)

@@ -10,7 +10,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.bus.context import HandlerContext
@@ -24,7 +24,7 @@ from libs.contracts.vocabulary import Intent
 from services.fsm.handlers import FsmDeps, on_message_understood
 from services.fsm.models import Booking, Conversation, Customer
 from services.fsm.turns import open_turn
-from tests.helpers import FIXTURE_BUSINESSES, handle, uncached_statements
+from tests.helpers import FIXTURE_BUSINESSES, handle, listening, uncached_statements
 
 pytestmark = pytest.mark.integration
 
@@ -173,13 +173,10 @@ async def test_the_world_reads_bookings_without_loading_them(
     def on_load(booking: Booking, _context: object) -> None:
         loaded.append(booking.reference)
 
-    event.listen(Booking, "load", on_load)
-    try:
+    with listening(Booking, "load", on_load):
         async with session_factory() as s, s.begin():
             turn = await open_turn(s, ctx, "+15555570006", "sms")
             world = await turn.world()
-    finally:
-        event.remove(Booking, "load", on_load)
     assert len(world.busy) == 2
     assert [b.reference for b in world.bookings] == ["MINE"]
     assert loaded == []

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from libs.bus.context import HandlerContext, PermanentError
@@ -18,7 +18,7 @@ from libs.contracts.events import CalendarSynced
 from libs.timers import service as timers
 from libs.timers.models import Timer
 from libs.timers.ticker import tick
-from tests.helpers import orm_writes
+from tests.helpers import listening, orm_writes
 
 pytestmark = pytest.mark.integration
 
@@ -184,12 +184,9 @@ async def test_a_transactions_timer_changes_are_written_in_one_statement(
     changes.set(timers.NewTimer("ping", "ping:3", NOW))
     changes.drop("ping:3")  # changed its mind: dropped
     changes.set(timers.NewTimer("ping", "ping:1", NOW + timedelta(hours=1)))
-    event.listen(engine.sync_engine, "before_cursor_execute", count)
-    try:
+    with listening(engine.sync_engine, "before_cursor_execute", count):
         async with session_factory() as s, s.begin():
             await changes.write(s, owner="test", business_id="salon")
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", count)
     assert len(sent) == 1
     assert {key: due for key, (_, due, _, _) in (await _timers(session_factory)).items()} == {
         "ping:1": NOW + timedelta(hours=1), "ping:2": NOW}
