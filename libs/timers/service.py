@@ -128,16 +128,12 @@ class TimerChanges:
         self._changes[key] = None
 
     async def write(self, session: AsyncSession, *, owner: str, business_id: str) -> None:
+        """One statement for any mix (either list may be empty), none when nothing changed."""
+        if not self._changes:
+            return
         setting = [t for t in self._changes.values() if t is not None]
         dropping = [key for key, t in self._changes.items() if t is None]
         self._changes.clear()
-        if not setting:
-            if dropping:
-                await cancel_all(session, owner=owner, keys=dropping)
-            return
-        if not dropping:
-            await schedule_all(session, owner=owner, business_id=business_id, timers=setting)
-            return
         await session.execute(_DROP_AND_SCHEDULE, {
             **_schedule_params(owner, business_id, setting), "keys": dropping})
 
