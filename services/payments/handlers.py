@@ -59,8 +59,6 @@ def _hold_key(booking_id: uuid.UUID, attempt: int) -> str:
 
 
 # Every statement a message sends is built once (docs/scaling.md, "Statements built once").
-_ASKED = select(Deposit.id).where(Deposit.booking_id == bindparam("booking_id"),
-                                  Deposit.attempt == bindparam("attempt"))
 _ATTEMPT = select(Deposit).where(Deposit.booking_id == bindparam("booking_id"),
                                  Deposit.attempt == bindparam("attempt"))
 _ATTEMPT_LOCKED = _ATTEMPT.with_for_update()
@@ -95,8 +93,7 @@ async def _gateway_call(call: Awaitable[T]) -> T:
 async def on_deposit_requested(ctx: HandlerContext, command: DepositRequested,
                                deps: PaymentsDeps) -> None:
     async with ctx.read() as session:
-        asked = await session.scalar(_ASKED, {"booking_id": command.booking_id,
-                                              "attempt": command.attempt})
+        asked = await _deposit(session, command.booking_id, command.attempt)
     if asked is not None:
         return  # already asked (a redelivery that slipped past the inbox)
     # Stripe refuses an expiry sooner than 30 minutes; our own, shorter hold is a timer.
