@@ -67,17 +67,14 @@ class RequestRoute(APIRoute):
 def takes_request_alone(route: APIRoute) -> bool:
     """The endpoint's one parameter is the request, and it answers with a `Response`."""
     dependant = route.dependant
+    signature = inspect.signature(route.endpoint, eval_str=True)
+    returns = signature.return_annotation
     return (dependant.request_param_name is not None and not dependant.dependencies
             and not (dependant.path_params or dependant.query_params
                      or dependant.header_params or dependant.cookie_params
                      or dependant.body_params)
-            and len(inspect.signature(route.endpoint).parameters) == 1
-            and _answers_with_a_response(route.endpoint))
-
-
-def _answers_with_a_response(endpoint: Callable[..., Any]) -> bool:
-    returns = inspect.signature(endpoint, eval_str=True).return_annotation
-    return isinstance(returns, type) and issubclass(returns, Response)
+            and len(signature.parameters) == 1
+            and isinstance(returns, type) and issubclass(returns, Response))
 
 
 def add_routes(app: FastAPI, router: APIRouter) -> None:
