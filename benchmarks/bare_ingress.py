@@ -4,7 +4,7 @@ needs. It checks `X-Hub-Signature-256` (HMAC-SHA256 of the raw body, as
 mandatory publish, then answers 200. No business lookup, no parsing, no envelope.
 
 Served by uvicorn with the settings `libs/runtime/process.py` gives ingress (no access log,
-no log config, asyncio loop, h11). Configured from the environment:
+no log config, uvloop, httptools: `libs/runtime/event_loop.py`). Configured from the environment:
 
     AMQP_URL, EXCHANGE (a topic exchange that exists), ROUTING_KEY, APP_SECRET, HTTP_PORT
 
@@ -23,6 +23,8 @@ from collections.abc import AsyncIterator
 import aio_pika
 import uvicorn
 from fastapi import FastAPI, Request, Response
+
+from libs.runtime import event_loop
 
 PUBLISH_TIMEOUT_S = 5.0
 
@@ -72,9 +74,10 @@ def create_app(amqp_url: str, exchange_name: str, routing_key: str, secret: str)
 def main() -> None:
     app = create_app(os.environ["AMQP_URL"], os.environ["EXCHANGE"], os.environ["ROUTING_KEY"],
                      os.environ["APP_SECRET"])
-    uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=int(os.environ["HTTP_PORT"]),
-                                  log_config=None, access_log=False,
-                                  forwarded_allow_ips="127.0.0.1")).run()
+    server = uvicorn.Server(uvicorn.Config(
+        app, host="127.0.0.1", port=int(os.environ["HTTP_PORT"]), http=event_loop.HTTP_PARSER,
+        log_config=None, access_log=False, forwarded_allow_ips="127.0.0.1"))
+    event_loop.run(server.serve())
 
 
 if __name__ == "__main__":

@@ -20,7 +20,8 @@ exactly-once delivery needs:
 
 The same tables, indexes and durability as the real services (the migrated schema,
 quorum queues, persistent messages, synchronous commits), the same pool sizes and the same
-number of messages in flight per process (`DB_POOL_SIZE - 2`); raw psycopg and aio-pika.
+number of messages in flight per process (`DB_POOL_SIZE - 2`); raw psycopg and aio-pika,
+on the services' event loop (uvloop, `libs/runtime/event_loop.py`).
 
     python -m benchmarks.ceiling --hop N --relay {per-message,batched} --pool P
     (env: DATABASE_URL, AMQP_URL, CEILING_PREFIX)
@@ -43,6 +44,8 @@ import aio_pika
 from aio_pika.abc import AbstractExchange, AbstractIncomingMessage
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
+
+from libs.runtime import event_loop
 
 HOPS = 3
 BATCH = 100
@@ -253,7 +256,7 @@ def main() -> None:
     parser.add_argument("--pool", type=int, required=True)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    asyncio.run(run(args.hop, args.relay, args.pool))
+    event_loop.run(run(args.hop, args.relay, args.pool))  # the services' loop
 
 
 if __name__ == "__main__":

@@ -45,6 +45,7 @@ from libs.business.service import import_profile
 from libs.clock import SystemClock
 from libs.db.session import make_engine, make_session_factory
 from libs.logs import configure_logging, mask_phone
+from libs.runtime import event_loop
 from libs.runtime.definition import Wiring
 from libs.runtime.host import ServiceHost
 from libs.runtime.process import EmbeddedServer
@@ -250,7 +251,8 @@ async def running(args: argparse.Namespace, out: TextIO) -> AsyncIterator[Demo]:
         own.include_router(pages(profiles))
         await host.start(prefetch=20)
         server = EmbeddedServer(uvicorn.Config(
-            app, host=args.host, port=args.port, log_config=None, access_log=False,
+            app, host=args.host, port=args.port, http=event_loop.HTTP_PARSER, log_config=None,
+            access_log=False,
             timeout_graceful_shutdown=SHUTDOWN_GRACE_S))  # open reply streams end then
         serving = asyncio.create_task(server.serve())
         ticking = asyncio.create_task(tick_forever(host))
@@ -364,7 +366,7 @@ def run_demo(args: argparse.Namespace) -> int:
             await stop.wait()
             print("stopping...", flush=True)
 
-    asyncio.run(main())
+    event_loop.run(main())
     return 0
 
 
@@ -384,7 +386,7 @@ def run_chat(args: argparse.Namespace) -> int:
             await converse(demo, profile.id, sys.stdin, sys.stdout)
 
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main())
+        event_loop.run(main())
     return 0
 
 

@@ -29,6 +29,7 @@ from libs.clock import SystemClock
 from libs.contracts.registry import types_published_by
 from libs.db.session import make_engine, make_session_factory
 from libs.logs import configure_logging
+from libs.runtime import event_loop
 from libs.runtime.definition import ServiceDefinition, Wiring, bindings_of
 from libs.runtime.host import ServiceHost
 from libs.runtime.ops import OpsState, create_ops_app
@@ -121,7 +122,7 @@ async def serve(definition: ServiceDefinition[Any], settings: Settings | None = 
             scheduler.start()
             servers = [_server(app, settings) for app in host.apps.values()]
             serving = [asyncio.create_task(s.serve()) for s in servers]
-            log.info("%s started", definition.name)
+            log.info("%s started on %s", definition.name, event_loop.running_loop_name())
             await stop.wait()
             deadline = asyncio.get_running_loop().time() + settings.shutdown_grace_s
             log.info("%s stopping; work in flight gets up to %.0fs", definition.name,
@@ -142,8 +143,9 @@ async def serve(definition: ServiceDefinition[Any], settings: Settings | None = 
 
 def _server(app: FastAPI, settings: Settings) -> EmbeddedServer:
     return EmbeddedServer(uvicorn.Config(
-        app, host=settings.http_host, port=settings.http_port, log_config=None,
-        access_log=False, timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_s),
+        app, host=settings.http_host, port=settings.http_port, http=event_loop.HTTP_PARSER,
+        log_config=None, access_log=False,
+        timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_s),
         forwarded_allow_ips=settings.forwarded_allow_ips))  # whose X-Forwarded-For is trusted
 
 
@@ -158,8 +160,8 @@ def _ops_server(host: ServiceHost, state: OpsState,
                          clock=wiring.clock, state=state,
                          timer_owners=[d.name for d in host.definitions if d.timers])
     server = EmbeddedServer(uvicorn.Config(
-        app, host=settings.ops_host, port=settings.ops_port, log_config=None,
-        access_log=False, lifespan="off", timeout_graceful_shutdown=1))
+        app, host=settings.ops_host, port=settings.ops_port, http=event_loop.HTTP_PARSER,
+        log_config=None, access_log=False, lifespan="off", timeout_graceful_shutdown=1))
     family = socket.AF_INET6 if ":" in settings.ops_host else socket.AF_INET
     try:
         sock = socket.create_server((settings.ops_host, settings.ops_port), family=family)
@@ -183,4 +185,4 @@ def run_service(definition: ServiceDefinition[Any]) -> None:
     """The body of every `services/<name>/__main__.py`."""
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format, service=definition.name)
-    asyncio.run(serve(definition, settings))
+    event_loop.run(serve(definition, settings))

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -222,6 +223,10 @@ async def test_a_process_serves_probes_and_metrics_and_logs_json_lines(
     assert "5555550100" not in read_log(proc.log_path), proc.output()
 
 
+def _libraries_loaded_by(pid: int) -> str:
+    return Path(f"/proc/{pid}/maps").read_text()
+
+
 async def test_ingress_process_serves_webhooks_and_publishes_to_nlu(harness: Harness) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -237,6 +242,9 @@ async def test_ingress_process_serves_webhooks_and_publishes_to_nlu(harness: Har
                 return False
 
         await proc.until(healthy, f"GET {base}/healthz to answer 200", within_s=START_BOUND_S)
+        # On uvloop, parsing HTTP with httptools (libs/runtime/event_loop.py)
+        assert "ingress started on uvloop" in read_log(proc.log_path), proc.output()
+        assert "/httptools/" in _libraries_loaded_by(proc.process.pid), proc.output()
         issued = await client.post("/webchat/salon/sessions")
         assert issued.status_code == 201, (issued.text, proc.output())
         session = issued.json()["session"]
