@@ -49,3 +49,22 @@ def test_the_handler_cpu_bench_runs_to_its_json_line(server_database_url: str) -
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     assert list(figures) == ["fsm_cpu_ms_per_turn", "notifier_cpu_ms_per_turn"]
     assert all(isinstance(v, int | float) and v > 0 for v in figures.values()), figures
+
+
+@pytest.mark.timeout(120)
+def test_the_primitives_bench_runs_to_its_json_line(server_database_url: str,
+                                                    amqp_url: str) -> None:
+    """`benchmarks/primitives.py`, briefly: every operation measured, through our libraries
+    and through the drivers beneath them."""
+    done = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "primitives.py"), "--n", "20",
+         "--rounds", "1"],
+        cwd=REPO, capture_output=True, text=True, timeout=100, check=False,
+        env={**os.environ, "DATABASE_URL": server_database_url, "AMQP_URL": amqp_url})
+    assert done.returncode == 0, f"the bench failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    assert list(figures) == [
+        "statement_us", "statement_psycopg_us", "session_one_statement_us", "transaction_us",
+        "transaction_psycopg_us", "publish_us", "publish_aiormq_us", "consume_us",
+        "consume_aiormq_us"]
+    assert all(isinstance(v, int | float) and v > 0 for v in figures.values()), figures
