@@ -14,6 +14,7 @@ the end), so a change to what a handler sends shows in a figure steady enough to
   chat in turn (the recording and web chat adapters: no provider is called).
 
     .venv/bin/python benchmarks/handler_cpu.py [--conversations 60] [--booked 0]
+                                               [--loop uvloop|asyncio]
 
 Prints CPU milliseconds per turn for each (this process's CPU, so the database's own is
 not in it), the best of `--rounds`, then one JSON line.
@@ -52,6 +53,7 @@ from libs.contracts.message import Message  # noqa: E402
 from libs.contracts.registry import make_envelope  # noqa: E402
 from libs.contracts.vocabulary import Channel  # noqa: E402
 from libs.db.session import autocommit_sessions, make_engine, make_session_factory  # noqa: E402
+from libs.runtime import event_loop  # noqa: E402
 from services.fsm.handlers import FsmDeps, on_message_understood  # noqa: E402
 from services.fsm.models import Booking, Customer  # noqa: E402
 from services.fsm.turns import new_reference  # noqa: E402
@@ -208,5 +210,8 @@ if __name__ == "__main__":
     parser.add_argument("--booked", type=int, default=0,
                         help="other customers' bookings in the horizon every turn reads")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop",
+                        help="the event loop: the services' (uvloop) or asyncio's own")
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(main(args.conversations, args.booked, args.rounds))))
+    run = event_loop.run if args.loop == "uvloop" else asyncio.run
+    print(json.dumps(run(main(args.conversations, args.booked, args.rounds))))
