@@ -52,7 +52,9 @@ REFERENCE_ALPHABET = "ACDEFGHJKLMNPQRTUVWXY34679"
 WEB_PREFIX = "web:"  # a web chat visitor's address: web:<session>
 
 
-BOOKINGS = cast(Table, Booking.__table__)
+BOOKINGS, CUSTOMERS, CONVERSATIONS = (cast(Table, Booking.__table__),
+                                       cast(Table, Customer.__table__),
+                                       cast(Table, Conversation.__table__))
 _B = BOOKINGS.c
 _WORLD = select(
     _B.id, _B.business_id, _B.customer_id, _B.reference, _B.service, _B.resource,
@@ -90,8 +92,6 @@ _OPEN_TURN = (select(Customer, Conversation, *BLOCKED_COLUMNS,
               .with_for_update(of=Conversation))
 """A known customer, their conversation (locked for the turn), the blocked times, and for a
 web chat visitor the bookings made from their address today."""
-CUSTOMERS, CONVERSATIONS = (cast(Table, Customer.__table__),
-                            cast(Table, Conversation.__table__))
 _NEW_CUSTOMER = (insert(CUSTOMERS)
                  .values(id=bindparam("customer_id"), business_id=bindparam("business_id"),
                          address=bindparam("address"))

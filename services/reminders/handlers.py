@@ -85,24 +85,24 @@ _OPTED_OUT_NOW = exists().where(ReminderOptOut.business_id == bindparam("busines
                                ReminderOptOut.customer == bindparam("customer"),
                                ReminderOptOut.opted_out)
 _NEW_REMINDER = insert(REMINDERS).values(
-    id=bindparam("id", type_=REMINDERS.c.id.type),
-    business_id=bindparam("business_id", type_=REMINDERS.c.business_id.type),
-    booking_id=bindparam("booking_id", type_=REMINDERS.c.booking_id.type),
-    customer=bindparam("customer", type_=REMINDERS.c.customer.type),
-    channel=bindparam("channel", type_=REMINDERS.c.channel.type),
-    service=bindparam("service", type_=REMINDERS.c.service.type),
-    starts_at=bindparam("starts_at", type_=REMINDERS.c.starts_at.type),
-    offset=bindparam("offset", type_=REMINDERS.c.offset.type),
-    due_at=bindparam("due_at", type_=REMINDERS.c.due_at.type),
-    reason=bindparam("skipped", type_=REMINDERS.c.reason.type),
+    id=bindparam("id", type_=_R.id.type),
+    business_id=bindparam("business_id", type_=_R.business_id.type),
+    booking_id=bindparam("booking_id", type_=_R.booking_id.type),
+    customer=bindparam("customer", type_=_R.customer.type),
+    channel=bindparam("channel", type_=_R.channel.type),
+    service=bindparam("service", type_=_R.service.type),
+    starts_at=bindparam("starts_at", type_=_R.starts_at.type),
+    offset=bindparam("offset", type_=_R.offset.type),
+    due_at=bindparam("due_at", type_=_R.due_at.type),
+    reason=bindparam("skipped", type_=_R.reason.type),
     # Read in the statement: the customer's lock was taken in the one before it.
-    status=case((bindparam("skipped", type_=REMINDERS.c.reason.type).is_not(None), "skipped"),
+    status=case((bindparam("skipped", type_=_R.reason.type).is_not(None), "skipped"),
                 (_OPTED_OUT_NOW, "opted_out"), else_="pending"))
 _PLAN = _NEW_REMINDER.on_conflict_do_update(
-    index_elements=[REMINDERS.c.booking_id, REMINDERS.c.offset, REMINDERS.c.starts_at],
+    index_elements=[_R.booking_id, _R.offset, _R.starts_at],
     set_={name: _NEW_REMINDER.excluded[name]
           for name in ("customer", "channel", "service", "due_at", "status", "reason")},
-    where=REMINDERS.c.status != "sent")  # one already sent stays sent
+    where=_R.status != "sent")  # one already sent stays sent
 _LOCKED = select(xact_lock(bindparam("lock_key"))).subquery("locked")
 _NEW_STAGE = (insert(BOOKINGS)
               .from_select(["booking_id", "business_id", "event_type", "occurred_at", "stage"],
