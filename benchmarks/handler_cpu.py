@@ -27,7 +27,6 @@ import asyncio
 import json
 import os
 import sys
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime, time as clock_time, timedelta
@@ -41,7 +40,12 @@ from sqlalchemy import func, select  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker  # noqa: E402
 
 from benchmarks.customers import SlotPlanner, new_phone  # noqa: E402
-from benchmarks.rig import BUSINESSES, create_database, drop_database  # noqa: E402
+from benchmarks.rig import (  # noqa: E402
+    BUSINESSES,
+    best_cpu_ms_per_unit,
+    create_database,
+    drop_database,
+)
 from libs.bus.consumer import inbox_claim  # noqa: E402
 from libs.bus.context import Handler, HandlerContext, run_handler  # noqa: E402
 from libs.business.profile import BusinessProfile, load_profile  # noqa: E402
@@ -163,19 +167,6 @@ async def check_booked_and_cancelled(sessions: Sessions, conversations: int) -> 
                          f"cancelled; {found} bookings were cancelled")
 
 
-async def cpu_per_turn(step: Callable[[int], Awaitable[int]], runs: int, rounds: int) -> float:
-    """The best round's CPU milliseconds per turn (after a warm-up round)."""
-    for i in range(max(1, runs // 5)):
-        await step(i)
-    best = float("inf")
-    for _ in range(rounds):
-        turns, started = 0, time.process_time()
-        for i in range(runs):
-            turns += await step(i)
-        best = min(best, (time.process_time() - started) * 1000 / turns)
-    return best
-
-
 async def main(conversations: int, booked: int, rounds: int) -> dict[str, float]:
     server = os.environ.get("DATABASE_URL") or LOCAL
     admin_dsn, url, name = await create_database(server, "handlers")
@@ -187,15 +178,15 @@ async def main(conversations: int, booked: int, rounds: int) -> dict[str, float]
             await import_profile(session, profile)
         if booked:
             await fill_calendar(sessions, profile, booked)
-        fsm = await cpu_per_turn(fsm_conversation(Consumer(sessions, profile, "fsm"),
-                                                  SlotPlanner([profile])),
-                                 conversations, rounds)
+        fsm = await best_cpu_ms_per_unit(
+            fsm_conversation(Consumer(sessions, profile, "fsm"), SlotPlanner([profile])),
+            conversations, rounds)
         await check_booked_and_cancelled(sessions, conversations * rounds
                                          + max(1, conversations // 5))
         print(f"fsm: {fsm:.2f} ms CPU per turn ({conversations} conversations of 5 turns, "
               f"{booked} other bookings in the horizon)")
-        notifier = await cpu_per_turn(notifier_turn(Consumer(sessions, profile, "notifier")),
-                                      conversations * 5, rounds)
+        notifier = await best_cpu_ms_per_unit(
+            notifier_turn(Consumer(sessions, profile, "notifier")), conversations * 5, rounds)
         print(f"notifier: {notifier:.2f} ms CPU per turn (an inbound message and its reply)")
         return {"fsm_cpu_ms_per_turn": round(fsm, 2),
                 "notifier_cpu_ms_per_turn": round(notifier, 2)}

@@ -19,7 +19,7 @@ against the local PostgreSQL and RabbitMQ:
 - **message published**: a persistent publish with its broker confirm, through
   `AmqpTransport.publish`, and through aiormq alone.
 
-Only this process's CPU is counted (`getrusage`): the server's work is not in the figures.
+Only this process's CPU is counted (`time.process_time`): the server's work is not in the figures.
 
     .venv/bin/python benchmarks/primitives.py [--n 1000] [--loop uvloop|asyncio]
 
@@ -32,8 +32,8 @@ import argparse
 import asyncio
 import json
 import os
-import resource
 import sys
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -46,6 +46,7 @@ import aiormq  # noqa: E402
 import psycopg  # noqa: E402
 from sqlalchemy import Select, bindparam, literal_column, select  # noqa: E402
 
+from benchmarks.rig import best_cpu_ms_per_unit  # noqa: E402
 from libs.bus.amqp import AmqpTransport  # noqa: E402
 from libs.bus.transport import Delivery, Topology  # noqa: E402
 from libs.db.session import autocommit_sessions, make_engine, make_session_factory  # noqa: E402
@@ -61,22 +62,14 @@ BODY = json.dumps({"type": "reply.requested.v1", "business_id": "salon",
 Step = Callable[[], Awaitable[None]]
 
 
-def cpu_s() -> float:
-    used = resource.getrusage(resource.RUSAGE_SELF)
-    return used.ru_utime + used.ru_stime
-
-
 async def us_per(step: Step, n: int, rounds: int) -> float:
-    """The best round's CPU microseconds per call (after a warm-up of a tenth)."""
-    for _ in range(max(1, n // 10)):
+    """The best round's CPU microseconds per call."""
+
+    async def once(_: int) -> int:
         await step()
-    best = float("inf")
-    for _ in range(rounds):
-        started = cpu_s()
-        for _ in range(n):
-            await step()
-        best = min(best, (cpu_s() - started) * 1e6 / n)
-    return best
+        return 1
+
+    return await best_cpu_ms_per_unit(once, n, rounds) * 1000
 
 
 async def database(url: str, n: int, rounds: int) -> dict[str, float]:
@@ -172,10 +165,10 @@ async def _consume_all(transport: AmqpTransport, count: int) -> float:
             done.set()
         await delivery.ack()
 
-    started = cpu_s()
+    started = time.process_time()
     await transport.consume("sink", on_delivery, prefetch=6)
     await done.wait()
-    used = (cpu_s() - started) * 1e6 / count
+    used = (time.process_time() - started) * 1e6 / count
     await transport.stop_consuming()
     return used
 
@@ -194,10 +187,10 @@ async def _consume_all_raw(connection: aiormq.abc.AbstractConnection, queue: str
         if seen == count:
             done.set()
 
-    started = cpu_s()
+    started = time.process_time()
     await channel.basic_consume(queue, on_message, no_ack=False)
     await done.wait()
-    used = (cpu_s() - started) * 1e6 / count
+    used = (time.process_time() - started) * 1e6 / count
     await channel.close()
     return used
 
