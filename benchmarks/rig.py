@@ -488,7 +488,7 @@ def _dsns(server_url: str, name: str) -> tuple[str, str]:
 
 async def _sql(dsn: str, statement: str) -> None:
     async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
-        await conn.execute(statement)  # type: ignore[arg-type]
+        await conn.execute(statement)
 
 
 async def create_database(server_url: str, tag: str) -> tuple[str, str, str]:
