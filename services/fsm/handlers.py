@@ -70,11 +70,12 @@ async def on_message_understood(ctx: HandlerContext,
         turn = await open_turn(session, ctx, message.customer, message.channel,
                                customer_said=True, web_origin=message.origin
                                if isinstance(message, ev.MessageUnderstood) else None)
-        turn.row.channel = message.channel  # replies go where they last wrote
+        turn.answer_on(message.channel)
         web_visitor(turn, message, deps.web_limits)
         if isinstance(message, ev.MessageUnderstood):  # v1 shows no language: kept
-            turn.customer.language = language_after(turn.customer.language,
-                                                    message.language_seen)
+            language = language_after(turn.customer.language, message.language_seen)
+            if language != turn.customer.language:  # an unchanged customer is not flushed
+                turn.customer.language = language
         if turn.row.taken_over_at is not None:  # a person has it: kept for them to read
             session.add(TakeoverMessage(business_id=ctx.business_id,
                                         customer_id=turn.customer.id, channel=message.channel,

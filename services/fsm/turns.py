@@ -32,6 +32,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlalchemy.orm.attributes import set_committed_value
 
 from libs.bus.context import Conflict, HandlerContext, PermanentError
 from libs.business.profile import BusinessProfile
@@ -166,6 +167,11 @@ class Turn:
     def channel(self) -> Channel:
         return self.row.channel
 
+    def answer_on(self, channel: Channel) -> None:
+        """Replies go where the customer last wrote: the conversation's channel, written
+        with the outcome (`effects.apply`), not flushed by the ORM on its own."""
+        set_committed_value(self.row, "channel", channel)
+
     @property
     def conversation(self) -> m.Conversation:
         return m.Conversation(m.State(self.row.state), m.Context.from_json(self.row.context))
@@ -227,7 +233,9 @@ def web_visitor(turn: Turn, message: ev.MessageUnderstood | ev.MessageUnderstood
     write from (ingress's `origin`) and cap what they may book."""
     if not turn.customer.address.startswith(WEB_PREFIX):
         return
-    if isinstance(message, ev.MessageUnderstood) and message.origin:
+    # Set only when it changes: a customer row left unchanged is not flushed.
+    if isinstance(message, ev.MessageUnderstood) and message.origin \
+            and message.origin != turn.customer.origin:
         turn.customer.origin = message.origin
     turn.web_limits = limits
 

@@ -20,11 +20,17 @@ from libs.clock import SimulatedClock
 from libs.contracts.commands import ReplyRequested
 from libs.contracts.events import MessageUnderstood, Slots
 from libs.contracts.message import Message
-from libs.contracts.vocabulary import Intent
+from libs.contracts.vocabulary import Channel, Intent
 from services.fsm.handlers import FsmDeps, on_message_understood
 from services.fsm.models import Booking, Conversation, Customer
 from services.fsm.turns import open_turn
-from tests.helpers import FIXTURE_BUSINESSES, handle, listening, uncached_statements
+from tests.helpers import (
+    FIXTURE_BUSINESSES,
+    handle,
+    listening,
+    uncached_statements,
+    unit_of_work_rows,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -123,30 +129,54 @@ async def test_a_web_visitors_turn_counts_what_was_booked_today_from_their_addre
     assert await made_today("+15555570003") is None  # not a web visitor
 
 
+async def book_and_cancel(sessions: async_sessionmaker[AsyncSession], clock: SimulatedClock,
+                          customer: str, channels: tuple[Channel, ...] = ("sms",)) -> None:
+    """Book, change the time, confirm, cancel, confirm: five turns, written from `channels`
+    in turn; the whole conversation ran (the booking is cancelled)."""
+    day = clock.now() + timedelta(days=1)
+    said: list[tuple[Intent, Slots]] = [
+        ("book", Slots(service="Haircut", date=day.date(), time=time(10))),
+        ("book", Slots(time=time(11))), ("affirm", Slots()), ("cancel", Slots()),
+        ("affirm", Slots())]
+    for n, (intent, slots) in enumerate(said):
+        event = MessageUnderstood(
+            channel=channels[n % len(channels)], provider_message_id=uuid.uuid4().hex,
+            customer=customer, text=intent, received_at=clock.now(), intent=intent,
+            slots=slots, confidence=1.0, extractor="test")
+        await handle(on_message_understood, event, FsmDeps(), sessions=sessions, clock=clock,
+                     consumer="fsm")
+    async with sessions() as s:
+        statuses = (await s.scalars(select(Booking.status).join(Customer)
+                                    .where(Customer.address == customer))).all()
+    assert statuses == ["cancelled"]
+
+
 async def test_every_statement_of_a_conversation_is_compiled_once(
         session_factory: async_sessionmaker[AsyncSession], salon: SimulatedClock) -> None:
     """Book, change the time, confirm, cancel: no statement is without a cache key. One
     without (a multi-row VALUES, for one) is compiled again on every call, as the timers'
     upsert was on most turns (docs/scaling.md, "What a statement costs in Python")."""
-    customer = "+15555570004"
-    day = salon.now() + timedelta(days=1)
-    said: list[tuple[Intent, Slots]] = [
-        ("book", Slots(service="Haircut", date=day.date(), time=time(10))),
-        ("book", Slots(time=time(11))), ("affirm", Slots()), ("cancel", Slots()),
-        ("affirm", Slots())]
     with uncached_statements() as uncached:
-        for intent, slots in said:
-            event = MessageUnderstood(
-                channel="sms", provider_message_id=uuid.uuid4().hex, customer=customer,
-                text=intent, received_at=salon.now(), intent=intent, slots=slots,
-                confidence=1.0, extractor="test")
-            await handle(on_message_understood, event, FsmDeps(), sessions=session_factory,
-                         clock=salon, consumer="fsm")
-    async with session_factory() as s:
-        statuses = (await s.scalars(select(Booking.status).join(Customer)
-                                    .where(Customer.address == customer))).all()
-    assert statuses == ["cancelled"]  # the whole conversation ran
+        await book_and_cancel(session_factory, salon, "+15555570004")
     assert uncached == []
+
+
+async def test_a_turn_writes_its_conversation_without_the_orms_unit_of_work(
+        session_factory: async_sessionmaker[AsyncSession], salon: SimulatedClock) -> None:
+    """Every turn writes the conversation row, on its table: through the ORM's unit of work
+    the flush cost more CPU than the UPDATE it sent (docs/scaling.md, "The ORM's unit of
+    work"). Only the booking the conversation makes and confirms goes through it; the
+    customer, unchanged, is not flushed. The row is as the last turn left it: the channel
+    the customer last wrote on, the state, the time of their message."""
+    customer = "+15555570007"
+    with unit_of_work_rows() as flushed:
+        await book_and_cancel(session_factory, salon, customer, channels=("whatsapp", "sms"))
+    assert set(flushed) == {"Booking"}
+    async with session_factory() as s:
+        row = (await s.execute(select(Conversation).join(Customer)
+                               .where(Customer.address == customer))).scalar_one()
+    assert (row.channel, row.state) == ("whatsapp", "IDLE")  # the fifth turn's channel
+    assert row.last_customer_message_at == row.updated_at == salon.now()
 
 
 async def test_the_world_reads_bookings_without_loading_them(
