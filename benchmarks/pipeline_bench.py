@@ -246,7 +246,11 @@ async def loads(feed: ReplyFeed, *targets: tuple[str, Any]) -> AsyncIterator[lis
     """One load per (base url, conversation), paused, all fed by `feed`."""
     stop = asyncio.Event()
     feeding = asyncio.create_task(feed.run(stop))
-    limits = httpx.Limits(max_connections=400, max_keepalive_connections=400)
+    # A connection idle as long as uvicorn's keep-alive (5 s, httpx's own expiry too) may be
+    # closed by the server just as the client sends on it (a ReadError, once in a run):
+    # the client lets idle connections go well before.
+    limits = httpx.Limits(max_connections=400, max_keepalive_connections=400,
+                          keepalive_expiry=2.0)
     async with contextlib.AsyncExitStack() as stack:
         made = []
         for base_url, conversation in targets:
