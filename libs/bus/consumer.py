@@ -42,6 +42,7 @@ from libs.bus.transport import Delivery, PublishError, Transport, publish_envelo
 from libs.clock import Clock
 from libs.contracts.envelope import Envelope
 from libs.contracts.registry import ContractError, parse_envelope, parse_payload
+from libs.db.direct import Direct
 from libs.db.session import autocommit_sessions
 from libs.logs import error_without_message, log_context
 from libs.metrics import (
@@ -57,22 +58,24 @@ log = logging.getLogger(__name__)
 
 
 INBOX = cast(Table, InboxMessage.__table__)  # the mapped class's table, for Core statements
-_CLAIM = (pg_insert(INBOX)
-          .values(consumer=bindparam("consumer"), event_id=bindparam("event_id"),
-                  type=bindparam("type"))
-          .on_conflict_do_nothing()
-          .returning(INBOX.c.event_id))
-"""On the table (no ORM bookkeeping for a guard row), and built once: every message pays
-it (docs/scaling.md, "Statements built once")."""
+_CLAIM_ROW = (pg_insert(INBOX)
+              .values(consumer=bindparam("consumer"), event_id=bindparam("event_id"),
+                      type=bindparam("type"))
+              .on_conflict_do_nothing()
+              .returning(INBOX.c.event_id))
+_CLAIM = Direct.of(_CLAIM_ROW)
+"""On the table (no ORM bookkeeping for a guard row), built once and run through psycopg:
+every message pays it (docs/scaling.md, "Statements built once", "Statements through
+psycopg")."""
 _SEEN = select(INBOX.c.event_id).where(INBOX.c.consumer == bindparam("consumer"),
                                        INBOX.c.event_id == bindparam("event_id"))
 
 
-_CLAIMED = _CLAIM.cte("claimed")
+_CLAIMED = _CLAIM_ROW.cte("claimed")
 _EMITTED = (func.jsonb_array_elements(bindparam("envelopes", type_=JSONB))
             .table_valued(column("value", JSONB), with_ordinality="n")
             .render_derived().alias("emitted"))
-_CLAIM_WITH_OUTBOX = (
+_CLAIM_WITH_OUTBOX = Direct.of(
     pg_insert(OUTBOX)
     .from_select(["event_id", "type", "business_id", "envelope"],
                  select(sql_cast(_EMITTED.c.value["event_id"].astext, OUTBOX.c.event_id.type),
@@ -93,10 +96,9 @@ def inbox_claim(consumer: str, envelope: Envelope) -> Claim:
     async def claim(session: AsyncSession, emitted: Sequence[Envelope]) -> bool:
         ids = {"consumer": consumer, "event_id": envelope.event_id, "type": envelope.type}
         if not emitted:
-            return await session.scalar(_CLAIM, ids) is not None
-        staged = await session.execute(_CLAIM_WITH_OUTBOX, {
-            **ids, "envelopes": [e.model_dump(mode="json") for e in emitted]})
-        return staged.first() is not None
+            return await _CLAIM.scalar(session, ids) is not None
+        return await _CLAIM_WITH_OUTBOX.first(session, {
+            **ids, "envelopes": [e.model_dump(mode="json") for e in emitted]}) is not None
 
     return claim
 

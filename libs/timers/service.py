@@ -24,6 +24,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.clock import Clock
+from libs.db.direct import Direct
 from libs.timers.models import Timer
 
 LEASE = timedelta(minutes=2)
@@ -108,7 +109,7 @@ async def cancel(session: AsyncSession, *, owner: str, key: str) -> None:
     await cancel_all(session, owner=owner, keys=[key])
 
 
-_DROP_AND_SCHEDULE = _SCHEDULE.add_cte(_CANCEL.cte("dropped"))
+_DROP_AND_SCHEDULE = Direct.of(_SCHEDULE.add_cte(_CANCEL.cte("dropped")))
 """Timers dropped by key and others upserted, in one statement (a data-modifying CTE; the
 keys of the two never overlap: `TimerChanges` keeps one change per key)."""
 
@@ -134,7 +135,7 @@ class TimerChanges:
         setting = [t for t in self._changes.values() if t is not None]
         dropping = [key for key, t in self._changes.items() if t is None]
         self._changes.clear()
-        await session.execute(_DROP_AND_SCHEDULE, {
+        await _DROP_AND_SCHEDULE.rowcount(session, {
             **_schedule_params(owner, business_id, setting), "keys": dropping})
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from libs.contracts import events as ev
 from libs.contracts.commands import DepositRequested, RefundRequested, ReplyRequested
 from libs.contracts.vocabulary import Channel
+from libs.db.direct import Direct
 from libs.timers import service as timers
 from services.fsm import machine as m, waitlist
 from services.fsm.machine.attendance import initial_risk
@@ -35,7 +36,7 @@ E = TypeVar("E", bound=ev.BookingEvent)
 Applier = Callable[["Turn", Any], Awaitable[None]]
 
 _CONVERSATIONS = cast(Table, Conversation.__table__)
-_SAVE_CONVERSATION = (
+_SAVE_CONVERSATION = Direct.of(
     update(_CONVERSATIONS)
     .where(_CONVERSATIONS.c.id == bindparam("conversation_id"))
     .values({_CONVERSATIONS.c[name]: bindparam(f"new_{name}", type_=_CONVERSATIONS.c[name].type)
@@ -328,16 +329,16 @@ async def apply(turn: Turn, outcome: m.Outcome) -> None:
 
 
 async def _save_conversation(turn: Turn, new: m.Conversation) -> None:
-    """The conversation row, in one statement built once, on the table: every turn writes
-    it, and the ORM's unit of work cost more CPU than the statement it sent (docs/scaling.md,
-    "The ORM's unit of work"). The loaded row is given the values as written, so the ORM
-    has nothing left to flush for it."""
+    """The conversation row, in one statement built once, on the table, through psycopg:
+    every turn writes it, and the ORM's unit of work cost more CPU than the statement it
+    sent (docs/scaling.md, "The ORM's unit of work"). The loaded row is given the values as
+    written, so the ORM has nothing left to flush for it."""
     row = turn.row
     values = {"state": new.state.value, "context": new.context.to_json(),
               "channel": row.channel, "updated_at": turn.now,
               "last_customer_message_at": turn.now if turn.customer_wrote
               else row.last_customer_message_at}
-    await turn.session.execute(_SAVE_CONVERSATION, {"conversation_id": row.id, **{
+    await _SAVE_CONVERSATION.rowcount(turn.session, {"conversation_id": row.id, **{
         f"new_{name}": value for name, value in values.items()}})
     for name, value in values.items():
         set_committed_value(row, name, value)

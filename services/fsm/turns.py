@@ -17,10 +17,12 @@ from decimal import Decimal
 from typing import Any, cast
 
 from sqlalchemy import (
+    ARRAY,
     Boolean,
-    Row,
     Table,
+    Text,
     and_,
+    any_,
     bindparam,
     case,
     func,
@@ -40,6 +42,7 @@ from libs.business.service import get_profile
 from libs.contracts import events as ev
 from libs.contracts.message import Message
 from libs.contracts.vocabulary import LIVE_BOOKING_STATUSES, OFFERED, Channel
+from libs.db.direct import Direct
 from libs.settings import Settings
 from libs.timers import service as timer_service
 from services.fsm import machine as m
@@ -57,22 +60,24 @@ BOOKINGS, CUSTOMERS, CONVERSATIONS = (cast(Table, Booking.__table__),
                                        cast(Table, Customer.__table__),
                                        cast(Table, Conversation.__table__))
 _B = BOOKINGS.c
-_WORLD = select(
+_WORLD = Direct.of(select(
     _B.id, _B.business_id, _B.customer_id, _B.reference, _B.service, _B.resource,
     _B.starts_at, _B.ends_at, _B.status, _B.deposit_status, _B.deposit_amount, _B.paid_with,
     _B.attendance_confirmed, _B.no_show_risk, _B.holds_for,
 ).where(or_(
     and_(_B.business_id == bindparam("business_id"),
-         _B.status.in_((*LIVE_BOOKING_STATUSES, OFFERED)),
+         _B.status == any_(bindparam("live", value=[*LIVE_BOOKING_STATUSES, OFFERED],
+                                     type_=ARRAY(Text))),
          _B.ends_at > bindparam("window_start"),
          _B.starts_at < bindparam("horizon")),
     _B.customer_id == bindparam("customer_id"),
-)).order_by(_B.seq)
+)).order_by(_B.seq))
 """The business's live bookings in the window, and this customer's own: the columns the
 machine reads, not loaded bookings. Every live booking of the business comes back on every
 turn, and loading each as an ORM object cost several times reading its columns; a booking
-the turn changes is loaded then, locked (`effects._locked`)."""
-BookingRow = Row[*tuple[Any, ...]]  # one of `_WORLD`'s
+the turn changes is loaded then, locked (`effects._locked`). Through psycopg, with the live
+statuses as one array: an `IN` list is rendered again on every call."""
+BookingRow = Any  # one of `_WORLD`'s rows: a named tuple of the columns above
 _MAKER = aliased(Customer, name="maker")
 _ORIGIN = func.coalesce(bindparam("web_origin", type_=Customer.origin.type), Customer.origin)
 _MADE_TODAY = (select(func.count()).select_from(Booking)
@@ -183,9 +188,9 @@ class Turn:
         the outcome."""
         window_start, horizon = window(self.profile, self.now)
         with self.session.no_autoflush:
-            found = (await self.session.execute(_WORLD, {
+            found = await _WORLD.all(self.session, {
                 "business_id": self.profile.id, "window_start": window_start,
-                "horizon": horizon, "customer_id": self.customer.id})).all()
+                "horizon": horizon, "customer_id": self.customer.id})
             web_caps = self._web_caps()
         # A time offered to this customer from the waitlist is theirs to take: not busy for
         # them, and not one of their bookings.
