@@ -10,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import Function
 
+from libs.db.direct import Direct
+
 
 def xact_lock(key: ColumnElement[Any]) -> Function[Any]:
     """The SQL that takes the transaction lock named `key`, hashed as every lock here is, so
@@ -18,12 +20,12 @@ def xact_lock(key: ColumnElement[Any]) -> Function[Any]:
     return func.pg_advisory_xact_lock(func.hashtextextended(key, 0))
 
 
-_LOCK = select(xact_lock(bindparam("key")))
-"""Built once: several services take one on every message (docs/scaling.md, "Statements
-built once")."""
+_LOCK = Direct.of(select(xact_lock(bindparam("key"))))
+"""Built once, run through psycopg: several services take one on every message
+(docs/scaling.md, "Statements built once", "Statements through psycopg")."""
 
 
 async def lock_until_commit(session: AsyncSession, key: str) -> None:
     """Wait for, then hold to the end of the transaction, the lock named `key` (two keys
     whose hashes collide merely wait for each other)."""
-    await session.execute(_LOCK, {"key": key})
+    await _LOCK.scalar(session, {"key": key})

@@ -30,6 +30,7 @@ from libs.contracts.events import (
     DeliveryStatus,
     InboundMessageReceived,
 )
+from libs.db.direct import Direct
 from services.notifier.delivery import Place, alert_staff_once, send_in_order
 from services.notifier.deps import NotifierDeps
 from services.notifier.models import (
@@ -48,7 +49,7 @@ __all__ = ["HANDLERS", "NotifierDeps", "prune_notifier"]
 
 _LOG = MESSAGE_LOG.c
 _WAS_DEAD = _LOG.status == "dead"
-_RECORD = insert(MESSAGE_LOG).values(
+_RECORD = Direct.of(insert(MESSAGE_LOG).values(
     id=bindparam("id"), event_id=bindparam("event_id"), business_id=bindparam("business_id"),
     channel=bindparam("channel"), audience=bindparam("audience"), to=bindparam("to"),
     body=bindparam("body"), status="sending", purpose=bindparam("purpose"),
@@ -59,9 +60,10 @@ _RECORD = insert(MESSAGE_LOG).values(
     set_={"status": case((_WAS_DEAD, "sending"), else_=_LOG.status),
           "error": case((_WAS_DEAD, None), else_=_LOG.error)},
 ).returning(_LOG.status, _LOG.id, _LOG.business_id, _LOG.to, _LOG.requested_at,
-            _LOG.created_at, _LOG.seq)
-"""Built once, on the table (docs/scaling.md, "Statements built once", "What a statement
-costs in Python"): it returns the message's status and its place in its recipient's line."""
+            _LOG.created_at, _LOG.seq))
+"""Built once, on the table, run through psycopg (docs/scaling.md, "Statements built once",
+"What a statement costs in Python", "Statements through psycopg"): it returns the message's
+status and its place in its recipient's line."""
 
 
 async def on_reply_requested(ctx: HandlerContext, command: ReplyRequested,
@@ -72,12 +74,13 @@ async def on_reply_requested(ctx: HandlerContext, command: ReplyRequested,
     async with ctx.record(one_statement=True) as session:
         # Recorded, or found (and locked) if a delivery before this one recorded it: one
         # statement. A row marked dead before is being replayed: it is tried again.
-        attempt = (await session.execute(_RECORD, {
+        attempt = await _RECORD.first(session, {
             "id": uuid.uuid4(), "event_id": event_id, "business_id": ctx.business_id,
             "channel": command.channel, "audience": command.audience, "to": command.to,
             "body": command.text, "purpose": command.purpose,
             "choices": list(command.choices), "requested_at": ctx.occurred_at,
-            "language": command.language})).one()
+            "language": command.language})
+    assert attempt is not None  # an upsert returns its row, inserted or updated
     if attempt.status != "sending":
         log.info("%s message %s is %s already; not sending it again", command.channel,
                  event_id, attempt.status)
@@ -101,10 +104,10 @@ async def on_delivery_status(ctx: HandlerContext, event: DeliveryStatus,
 _NEW_WINDOW = insert(CUSTOMER_WINDOWS).values(business_id=bindparam("business_id"),
                                               customer=bindparam("customer"),
                                               last_inbound_at=bindparam("last_inbound_at"))
-_WINDOW_OPENED = _NEW_WINDOW.on_conflict_do_update(
+_WINDOW_OPENED = Direct.of(_NEW_WINDOW.on_conflict_do_update(
     index_elements=[CUSTOMER_WINDOWS.c.business_id, CUSTOMER_WINDOWS.c.customer],
     set_={"last_inbound_at": func.greatest(CUSTOMER_WINDOWS.c.last_inbound_at,
-                                           _NEW_WINDOW.excluded.last_inbound_at)})
+                                           _NEW_WINDOW.excluded.last_inbound_at)}))
 
 
 async def on_inbound_message(ctx: HandlerContext, event: InboundMessageReceived,
@@ -116,9 +119,9 @@ async def on_inbound_message(ctx: HandlerContext, event: InboundMessageReceived,
     if event.channel != "whatsapp":
         return  # nothing to keep
     async with ctx.record(one_statement=True) as session:
-        await session.execute(_WINDOW_OPENED, {"business_id": ctx.business_id,
-                                               "customer": event.customer,
-                                               "last_inbound_at": event.received_at})
+        await _WINDOW_OPENED.rowcount(session, {"business_id": ctx.business_id,
+                                                "customer": event.customer,
+                                                "last_inbound_at": event.received_at})
 
 
 async def _suppress(ctx: HandlerContext, customer: str, opted_out: bool,

@@ -19,13 +19,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import String, bindparam, column, func, or_, select, update
+from sqlalchemy import String, Table, any_, bindparam, column, func, or_, select, update
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.elements import ColumnClause
 
+from libs.db.direct import Direct
 from libs.db.locks import lock_until_commit, xact_lock
 from services.notifier.adapters import twilio_sms, whatsapp
 from services.notifier.models import MESSAGE_LOG, MessageLog, MessageStatus
@@ -73,8 +75,11 @@ def apply(row: MessageLog, status: str, error_code: str | None, now: datetime) -
     return True
 
 
-_KEPT = select(MessageStatus).where(
-    MessageStatus.provider_message_id.in_(bindparam("ids", expanding=True)))
+_STATUSES = cast(Table, MessageStatus.__table__).c
+_KEPT = Direct.of(select(_STATUSES.status, _STATUSES.error_code).where(
+    _STATUSES.provider_message_id == any_(bindparam("ids", type_=ARRAY(String)))))
+"""The reports kept for a message's provider ids: their columns, one statement for any
+number of ids (an `IN` list is rendered again on every call), through psycopg."""
 
 
 def _lock_key(provider_message_id: str) -> str:
@@ -89,7 +94,7 @@ async def lock_provider_id(session: AsyncSession, provider_message_id: str) -> N
 
 _KEY: ColumnClause[str] = column("key", String)
 _LOG = MESSAGE_LOG.c
-_STAMP_SENT = (
+_STAMP_SENT = Direct.of(
     update(MESSAGE_LOG).where(_LOG.id == bindparam("row_id"))
     .values(status="sent", error=None, updated_at=bindparam("now"),
             provider_message_id=bindparam("first_id"), provider_message_ids=bindparam("ids"),
@@ -111,9 +116,11 @@ async def stamp_sent(session: AsyncSession, row: MessageLog, ids: list[str], sen
     locks when its channel reports (`lock_provider_id`), then apply the reports kept for
     them. Two round trips, where a lock per id and the ORM's own update took three."""
     reports = row.channel in REPORTING_CHANNELS
-    attempts, _ = (await session.execute(_STAMP_SENT, {
+    stamped = await _STAMP_SENT.first(session, {
         "row_id": row.id, "now": now, "first_id": ids[0], "ids": ids, "as_": sent_as,
-        "calls": calls, "lock_keys": [_lock_key(i) for i in ids] if reports else []})).one()
+        "calls": calls, "lock_keys": [_lock_key(i) for i in ids] if reports else []})
+    assert stamped is not None  # the row is locked by this transaction: it is there
+    attempts = stamped[0]
     for name, value in (("status", "sent"), ("error", None), ("updated_at", now),
                         ("provider_message_id", ids[0]), ("provider_message_ids", ids),
                         ("sent_as", sent_as), ("attempts", attempts)):
@@ -156,7 +163,7 @@ async def apply_kept_reports(session: AsyncSession, row: MessageLog, ids: Iterab
                              now: datetime) -> list[Unreachable]:
     """The row was just given these provider ids: apply what was reported for them before.
     Call it after taking each id's lock (`stamp_sent`), in the transaction that sets them."""
-    kept = (await session.scalars(_KEPT, {"ids": list(ids)})).all()
+    kept = await _KEPT.all(session, {"ids": list(ids)})
     found = []
     for report in sorted(kept, key=lambda r: RANK.get(r.status, -1)):
         apply(row, report.status, report.error_code, now)
