@@ -31,13 +31,28 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, bindparam, case, delete, exists, func, select, tuple_, update
+from sqlalchemy import (
+    ARRAY,
+    Table,
+    Text,
+    all_,
+    any_,
+    bindparam,
+    case,
+    delete,
+    exists,
+    func,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.bus.context import HandlerContext, HandlerMap, PermanentError
 from libs.business.service import get_profile
 from libs.contracts import events as ev
+from libs.db.direct import Direct
 from libs.db.locks import lock_until_commit, xact_lock
 from services.reminders import rules
 from services.reminders.models import (
@@ -69,18 +84,20 @@ REMINDERS, BOOKINGS = cast(Table, Reminder.__table__), cast(Table, ReminderBooki
 # parameters may not share a column's name.
 
 _R = REMINDERS.c
-_CANCEL_LIVE = (update(REMINDERS)
-                .where(_R.booking_id == bindparam("of_booking"),
-                       _R.status.in_(LIVE_REMINDER_STATUSES))
-                .values(status="cancelled", reason=bindparam("why")))
+_LIVE = _R.status == any_(bindparam("live", value=list(LIVE_REMINDER_STATUSES),
+                                    type_=ARRAY(Text)))
+"""As one array: an `IN` list is rendered again on every call, which `Direct` refuses."""
+_CANCEL_LIVE = Direct.of(update(REMINDERS)
+                         .where(_R.booking_id == bindparam("of_booking"), _LIVE)
+                         .values(status="cancelled", reason=bindparam("why")))
 _MOVED = _R.starts_at != bindparam("new_start")
-_CANCEL_OTHER_PLANS = (
+_CANCEL_OTHER_PLANS = Direct.of(
     update(REMINDERS)
-    .where(_R.booking_id == bindparam("of_booking"),
-           _R.status.in_(LIVE_REMINDER_STATUSES),
-           _MOVED | _R.offset.not_in(bindparam("offsets", expanding=True)))
+    .where(_R.booking_id == bindparam("of_booking"), _LIVE,
+           _MOVED | (_R.offset != all_(bindparam("offsets", type_=ARRAY(Text)))))
     .values(status="cancelled", reason=case((_MOVED, "rescheduled"), else_="replanned")))
-"""What was planned for another start, or for an offset no longer in the profile."""
+"""What was planned for another start, or for an offset no longer in the profile (`!= ALL`
+of none is true, as `NOT IN` of none)."""
 _OPTED_OUT_NOW = exists().where(ReminderOptOut.business_id == bindparam("business_id"),
                                ReminderOptOut.customer == bindparam("customer"),
                                ReminderOptOut.opted_out)
@@ -112,14 +129,14 @@ _NEW_STAGE = (insert(BOOKINGS)
                                   bindparam("occurred_at", type_=BOOKINGS.c.occurred_at.type),
                                   bindparam("stage", type_=BOOKINGS.c.stage.type))
                            .select_from(_LOCKED)))
-_NEWEST = _NEW_STAGE.on_conflict_do_update(
+_NEWEST = Direct.of(_NEW_STAGE.on_conflict_do_update(
     index_elements=[BOOKINGS.c.booking_id],
     set_={"event_type": _NEW_STAGE.excluded.event_type,
           "occurred_at": _NEW_STAGE.excluded.occurred_at,
           "stage": _NEW_STAGE.excluded.stage, "updated_at": func.now()},
     where=tuple_(BOOKINGS.c.occurred_at, BOOKINGS.c.stage)
     <= tuple_(_NEW_STAGE.excluded.occurred_at, _NEW_STAGE.excluded.stage),
-).returning(BOOKINGS.c.booking_id)
+).returning(BOOKINGS.c.booking_id))
 """The customer's lock (`_lock_customer`), then the event kept as the booking's newest
 unless a newer one was applied: one statement. The lock is taken in it, so every statement
 after it reads what was committed before the lock was granted."""
@@ -144,7 +161,7 @@ async def on_booking_ended(ctx: HandlerContext, event: ev.BookingEvent,
     async with ctx.write(idempotent=True) as session:
         if not await _newest(session, ctx, event):
             return
-        await session.execute(_CANCEL_LIVE, {"of_booking": event.booking_id,
+        await _CANCEL_LIVE.rowcount(session, {"of_booking": event.booking_id,
                                               "why": event.status})
 
 
@@ -161,7 +178,7 @@ async def _replan(ctx: HandlerContext,
         if not await _newest(session, ctx, event):
             return
         # What was planned for another start, or for an offset no longer in the profile.
-        await session.execute(_CANCEL_OTHER_PLANS, {
+        await _CANCEL_OTHER_PLANS.rowcount(session, {
             "of_booking": event.booking_id, "new_start": starts_at,
             "offsets": [p.offset for p in planned]})
         if not planned:
@@ -179,7 +196,7 @@ async def _newest(session: AsyncSession, ctx: HandlerContext, event: ev.BookingE
     was applied already. That record, not an inbox row, is what makes a booking event safe
     to apply twice: a repeat of the newest plans the same rows again (upserted), and an
     older one changes nothing."""
-    applied = await session.scalar(_NEWEST, {
+    applied = await _NEWEST.scalar(session, {
         "lock_key": _lock_key(ctx.business_id, event.customer),
         "booking_id": event.booking_id, "business_id": ctx.business_id,
         "event_type": event.TYPE, "occurred_at": ctx.occurred_at,

@@ -179,6 +179,27 @@ async def test_a_reschedule_replaces_the_pending_reminders(sessions: Sessions) -
                                                    + planned(LATER_START, "cancelled"))
 
 
+async def test_offsets_the_owner_dropped_are_cancelled_when_the_booking_is_next_planned(
+        sessions: Sessions) -> None:
+    """The profile now asks for the 24-hour reminder only, then for none: the next event of
+    the booking cancels what is no longer asked for ("replanned"), and keeps the rest."""
+    b = uuid.uuid4()
+    await deliver(sessions, booking(ev.BookingConfirmed, b), T0)
+    salon = load_profile(FIXTURE_BUSINESSES / "salon.yaml")
+    for step, offsets in enumerate((["24h"], []), start=1):
+        changed = salon.model_copy(update={"reminders": salon.reminders.model_copy(
+            update={"before": [o for o in salon.reminders.before if str(o) in offsets]})})
+        assert len(changed.reminders.before) == len(offsets)
+        async with sessions() as s, s.begin():
+            await import_profile(s, changed)
+        await deliver(sessions, booking(ev.BookingRescheduled, b, START),
+                      T0 + timedelta(hours=step))
+        rows = await rows_of(sessions, b)
+        assert [(r.offset, r.status, r.reason) for r in rows] == [
+            ("24h", "pending" if offsets else "cancelled", None if offsets else "replanned"),
+            ("2h", "cancelled", "replanned")]
+
+
 async def test_booking_events_write_no_row_through_the_orms_bulk_path(
         sessions: Sessions) -> None:
     """Every booking event's statements run on the tables (docs/scaling.md)."""
