@@ -30,11 +30,11 @@ is refused; `== any_(array)` says the same in one fixed statement.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
-from psycopg.rows import namedtuple_row
+from psycopg.rows import RowMaker, namedtuple_row
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql.psycopg import PGDialectAsync_psycopg
 from sqlalchemy.engine import Connection
@@ -61,6 +61,9 @@ class Direct:
     """Values bound in the statement itself (`values(fired_at=None)`), processed."""
     processors: Mapping[str, Processor]
     """The dialect's bind processors, by parameter, where its type has one."""
+    _row_maker: list[RowMaker[Any]] = field(default_factory=list, compare=False, repr=False)
+    """The named tuple of the statement's columns, made from its first result: psycopg's
+    `namedtuple_row` reads every column's name again for each result."""
 
     @classmethod
     def of(cls, statement: ClauseElement) -> Direct:
@@ -119,6 +122,14 @@ class Direct:
         """How many rows it changed (for a statement that returns none)."""
         return await self._run(session, params or {}, fetch="count")  # type: ignore[no-any-return]
 
+    def _rows(self, cursor: psycopg.AsyncCursor[Any]) -> RowMaker[Any]:
+        if self._row_maker:
+            return self._row_maker[0]
+        made = namedtuple_row(cursor)
+        if cursor.pgresult is not None and cursor.pgresult.nfields:
+            self._row_maker.append(made)
+        return made
+
     async def _run(self, session: AsyncSession, given: Mapping[str, Any], *, fetch: str) -> Any:
         params = self.parameters(given)
         sync_session = session.sync_session
@@ -126,7 +137,7 @@ class Direct:
                                        or sync_session.deleted):
             await session.flush()  # what the statement may read, as SQLAlchemy's autoflush
         sync, driver = await _connection_of(session)
-        cursor = driver.cursor(row_factory=namedtuple_row)
+        cursor = driver.cursor(row_factory=self._rows)
         _announce(sync, "before_cursor_execute", cursor, self.sql, params)
         try:
             await cursor.execute(self.sql, params)
