@@ -7,8 +7,8 @@ messages consumed and as many published. Each is measured here alone, in this pr
 the services' event loop (`libs/runtime/event_loop.py`; `--loop asyncio` for asyncio's own),
 against the local PostgreSQL and RabbitMQ:
 
-- **statement**: one cached `SELECT` on an open session (`libs.db.session`), and the same
-  through psycopg alone;
+- **statement**: one cached `SELECT` on an open session (`libs.db.session`), the same as a
+  `libs.db.direct.Direct` statement on that session, and through psycopg alone;
 - **session, one statement**: a session opened, one statement outside a transaction
   (`autocommit_sessions`, as `HandlerContext.read()` and one-statement `record()`s run),
   closed;
@@ -49,12 +49,14 @@ from sqlalchemy import Select, bindparam, literal_column, select  # noqa: E402
 from benchmarks.rig import best_cpu_ms_per_unit  # noqa: E402
 from libs.bus.amqp import AmqpTransport  # noqa: E402
 from libs.bus.transport import Delivery, Topology  # noqa: E402
+from libs.db.direct import Direct  # noqa: E402
 from libs.db.session import autocommit_sessions, make_engine, make_session_factory  # noqa: E402
 from libs.runtime import event_loop  # noqa: E402
 
 LOCAL_DB = "postgresql://postgres@127.0.0.1:5432/postgres"
 LOCAL_AMQP = "amqp://guest:guest@127.0.0.1:5672/"
 ONE: Select[Any] = select(literal_column("1").label("one")).where(bindparam("a") == bindparam("a"))
+DIRECT_ONE = Direct.of(ONE)
 RAW_ONE = "SELECT 1 AS one WHERE %s = %s"
 BODY = json.dumps({"type": "reply.requested.v1", "business_id": "salon",
                    "payload": {"channel": "sms", "to": "+15555550101", "text": "x" * 300}}
@@ -84,6 +86,9 @@ async def database(url: str, n: int, rounds: int) -> dict[str, float]:
             async def statement() -> None:
                 await open_session.scalar(ONE, {"a": 1})
 
+            async def direct_statement() -> None:
+                await DIRECT_ONE.scalar(open_session, {"a": 1})
+
             async def raw_statement() -> None:
                 await (await raw.execute(RAW_ONE, (1, 1))).fetchone()
 
@@ -101,6 +106,7 @@ async def database(url: str, n: int, rounds: int) -> dict[str, float]:
 
             return {
                 "statement_us": await us_per(statement, n, rounds),
+                "statement_direct_us": await us_per(direct_statement, n, rounds),
                 "statement_psycopg_us": await us_per(raw_statement, n, rounds),
                 "session_one_statement_us": await us_per(session_one_statement, n, rounds),
                 "transaction_us": await us_per(transaction, n, rounds),

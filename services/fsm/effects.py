@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from sqlalchemy import Table, bindparam, delete, select, update
+from sqlalchemy import Integer, Table, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import set_committed_value
 
 from libs.contracts import events as ev
 from libs.contracts.commands import DepositRequested, RefundRequested, ReplyRequested
@@ -21,7 +21,7 @@ from libs.db.direct import Direct
 from libs.timers import service as timers
 from services.fsm import machine as m, waitlist
 from services.fsm.machine.attendance import initial_risk
-from services.fsm.models import Booking, Conversation
+from services.fsm.models import Booking, Conversation, Customer
 
 if TYPE_CHECKING:
     from services.fsm.turns import Turn
@@ -35,6 +35,17 @@ COMPLETED_AFTER = timedelta(minutes=30)
 E = TypeVar("E", bound=ev.BookingEvent)
 Applier = Callable[["Turn", Any], Awaitable[None]]
 
+_CUSTOMERS = cast(Table, Customer.__table__)
+_SAVE_CUSTOMER = Direct.of(
+    update(_CUSTOMERS)
+    .where(_CUSTOMERS.c.id == bindparam("customer_id"))
+    .values({_CUSTOMERS.c[name]: bindparam(f"new_{name}", type_=_CUSTOMERS.c[name].type)
+             for name in ("opted_out", "language", "origin")}
+            | {_CUSTOMERS.c[name]: _CUSTOMERS.c[name] + bindparam(f"{name}_added",
+                                                                 type_=Integer)
+               for name in ("kept", "late_cancels")}))
+"""The customer's choices as the turn leaves them, and their record by what the turn added
+(`TurnCustomer`)."""
 _CONVERSATIONS = cast(Table, Conversation.__table__)
 _SAVE_CONVERSATION = Direct.of(
     update(_CONVERSATIONS)
@@ -324,24 +335,35 @@ async def apply(turn: Turn, outcome: m.Outcome) -> None:
     was_finished = not _open(m.State(turn.row.state))
     _keep_session_timer(turn, new.state, was_finished)
     await turn.timers.write(turn.session, owner=OWNER, business_id=turn.profile.id)
+    await _save_customer(turn)
     await _save_conversation(turn, new)
     await turn.session.flush()
 
 
 async def _save_conversation(turn: Turn, new: m.Conversation) -> None:
     """The conversation row, in one statement built once, on the table, through psycopg:
-    every turn writes it, and the ORM's unit of work cost more CPU than the statement it
-    sent (docs/scaling.md, "The ORM's unit of work"). The loaded row is given the values as
-    written, so the ORM has nothing left to flush for it."""
+    every turn writes it (docs/scaling.md, "The ORM's unit of work")."""
     row = turn.row
-    values = {"state": new.state.value, "context": new.context.to_json(),
-              "channel": row.channel, "updated_at": turn.now,
-              "last_customer_message_at": turn.now if turn.customer_wrote
-              else row.last_customer_message_at}
-    await _SAVE_CONVERSATION.rowcount(turn.session, {"conversation_id": row.id, **{
-        f"new_{name}": value for name, value in values.items()}})
-    for name, value in values.items():
-        set_committed_value(row, name, value)
+    row.state, row.context = new.state.value, new.context.to_json()
+    if turn.customer_wrote:
+        row.last_customer_message_at = turn.now
+    await _SAVE_CONVERSATION.rowcount(turn.session, {
+        "conversation_id": row.id, "new_state": row.state, "new_context": row.context,
+        "new_channel": row.channel, "new_updated_at": turn.now,
+        "new_last_customer_message_at": row.last_customer_message_at})
+
+
+async def _save_customer(turn: Turn) -> None:
+    """What the turn changed of the customer, if anything: their choices as they are now,
+    their record by what this turn added to it (staff may mark a booking meanwhile)."""
+    now, before = turn.customer, turn.customer_as_read
+    if now == before or before is None:
+        return
+    await _SAVE_CUSTOMER.rowcount(turn.session, {
+        "customer_id": now.id, "new_opted_out": now.opted_out, "new_language": now.language,
+        "new_origin": now.origin, "kept_added": now.kept - before.kept,
+        "late_cancels_added": now.late_cancels - before.late_cancels})
+    turn.customer_as_read = replace(now)
 
 
 def _open(state: m.State) -> bool:

@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from libs.bus.context import HandlerContext, HandlerMap
@@ -70,12 +70,11 @@ async def on_message_understood(ctx: HandlerContext,
         turn = await open_turn(session, ctx, message.customer, message.channel,
                                customer_said=True, web_origin=message.origin
                                if isinstance(message, ev.MessageUnderstood) else None)
-        turn.answer_on(message.channel)
+        turn.row.channel = message.channel  # replies go where they last wrote
         web_visitor(turn, message, deps.web_limits)
         if isinstance(message, ev.MessageUnderstood):  # v1 shows no language: kept
-            language = language_after(turn.customer.language, message.language_seen)
-            if language != turn.customer.language:  # an unchanged customer is not flushed
-                turn.customer.language = language
+            turn.customer.language = language_after(turn.customer.language,
+                                                    message.language_seen)
         if turn.row.taken_over_at is not None:  # a person has it: kept for them to read
             session.add(TakeoverMessage(business_id=ctx.business_id,
                                         customer_id=turn.customer.id, channel=message.channel,
@@ -270,9 +269,13 @@ async def on_staff_takeover(ctx: HandlerContext, command: StaffTakeoverRequested
             Conversation.customer_id == customer.id))
         row = (await open_turn(session, ctx, customer.address, channel or "sms")).row
         if command.on and (row.released_at is None or row.released_at < at):
-            row.taken_over_at = row.taken_over_at or at
+            taken_over_at, released_at = row.taken_over_at or at, row.released_at
         elif not command.on and (row.taken_over_at is None or row.taken_over_at <= at):
-            row.taken_over_at, row.released_at = None, at
+            taken_over_at, released_at = None, at
+        else:
+            return  # an older request than the last one applied
+        await session.execute(update(Conversation).where(Conversation.id == row.id).values(
+            taken_over_at=taken_over_at, released_at=released_at))
 
 
 HANDLERS: HandlerMap[FsmDeps] = {

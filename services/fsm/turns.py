@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import secrets
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
@@ -34,14 +34,13 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
-from sqlalchemy.orm.attributes import set_committed_value
 
 from libs.bus.context import Conflict, HandlerContext, PermanentError
 from libs.business.profile import BusinessProfile
 from libs.business.service import get_profile
 from libs.contracts import events as ev
 from libs.contracts.message import Message
-from libs.contracts.vocabulary import LIVE_BOOKING_STATUSES, OFFERED, Channel
+from libs.contracts.vocabulary import LIVE_BOOKING_STATUSES, OFFERED, Channel, Language
 from libs.db.direct import Direct
 from libs.settings import Settings
 from libs.timers import service as timer_service
@@ -90,14 +89,18 @@ _MADE_TODAY = (select(func.count()).select_from(Booking)
                .scalar_subquery())
 """Bookings made in the last day from a web visitor's address (by its hash: the message's,
 else the one kept), or by this customer alone when it is not known (`m.WebCaps`)."""
-_OPEN_TURN = (select(Customer, Conversation, *BLOCKED_COLUMNS,
-                     case((bindparam("web", type_=Boolean), _MADE_TODAY), else_=None))
-              .join(Conversation, Conversation.customer_id == Customer.id)
-              .where(Customer.business_id == bindparam("business_id"),
-                     Customer.address == bindparam("address"))
-              .with_for_update(of=Conversation))
+_C, _V = CUSTOMERS.c, CONVERSATIONS.c
+_OPEN_TURN = Direct.of(
+    select(_C.id, _C.address, _C.language, _C.origin, _C.opted_out, _C.no_shows, _C.kept,
+           _C.late_cancels, _V.id.label("conversation_id"), _V.channel, _V.state, _V.context,
+           _V.last_customer_message_at, _V.taken_over_at, _V.released_at,
+           *BLOCKED_COLUMNS, case((bindparam("web", type_=Boolean), _MADE_TODAY), else_=None))
+    .join(CONVERSATIONS, _V.customer_id == _C.id)
+    .where(_C.business_id == bindparam("business_id"), _C.address == bindparam("address"))
+    .with_for_update(of=CONVERSATIONS))
 """A known customer, their conversation (locked for the turn), the blocked times, and for a
-web chat visitor the bookings made from their address today."""
+web chat visitor the bookings made from their address today: columns, not loaded objects
+(`TurnCustomer`, `TurnConversation`), through psycopg."""
 _NEW_CUSTOMER = (insert(CUSTOMERS)
                  .values(id=bindparam("customer_id"), business_id=bindparam("business_id"),
                          address=bindparam("address"))
@@ -145,13 +148,46 @@ class WebLimits:
 
 
 @dataclass
+class TurnCustomer:
+    """The customer a turn answers, as its opening read them. What the turn changes is
+    written with the outcome (`effects.apply`), the counters as increments: staff marking a
+    booking (`staff.mark_booking`) may change them at the same time."""
+
+    id: uuid.UUID
+    address: str
+    language: Language
+    origin: str | None
+    opted_out: bool
+    no_shows: int
+    kept: int
+    late_cancels: int
+
+
+@dataclass
+class TurnConversation:
+    """The turn's conversation row, locked by its opening; written with the outcome
+    (`effects.apply`)."""
+
+    id: uuid.UUID
+    channel: Channel
+    state: str
+    context: dict[str, Any]
+    last_customer_message_at: datetime | None
+    taken_over_at: datetime | None
+    released_at: datetime | None
+
+
+@dataclass
 class Turn:
-    """One locked conversation and what the machine needs to step it."""
+    """One locked conversation and what the machine needs to step it. The customer and the
+    conversation are rows read with the turn's opening, not objects the ORM flushes: every
+    turn writes the conversation, and the ORM's unit of work cost more CPU than the
+    statement (docs/scaling.md, "The ORM's unit of work")."""
 
     session: AsyncSession
     profile: BusinessProfile
-    customer: Customer
-    row: Conversation
+    customer: TurnCustomer
+    row: TurnConversation
     now: datetime
     blocked: list[tuple[datetime, datetime]]
     """The business's blocked times in the window, read with the turn's opening."""
@@ -167,15 +203,17 @@ class Turn:
     customer_wrote: bool = False
     """The turn answers the customer's message: their silence counts from now (written
     with the outcome, `effects.apply`)."""
+    customer_as_read: TurnCustomer | None = None
+    """The customer as the opening read them, to write only what the turn changed."""
+
+    def __post_init__(self) -> None:
+        if self.customer_as_read is None:
+            self.customer_as_read = replace(self.customer)
 
     @property
     def channel(self) -> Channel:
         return self.row.channel
 
-    def answer_on(self, channel: Channel) -> None:
-        """Replies go where the customer last wrote: the conversation's channel, written
-        with the outcome (`effects.apply`), not flushed by the ORM on its own."""
-        set_committed_value(self.row, "channel", channel)
 
     @property
     def conversation(self) -> m.Conversation:
@@ -238,9 +276,7 @@ def web_visitor(turn: Turn, message: ev.MessageUnderstood | ev.MessageUnderstood
     write from (ingress's `origin`) and cap what they may book."""
     if not turn.customer.address.startswith(WEB_PREFIX):
         return
-    # Set only when it changes: a customer row left unchanged is not flushed.
-    if isinstance(message, ev.MessageUnderstood) and message.origin \
-            and message.origin != turn.customer.origin:
+    if isinstance(message, ev.MessageUnderstood) and message.origin:
         turn.customer.origin = message.origin
     turn.web_limits = limits
 
@@ -276,7 +312,7 @@ async def open_turn(session: AsyncSession, ctx: HandlerContext, customer_address
                "web_origin": web_origin or None,
                "day_ago": now - timedelta(days=1)}
     for _ in range(3):
-        known = (await session.execute(_OPEN_TURN, opening)).first()
+        known = await _OPEN_TURN.first(session, opening)
         if known is not None:
             break
         await session.execute(_FIRST_CONTACT, {  # a first message: create, then open
@@ -284,9 +320,15 @@ async def open_turn(session: AsyncSession, ctx: HandlerContext, customer_address
             "business_id": business_id, "address": customer_address, "channel": channel})
     else:
         raise RuntimeError(f"no conversation could be opened for a customer of {business_id}")
-    customer, row, starts, ends, made_today = known
-    return Turn(session, profile, customer, row, now, as_ranges(starts, ends),
-                made_today=made_today,
+    (customer_id, address, language, origin, opted_out, no_shows, kept, late_cancels,
+     conversation_id, conversation_channel, state, context, last_message_at, taken_over_at,
+     released_at, starts, ends, made_today) = known
+    return Turn(session, profile,
+                TurnCustomer(customer_id, address, language, origin, opted_out, no_shows, kept,
+                             late_cancels),
+                TurnConversation(conversation_id, conversation_channel, state, context,
+                                 last_message_at, taken_over_at, released_at),
+                now, as_ranges(starts, ends), made_today=made_today,
                 customer_wrote=customer_said)
 
 

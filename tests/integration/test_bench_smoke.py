@@ -64,7 +64,8 @@ def test_the_primitives_bench_runs_to_its_json_line(server_database_url: str,
     assert done.returncode == 0, f"the bench failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     assert list(figures) == [
-        "statement_us", "statement_psycopg_us", "session_one_statement_us", "transaction_us",
+        "statement_us", "statement_direct_us", "statement_psycopg_us",
+        "session_one_statement_us", "transaction_us",
         "transaction_psycopg_us", "publish_us", "publish_aiormq_us", "consume_us",
         "consume_aiormq_us"]
     assert all(isinstance(v, int | float) and v > 0 for v in figures.values()), figures

@@ -21,8 +21,11 @@ from libs.contracts.commands import ReplyRequested
 from libs.contracts.events import MessageUnderstood, Slots
 from libs.contracts.message import Message
 from libs.contracts.vocabulary import Channel, Intent
+from services.fsm import machine as m
+from services.fsm.effects import apply
 from services.fsm.handlers import FsmDeps, on_message_understood
 from services.fsm.models import Booking, Conversation, Customer
+from services.fsm.staff import mark_booking
 from services.fsm.turns import open_turn
 from tests.helpers import (
     FIXTURE_BUSINESSES,
@@ -210,3 +213,33 @@ async def test_the_world_reads_bookings_without_loading_them(
     assert len(world.busy) == 2
     assert [b.reference for b in world.bookings] == ["MINE"]
     assert loaded == []
+
+
+async def test_a_turn_adds_to_the_customers_record_what_staff_added_meanwhile_stays(
+        session_factory: async_sessionmaker[AsyncSession], salon: SimulatedClock) -> None:
+    """The turn's customer is read at its opening; staff marking one of their bookings
+    completed commits before the turn writes. The turn writes its own change to the record
+    as an increment, so staff's is kept; the customer's choices are written as they are."""
+    customer = "+15555570008"
+    now = salon.now()
+    async with session_factory() as s, s.begin():
+        row = Customer(business_id="salon", address=customer)
+        s.add(row)
+        await s.flush()
+        s.add(Conversation(customer_id=row.id, business_id="salon", channel="sms"))
+        start = now - timedelta(hours=3)
+        s.add(Booking(reference="PASTONE", business_id="salon", customer_id=row.id,
+                      service="Haircut", resource=1, starts_at=start,
+                      ends_at=start + timedelta(minutes=45), status="confirmed"))
+    ctx = HandlerContext(envelope=None, sessions=session_factory, clock=salon,
+                         business_id="salon")
+    async with session_factory() as s, s.begin():
+        turn = await open_turn(s, ctx, customer, "sms")
+        async with session_factory() as staff, staff.begin():
+            await mark_booking(staff, "PASTONE", "completed", now)
+        turn.customer.kept += 1  # as the turn's own effect would (`complete_booking`)
+        turn.customer.language = "es"
+        await apply(turn, m.Outcome(turn.conversation))
+    async with session_factory() as s:
+        found = (await s.scalars(select(Customer).where(Customer.address == customer))).one()
+    assert (found.kept, found.language) == (2, "es")
