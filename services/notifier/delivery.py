@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -47,6 +47,7 @@ from libs.business.models import Business
 from libs.business.profile import BusinessProfile
 from libs.business.service import get_profile
 from libs.clock import Clock
+from libs.db.direct import Direct
 from libs.db.locks import lock_until_commit
 from libs.logs import error_without_message, mask_phone
 from libs.metrics import OUTBOUND_MESSAGES
@@ -59,9 +60,15 @@ from services.notifier.adapters.base import (
     Undeliverable,
 )
 from services.notifier.deps import NotifierDeps
-from services.notifier.models import CustomerWindow, MessageLog, Suppression
+from services.notifier.models import (
+    MESSAGE_LOG,
+    CustomerWindow,
+    MessageLog,
+    Outgoing,
+    Suppression,
+)
 from services.notifier.sending import GaveUp, as_sent, send_with_retries
-from services.notifier.statuses import Unreachable, stamp_sent
+from services.notifier.statuses import Unreachable, settle, stamp_sent
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +97,7 @@ class Place:
     seq: int
 
     @classmethod
-    def of(cls, row: MessageLog | Row[Any]) -> Place:
+    def of(cls, row: MessageLog | Outgoing | Row[Any]) -> Place:
         """From the message's row: loaded, or as a statement returned its columns."""
         return cls(row.id, row.business_id, row.to, row.requested_at or row.created_at,
                    row.seq)
@@ -144,7 +151,7 @@ async def send_in_order(sessions: async_sessionmaker[AsyncSession], deps: Notifi
 class _Unsent:
     """The next message to send, and what its gates read about its recipient."""
 
-    row: MessageLog
+    row: Outgoing
     opted_out: bool
     last_inbound_at: datetime | None  # their last WhatsApp message (the 24-hour window)
 
@@ -153,35 +160,38 @@ async def _next_unsent(session: AsyncSession, mine: Place, now: datetime) -> _Un
     """The earliest unsent message to `mine`'s recipient (locked), with whether that
     recipient opted out of the business and when they last wrote on WhatsApp (read in the
     same statement, after the recipient's lock)."""
-    found = (await session.execute(_NEXT_UNSENT, {
+    found = await _NEXT_UNSENT.first(session, {
         "business_id": mine.business_id, "to": mine.to, "requested_at": mine.requested_at,
-        "seq": mine.seq, "id": mine.id, "oldest": now - ORDER_WAIT})).first()
-    return None if found is None else _Unsent(found[0], bool(found[1]), found[2])
+        "seq": mine.seq, "id": mine.id, "oldest": now - ORDER_WAIT})
+    if found is None:
+        return None
+    *columns, opted_out, last_inbound_at = found
+    return _Unsent(Outgoing(*columns), bool(opted_out), last_inbound_at)
 
 
-_ORDER_AT = func.coalesce(MessageLog.requested_at, MessageLog.created_at)
-_NEXT_UNSENT = (
-    select(MessageLog, func.coalesce(
+_M = MESSAGE_LOG.c
+_ORDER_AT = func.coalesce(_M.requested_at, _M.created_at)
+_NEXT_UNSENT = Direct.of(
+    select(*(_M[f.name] for f in fields(Outgoing)), func.coalesce(
         select(Suppression.opted_out)
-        .where(Suppression.business_id == MessageLog.business_id,
-               Suppression.customer == MessageLog.to)
+        .where(Suppression.business_id == _M.business_id, Suppression.customer == _M.to)
         .scalar_subquery(), False),
         select(CustomerWindow.last_inbound_at)
-        .where(CustomerWindow.business_id == MessageLog.business_id,
-               CustomerWindow.customer == MessageLog.to)
+        .where(CustomerWindow.business_id == _M.business_id,
+               CustomerWindow.customer == _M.to)
         .scalar_subquery())
-    .where(MessageLog.business_id == bindparam("business_id"),
-           MessageLog.to == bindparam("to"),
-           MessageLog.status == "sending",
-           tuple_(_ORDER_AT, MessageLog.seq) <= tuple_(
-               bindparam("requested_at", type_=MessageLog.requested_at.type),
-               bindparam("seq", type_=MessageLog.seq.type)),
-           or_(MessageLog.id == bindparam("id"),
+    .where(_M.business_id == bindparam("business_id"),
+           _M.to == bindparam("to"),
+           _M.status == "sending",
+           tuple_(_ORDER_AT, _M.seq) <= tuple_(
+               bindparam("requested_at", type_=_M.requested_at.type),
+               bindparam("seq", type_=_M.seq.type)),
+           or_(_M.id == bindparam("id"),
                _ORDER_AT >= bindparam("oldest")))  # noqa: SIM300 (a column, not a constant)
-    .order_by(_ORDER_AT, MessageLog.seq).limit(1)
-    .with_for_update(of=MessageLog))
+    .order_by(_ORDER_AT, _M.seq).limit(1)
+    .with_for_update(of=MESSAGE_LOG))
 """Built once, as every statement a reply pays for (docs/scaling.md, "Statements built
-once")."""
+once"); the message's columns (`Outgoing`), not a loaded object, through psycopg."""
 
 
 async def _attempt(session: AsyncSession, unsent: _Unsent, deps: NotifierDeps, clock: Clock,
@@ -193,6 +203,7 @@ async def _attempt(session: AsyncSession, unsent: _Unsent, deps: NotifierDeps, c
     row = unsent.row
     if _held_back(row, unsent.opted_out):
         row.status, row.updated_at = "suppressed", now
+        await settle(session, row)
         OUTBOUND_MESSAGES.labels(row.channel, "suppressed").inc()
         log.info("%s message to %s not sent: the customer opted out", row.channel,
                  mask_phone(row.to))
@@ -209,6 +220,7 @@ async def _attempt(session: AsyncSession, unsent: _Unsent, deps: NotifierDeps, c
                     mask_phone(row.to), exc.reason)
         row.status, row.error, row.updated_at = "failed", exc.reason, now
         row.attempts += 1
+        await settle(session, row)
         found = [Unreachable(row.business_id, row.channel, row.to, exc.reason)]
         return _Attempt(unreachable=found if row.audience == "customer" else [])
     except (Rejected, GaveUp, Retryable) as exc:
@@ -218,6 +230,7 @@ async def _attempt(session: AsyncSession, unsent: _Unsent, deps: NotifierDeps, c
                                  f"not sent yet: {exc.reason}") from exc
         row.status, row.error, row.updated_at = "dead", exc.reason, now
         row.attempts += exc.attempts if isinstance(exc, GaveUp) else 1
+        await settle(session, row)
         return _Attempt(error=PermanentError(exc.reason))
     except Exception as exc:  # not a provider's answer (a bug, a lost connection): retried
         OUTBOUND_MESSAGES.labels(row.channel, type(exc).__name__).inc()
@@ -229,7 +242,7 @@ async def _attempt(session: AsyncSession, unsent: _Unsent, deps: NotifierDeps, c
     return _Attempt(unreachable=reported)
 
 
-def _held_back(row: MessageLog, opted_out: bool) -> bool:
+def _held_back(row: Outgoing, opted_out: bool) -> bool:
     """The last gate: nothing to a customer who opted out, but the confirmation itself."""
     return opted_out and row.audience == "customer" and row.purpose != "notice"
 

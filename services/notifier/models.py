@@ -4,6 +4,7 @@ reported, each WhatsApp customer's last message (the 24-hour window), and who op
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
@@ -134,3 +135,28 @@ class Suppression(Base):
     customer: Mapped[str] = mapped_column(Text, primary_key=True)
     opted_out: Mapped[bool] = mapped_column(Boolean)
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+@dataclass
+class Outgoing:
+    """A recorded message about to be sent, as `delivery._NEXT_UNSENT` read it (locked): its
+    columns, not a loaded object. What the sending transaction decides about it is written
+    by `statuses.settle` or `statuses.stamp_sent`, one statement."""
+
+    id: uuid.UUID
+    seq: int
+    business_id: str
+    channel: str
+    audience: str
+    purpose: str
+    to: str
+    body: str
+    choices: list[str] | None
+    language: str | None
+    requested_at: datetime | None
+    created_at: datetime
+    status: str
+    error: str | None
+    attempts: int
+    provider_message_id: str | None
+    updated_at: datetime

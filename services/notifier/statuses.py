@@ -24,13 +24,12 @@ from typing import cast
 from sqlalchemy import String, Table, any_, bindparam, column, func, or_, select, update
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.elements import ColumnClause
 
 from libs.db.direct import Direct
 from libs.db.locks import lock_until_commit, xact_lock
 from services.notifier.adapters import twilio_sms, whatsapp
-from services.notifier.models import MESSAGE_LOG, MessageLog, MessageStatus
+from services.notifier.models import MESSAGE_LOG, MessageLog, MessageStatus, Outgoing
 
 RANK: dict[str, int] = {"sending": 0, "queued": 1, "sent": 2, "failed": 3, "undelivered": 3,
                         "delivered": 4, "read": 5}
@@ -64,7 +63,8 @@ def _describe(channel: str, status: str, error_code: str | None) -> str:
     return f"{channel} reported {status}" + (f", error {error_code}" if error_code else "")
 
 
-def apply(row: MessageLog, status: str, error_code: str | None, now: datetime) -> bool:
+def apply(row: MessageLog | Outgoing, status: str, error_code: str | None,
+          now: datetime) -> bool:
     """Move the row to `status` if that is forward; True when it moved."""
     if row.provider_message_id is None or not advances(row.status, status):
         return False
@@ -103,14 +103,26 @@ _STAMP_SENT = Direct.of(
                select(func.count(xact_lock(_KEY)))
                .select_from(func.unnest(bindparam("lock_keys",
                                                   type_=ARRAY(String))).alias("key"))
-               .scalar_subquery()))  # on the table: `stamp_sent` sets the loaded row itself
+               .scalar_subquery()))
 """Built once, on the table (docs/scaling.md, "What a statement costs in Python"). Its RETURNING
 takes the provider ids' locks, so the `_KEPT` read after it sees every report committed
 before them (a statement reads what was committed when it began: the read cannot be in the
 same statement)."""
 
 
-async def stamp_sent(session: AsyncSession, row: MessageLog, ids: list[str], sent_as: str,
+_SETTLE = Direct.of(update(MESSAGE_LOG).where(_LOG.id == bindparam("row_id")).values(
+    status=bindparam("new_status"), error=bindparam("new_error"),
+    updated_at=bindparam("new_updated_at"), attempts=bindparam("new_attempts")))
+
+
+async def settle(session: AsyncSession, row: Outgoing) -> None:
+    """Write the message's status, error and attempts as this transaction left them."""
+    await _SETTLE.rowcount(session, {
+        "row_id": row.id, "new_status": row.status, "new_error": row.error,
+        "new_updated_at": row.updated_at, "new_attempts": row.attempts})
+
+
+async def stamp_sent(session: AsyncSession, row: Outgoing, ids: list[str], sent_as: str,
                      calls: int, now: datetime) -> list[Unreachable]:
     """Mark `row` sent with its provider ids in one statement that also takes the ids'
     locks when its channel reports (`lock_provider_id`), then apply the reports kept for
@@ -121,11 +133,14 @@ async def stamp_sent(session: AsyncSession, row: MessageLog, ids: list[str], sen
         "calls": calls, "lock_keys": [_lock_key(i) for i in ids] if reports else []})
     assert stamped is not None  # the row is locked by this transaction: it is there
     attempts = stamped[0]
-    for name, value in (("status", "sent"), ("error", None), ("updated_at", now),
-                        ("provider_message_id", ids[0]), ("provider_message_ids", ids),
-                        ("sent_as", sent_as), ("attempts", attempts)):
-        set_committed_value(row, name, value)  # as written: nothing left for the ORM
-    return await apply_kept_reports(session, row, ids, now) if reports else []
+    row.status, row.error, row.updated_at = "sent", None, now
+    row.provider_message_id, row.attempts = ids[0], attempts
+    if not reports:
+        return []
+    found = await apply_kept_reports(session, row, ids, now)
+    if row.status != "sent":  # a report came first: the row moves on from sent at once
+        await settle(session, row)
+    return found
 
 
 @dataclass(frozen=True)
@@ -159,7 +174,8 @@ async def record_report(session: AsyncSession, *, channel: str, provider_message
     return found
 
 
-async def apply_kept_reports(session: AsyncSession, row: MessageLog, ids: Iterable[str],
+async def apply_kept_reports(session: AsyncSession, row: MessageLog | Outgoing,
+                             ids: Iterable[str],
                              now: datetime) -> list[Unreachable]:
     """The row was just given these provider ids: apply what was reported for them before.
     Call it after taking each id's lock (`stamp_sent`), in the transaction that sets them."""
