@@ -102,7 +102,9 @@ _taken: set[int] = set()
 
 
 def free_port() -> int:
-    """A port below the ephemeral range, so no outgoing connection takes it first."""
+    """A port to listen on, below the ephemeral range: the many outgoing connections of a
+    run (each picks an ephemeral port) can never take it before its process binds it. The
+    fault tests' system (`tests/faults/system.py`) takes its ports here too."""
     try:
         floor = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
     except (OSError, ValueError, IndexError):

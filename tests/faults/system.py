@@ -12,9 +12,7 @@ import asyncio
 import contextlib
 import json
 import os
-import random
 import signal
-import socket
 import subprocess
 import sys
 import uuid
@@ -32,6 +30,7 @@ from pydantic_settings import SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from benchmarks.rig import free_port
 from libs.bus.amqp import AmqpTransport, queue_state
 from libs.bus.transport import DEAD_REASON_HEADER, ERROR_HEADER, ORIGINAL_KEY_HEADER, Topology
 from libs.business.profile import BusinessProfile, load_profile
@@ -72,34 +71,6 @@ CLEANUP_BOUND_S = 30.0
 # Production's delivery settings, so the faults meet the tiers a deployment has.
 RETRY_DELAYS_MS: tuple[int, ...] = tuple(Settings.model_fields["bus_retry_delays_ms"].default)
 DELIVERY_LIMIT = int(Settings.model_fields["bus_delivery_limit"].default)
-
-
-_taken: set[int] = set()
-
-
-def _ephemeral_floor() -> int:
-    try:
-        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return 32768
-
-
-def free_port() -> int:
-    """A port to listen on, below the ephemeral range: the many outgoing connections of
-    the run (each picks an ephemeral port) can never take it before its process binds it."""
-    floor = _ephemeral_floor()
-    for _ in range(200):
-        port = random.randrange(max(1024, floor - 12000), floor)
-        if port in _taken:
-            continue
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        _taken.add(port)
-        return port
-    raise RuntimeError(f"no free port below {floor} to give a service")
 
 
 def _tail(path: Path, lines: int) -> str:
