@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import psycopg
 from psycopg.rows import RowMaker, namedtuple_row
@@ -130,7 +130,8 @@ class Direct:
             self._row_maker.append(made)
         return made
 
-    async def _run(self, session: AsyncSession, given: Mapping[str, Any], *, fetch: str) -> Any:
+    async def _run(self, session: AsyncSession, given: Mapping[str, Any], *,
+                   fetch: Literal["all", "one", "count"]) -> Any:
         params = self.parameters(given)
         sync_session = session.sync_session
         if sync_session.autoflush and (sync_session.new or sync_session.dirty
