@@ -174,8 +174,7 @@ async def record_report(session: AsyncSession, *, channel: str, provider_message
     return found
 
 
-async def apply_kept_reports(session: AsyncSession, row: MessageLog | Outgoing,
-                             ids: Iterable[str],
+async def apply_kept_reports(session: AsyncSession, row: Outgoing, ids: Iterable[str],
                              now: datetime) -> list[Unreachable]:
     """The row was just given these provider ids: apply what was reported for them before.
     Call it after taking each id's lock (`stamp_sent`), in the transaction that sets them."""
