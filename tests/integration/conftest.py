@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import psycopg
@@ -18,8 +19,9 @@ from libs.bus.transport import Topology
 from libs.business.profile import load_profile
 from libs.business.service import import_profile
 from libs.db.session import async_url, make_engine, make_session_factory
+from libs.runtime.definition import bindings_of
 from receptionist import migrate
-from receptionist.bootstrap import full_topology
+from receptionist.bootstrap import DEFINITIONS, full_topology
 from receptionist.schema import metadata
 from tests.helpers import FIXTURE_BUSINESSES
 from tests.process_kit import Harness
@@ -75,10 +77,12 @@ def amqp_url() -> Iterator[str]:
 
 @pytest.fixture
 async def topology(amqp_url: str) -> AsyncIterator[Topology]:
-    """A prefix of its own per test, and every queue it made deleted afterwards."""
+    """A prefix of its own per test, and every queue made under it deleted afterwards: every
+    built service's, since a service process the test switches on (calendar with a key)
+    declares queues the test process's own settings leave out."""
     topo = full_topology(f"t{uuid.uuid4().hex[:10]}", TEST_RETRY_DELAYS_MS, delivery_limit=3)
     yield topo
-    cleaner = AmqpTransport(amqp_url, topo)
+    cleaner = AmqpTransport(amqp_url, replace(topo, bindings=bindings_of(DEFINITIONS)))
     await cleaner.connect()
     await cleaner.delete_topology()
     await cleaner.close()
