@@ -23,8 +23,9 @@ checked, built once) and compiled once by SQLAlchemy; each call then goes to psy
 Rows come back as psycopg makes them (named tuples: by position or by column name), with the
 Python types psycopg gives PostgreSQL's, which are the ones SQLAlchemy's psycopg dialect
 hands back for the types used here (uuid, text, timestamptz, numeric, integer, boolean,
-jsonb, arrays). An expanding parameter (`in_()` of a list) has no fixed SQL: such a statement
-is refused; `== any_(array)` says the same in one fixed statement.
+jsonb, arrays). A parameter SQLAlchemy renders into the SQL on every call (`in_()` of a list,
+a `literal_execute` value) has no fixed SQL: such a statement is refused; `== any_(array)`
+says what `in_()` said in one fixed statement.
 """
 
 from __future__ import annotations
@@ -73,9 +74,10 @@ class Direct:
         literals: dict[str, Any] = {}
         processors: dict[str, Processor] = {}
         for bind, name in compiled.bind_names.items():
-            if bind.expanding:
-                raise NotDirect(f"{name!r} is an expanding parameter (in_() of a list): its "
-                                "SQL changes with the list; use == any_(array) instead")
+            if bind.expanding or bind.literal_execute:
+                raise NotDirect(f"{name!r} is rendered into the SQL on every call (in_() of a "
+                                "list, or a literal_execute value): use == any_(array), or "
+                                "a plain parameter, instead")
             process = bind.type.dialect_impl(_DIALECT).bind_processor(_DIALECT)
             if process is not None:
                 processors[name] = process

@@ -161,10 +161,14 @@ async def test_a_missing_or_unknown_parameter_is_refused_before_anything_is_sent
 
 
 def test_a_statement_whose_sql_changes_with_its_parameters_is_refused() -> None:
-    """`in_()` of a list is rendered again for each list: it cannot be compiled once."""
+    """`in_()` of a list, or a value rendered as a literal, is rendered again on every call:
+    such a statement cannot be compiled once."""
     with pytest.raises(NotDirect, match="any_"):
         Direct.of(select(INBOX.c.type).where(INBOX.c.consumer.in_(bindparam(
             "consumers", expanding=True))))
+    with pytest.raises(NotDirect, match="literal_execute"):
+        Direct.of(select(INBOX.c.type).where(INBOX.c.consumer == bindparam(
+            "consumer", literal_execute=True)))
 
 
 async def test_a_failure_is_raised_as_sqlalchemy_raises_it(session_factory: Sessions) -> None:
