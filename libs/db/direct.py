@@ -85,7 +85,7 @@ class Direct:
                 required.add(name)
             else:
                 value = bind.effective_value
-                literals[name] = value if process is None or value is None else process(value)
+                literals[name] = value if process is None else process(value)
         return cls(compiled.string, frozenset(required), literals, processors)
 
     def parameters(self, given: Mapping[str, Any]) -> dict[str, Any]:
@@ -100,7 +100,7 @@ class Direct:
         out = dict(self.literals)
         for name, value in given.items():
             process = self.processors.get(name)
-            out[name] = value if process is None or value is None else process(value)
+            out[name] = value if process is None else process(value)
         return out
 
     async def all(self, session: AsyncSession, params: Mapping[str, Any] | None = None

@@ -135,6 +135,22 @@ async def test_parameters_and_rows_have_the_types_sqlalchemy_gives(
     assert (orm.id, orm.payload, orm.due_at, orm.fired_at) == (timer_id, payload, NOW, NOW)
 
 
+async def test_none_for_a_json_parameter_is_json_null_as_the_session_sends_it(
+        session_factory: Sessions) -> None:
+    """A type's processor sees None too: SQLAlchemy sends None for a JSON column as JSON
+    `null`, not SQL NULL, and so does a `Direct` statement."""
+    add = insert(TIMERS).values(id=bindparam("id"), owner="test", kind="ping",
+                                key=bindparam("key"), business_id="salon", due_at=NOW,
+                                payload=bindparam("payload", type_=JSONB))
+    async with session_factory() as s, s.begin():
+        await Direct.of(add).rowcount(s, {"id": uuid.uuid4(), "key": "direct", "payload": None})
+        await s.execute(add, {"id": uuid.uuid4(), "key": "session", "payload": None})
+        stored = (await s.execute(select(TIMERS.c.key, TIMERS.c.payload.is_(None),
+                                         func.jsonb_typeof(TIMERS.c.payload))
+                                  .order_by(TIMERS.c.key))).all()
+    assert [tuple(r) for r in stored] == [("direct", False, "null"), ("session", False, "null")]
+
+
 async def test_arrays_and_json_lists_are_passed_whole(session_factory: Sessions) -> None:
     consumers = ["a", "b", "c"]
     async with session_factory() as s, s.begin():
