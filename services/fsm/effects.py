@@ -357,7 +357,7 @@ async def _save_customer(turn: Turn) -> None:
     """What the turn changed of the customer, if anything: their choices as they are now,
     their record by what this turn added to it (staff may mark a booking meanwhile)."""
     now, before = turn.customer, turn.customer_as_read
-    if now == before or before is None:
+    if now == before:
         return
     await _SAVE_CUSTOMER.rowcount(turn.session, {
         "customer_id": now.id, "new_opted_out": now.opted_out, "new_language": now.language,

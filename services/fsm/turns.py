@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import secrets
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
@@ -89,11 +89,43 @@ _MADE_TODAY = (select(func.count()).select_from(Booking)
                .scalar_subquery())
 """Bookings made in the last day from a web visitor's address (by its hash: the message's,
 else the one kept), or by this customer alone when it is not known (`m.WebCaps`)."""
+
+
+@dataclass
+class TurnCustomer:
+    """The customer a turn answers, as its opening read them. What the turn changes is
+    written with the outcome (`effects.apply`), the counters as increments: staff marking a
+    booking (`staff.mark_booking`) may change them at the same time."""
+
+    id: uuid.UUID
+    address: str
+    language: Language
+    origin: str | None
+    opted_out: bool
+    no_shows: int
+    kept: int
+    late_cancels: int
+
+
+@dataclass
+class TurnConversation:
+    """The turn's conversation row, locked by its opening; written with the outcome
+    (`effects.apply`)."""
+
+    id: uuid.UUID
+    channel: Channel
+    state: str
+    context: dict[str, Any]
+    last_customer_message_at: datetime | None
+    taken_over_at: datetime | None
+    released_at: datetime | None
+
+
 _C, _V = CUSTOMERS.c, CONVERSATIONS.c
+_CUSTOMER_COLUMNS = len(fields(TurnCustomer))
 _OPEN_TURN = Direct.of(
-    select(_C.id, _C.address, _C.language, _C.origin, _C.opted_out, _C.no_shows, _C.kept,
-           _C.late_cancels, _V.id.label("conversation_id"), _V.channel, _V.state, _V.context,
-           _V.last_customer_message_at, _V.taken_over_at, _V.released_at,
+    select(*(_C[f.name] for f in fields(TurnCustomer)),
+           *(_V[f.name].label(f"conversation_{f.name}") for f in fields(TurnConversation)),
            *BLOCKED_COLUMNS, case((bindparam("web", type_=Boolean), _MADE_TODAY), else_=None))
     .join(CONVERSATIONS, _V.customer_id == _C.id)
     .where(_C.business_id == bindparam("business_id"), _C.address == bindparam("address"))
@@ -148,36 +180,6 @@ class WebLimits:
 
 
 @dataclass
-class TurnCustomer:
-    """The customer a turn answers, as its opening read them. What the turn changes is
-    written with the outcome (`effects.apply`), the counters as increments: staff marking a
-    booking (`staff.mark_booking`) may change them at the same time."""
-
-    id: uuid.UUID
-    address: str
-    language: Language
-    origin: str | None
-    opted_out: bool
-    no_shows: int
-    kept: int
-    late_cancels: int
-
-
-@dataclass
-class TurnConversation:
-    """The turn's conversation row, locked by its opening; written with the outcome
-    (`effects.apply`)."""
-
-    id: uuid.UUID
-    channel: Channel
-    state: str
-    context: dict[str, Any]
-    last_customer_message_at: datetime | None
-    taken_over_at: datetime | None
-    released_at: datetime | None
-
-
-@dataclass
 class Turn:
     """One locked conversation and what the machine needs to step it. The customer and the
     conversation are rows read with the turn's opening, not objects the ORM flushes: every
@@ -203,12 +205,11 @@ class Turn:
     customer_wrote: bool = False
     """The turn answers the customer's message: their silence counts from now (written
     with the outcome, `effects.apply`)."""
-    customer_as_read: TurnCustomer | None = None
+    customer_as_read: TurnCustomer = field(init=False)
     """The customer as the opening read them, to write only what the turn changed."""
 
     def __post_init__(self) -> None:
-        if self.customer_as_read is None:
-            self.customer_as_read = replace(self.customer)
+        self.customer_as_read = replace(self.customer)
 
     @property
     def channel(self) -> Channel:
@@ -320,16 +321,10 @@ async def open_turn(session: AsyncSession, ctx: HandlerContext, customer_address
             "business_id": business_id, "address": customer_address, "channel": channel})
     else:
         raise RuntimeError(f"no conversation could be opened for a customer of {business_id}")
-    (customer_id, address, language, origin, opted_out, no_shows, kept, late_cancels,
-     conversation_id, conversation_channel, state, context, last_message_at, taken_over_at,
-     released_at, starts, ends, made_today) = known
-    return Turn(session, profile,
-                TurnCustomer(customer_id, address, language, origin, opted_out, no_shows, kept,
-                             late_cancels),
-                TurnConversation(conversation_id, conversation_channel, state, context,
-                                 last_message_at, taken_over_at, released_at),
-                now, as_ranges(starts, ends), made_today=made_today,
-                customer_wrote=customer_said)
+    *columns, starts, ends, made_today = known
+    return Turn(session, profile, TurnCustomer(*columns[:_CUSTOMER_COLUMNS]),
+                TurnConversation(*columns[_CUSTOMER_COLUMNS:]), now, as_ranges(starts, ends),
+                made_today=made_today, customer_wrote=customer_said)
 
 
 async def open_turn_for_booking(session: AsyncSession, ctx: HandlerContext,
