@@ -30,7 +30,8 @@ says what `in_()` said in one fixed statement.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -38,10 +39,11 @@ import psycopg
 from psycopg.rows import RowMaker, namedtuple_row
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql.psycopg import PGDialectAsync_psycopg
-from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.engine import Engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.util.concurrency import greenlet_spawn
 
 _DIALECT = PGDialectAsync_psycopg()  # type: ignore[no-untyped-call]  # the services' dialect
 Processor = Callable[[Any], Any]
@@ -103,26 +105,26 @@ class Direct:
             out[name] = value if process is None else process(value)
         return out
 
-    async def all(self, session: AsyncSession, params: Mapping[str, Any] | None = None
+    async def all(self, db: Db, params: Mapping[str, Any] | None = None
                   ) -> list[Any]:
         """Every row the statement returns."""
-        return await self._run(session, params or {}, fetch="all")  # type: ignore[no-any-return]
+        return await self._run(db, params or {}, fetch="all")  # type: ignore[no-any-return]
 
-    async def first(self, session: AsyncSession, params: Mapping[str, Any] | None = None
+    async def first(self, db: Db, params: Mapping[str, Any] | None = None
                     ) -> Any | None:
         """The first row, or None."""
-        return await self._run(session, params or {}, fetch="one")
+        return await self._run(db, params or {}, fetch="one")
 
-    async def scalar(self, session: AsyncSession, params: Mapping[str, Any] | None = None
+    async def scalar(self, db: Db, params: Mapping[str, Any] | None = None
                      ) -> Any | None:
         """The first column of the first row, or None."""
-        row = await self.first(session, params)
+        row = await self.first(db, params)
         return None if row is None else row[0]
 
-    async def rowcount(self, session: AsyncSession, params: Mapping[str, Any] | None = None
+    async def rowcount(self, db: Db, params: Mapping[str, Any] | None = None
                        ) -> int:
         """How many rows it changed (for a statement that returns none)."""
-        return await self._run(session, params or {}, fetch="count")  # type: ignore[no-any-return]
+        return await self._run(db, params or {}, fetch="count")  # type: ignore[no-any-return]
 
     def _rows(self, cursor: psycopg.AsyncCursor[Any]) -> RowMaker[Any]:
         if self._row_maker:
@@ -132,55 +134,153 @@ class Direct:
             self._row_maker.append(made)
         return made
 
-    async def _run(self, session: AsyncSession, given: Mapping[str, Any], *,
-                   fetch: Literal["all", "one", "count"]) -> Any:
-        params = self.parameters(given)
-        sync_session = session.sync_session
-        if sync_session.autoflush and (sync_session.new or sync_session.dirty
-                                       or sync_session.deleted):
-            await session.flush()  # what the statement may read, as SQLAlchemy's autoflush
-        sync, driver = await _connection_of(session)
+    async def many(self, db: Db, rows: Sequence[Mapping[str, Any]]) -> None:
+        """The statement once for each of `rows` (psycopg's `executemany`, pipelined: one
+        round trip for them all); nothing is returned."""
+        if rows:
+            await self._run(db, [self.parameters(row) for row in rows], fetch="many")
+
+    async def _run(self, db: Db, given: Mapping[str, Any] | list[dict[str, Any]], *,
+                   fetch: Literal["all", "one", "count", "many"]) -> Any:
+        params = given if isinstance(given, list) else self.parameters(given)
+        if isinstance(db, DirectConnection):
+            engine, driver = db.engine, db.driver
+        else:
+            sync_session = db.sync_session
+            if sync_session.autoflush and (sync_session.new or sync_session.dirty
+                                           or sync_session.deleted):
+                await db.flush()  # what the statement may read, as SQLAlchemy's autoflush
+            engine, driver = await _connection_of(db)
         cursor = driver.cursor(row_factory=self._rows)
-        _announce(sync, "before_cursor_execute", cursor, self.sql, params)
+        many = isinstance(params, list)
+        _announce(engine, "before_cursor_execute", cursor, self.sql, params, many)
         try:
-            await cursor.execute(self.sql, params)
-            if fetch == "all":
-                result: Any = await cursor.fetchall()
-            elif fetch == "one":
-                result = await cursor.fetchone() if cursor.description else None
+            if isinstance(params, list):
+                await cursor.executemany(self.sql, params)
+                result: Any = None
             else:
-                result = cursor.rowcount
+                await cursor.execute(self.sql, params)
+                if fetch == "all":
+                    result = await cursor.fetchall()
+                elif fetch == "one":
+                    result = await cursor.fetchone() if cursor.description else None
+                else:
+                    result = cursor.rowcount
         except psycopg.Error as exc:
-            raise sa_exc.DBAPIError.instance(self.sql, None, exc, psycopg.Error,
-                                             hide_parameters=True, dialect=_DIALECT) from exc
+            raise _raised(self.sql, exc) from exc
         finally:
             await cursor.close()
-        _announce(sync, "after_cursor_execute", cursor, self.sql, params)
+        _announce(engine, "after_cursor_execute", cursor, self.sql, params, many)
         return result
 
 
 _CONNECTION = "libs.db.direct.connection"
 
 
-async def _connection_of(session: AsyncSession) -> tuple[Connection, psycopg.AsyncConnection[Any]]:
-    """The connection of the session's transaction (begun if it was not), and psycopg's
-    beneath it. Kept in the session's `info` for the rest of that transaction: asking the
-    session for it costs two greenlet switches, a tenth of a statement."""
+async def _connection_of(session: AsyncSession) -> tuple[Engine, psycopg.AsyncConnection[Any]]:
+    """The engine of the session's transaction (begun if it was not) and psycopg's
+    connection beneath it. Kept in the session's `info` for the rest of that transaction:
+    asking the session for it costs two greenlet switches, a tenth of a statement."""
     transaction = session.sync_session.get_transaction()
     kept = session.info.get(_CONNECTION)
     if kept is not None and transaction is not None and kept[0] is transaction \
             and transaction.is_active:
         return kept[1], kept[2]
     connection = await session.connection()
-    sync = connection.sync_connection
     driver = (await connection.get_raw_connection()).driver_connection
-    assert sync is not None and isinstance(driver, psycopg.AsyncConnection)
-    session.info[_CONNECTION] = (session.sync_session.get_transaction(), sync, driver)
-    return sync, driver
+    assert isinstance(driver, psycopg.AsyncConnection)
+    engine = connection.sync_engine
+    session.info[_CONNECTION] = (session.sync_session.get_transaction(), engine, driver)
+    return engine, driver
 
 
-def _announce(sync: Connection, event: str, cursor: Any, sql: str,
-              params: Mapping[str, Any]) -> None:
-    """The engine's cursor listeners, called as SQLAlchemy calls them (no execution
-    context: none was made)."""
-    getattr(sync.dispatch, event)(sync, cursor, sql, params, None, False)
+def _announce(engine: Engine, event: str, cursor: Any, sql: str,
+              params: Mapping[str, Any] | list[dict[str, Any]], many: bool) -> None:
+    """The engine's cursor listeners (its own and `Engine`'s), called as SQLAlchemy calls
+    them but with neither a `Connection` nor an execution context: none was made."""
+    getattr(engine.dispatch, event)(None, cursor, sql, params, None, many)
+
+
+def _raised(sql: str, exc: psycopg.Error) -> sa_exc.StatementError:
+    """psycopg's error as SQLAlchemy raises it (its class for the DBAPI's, the parameters
+    hidden)."""
+    return sa_exc.DBAPIError.instance(sql, None, exc, psycopg.Error, hide_parameters=True,
+                                      dialect=_DIALECT)
+
+
+# --- a pooled connection without the session ----------------------------------------------
+
+
+@dataclass
+class DirectConnection:
+    """A connection of the engine's pool driven by psycopg alone, for work made only of
+    `Direct` statements: a session's transaction costs about 300 us of CPU more than the
+    same statements on its pooled connection (docs/scaling.md, "Transactions without the
+    session"). Opened by `direct_transaction` or `direct_autocommit`."""
+
+    engine: Engine
+    driver: psycopg.AsyncConnection[Any]
+
+
+@contextlib.asynccontextmanager
+async def direct_transaction(engine: AsyncEngine) -> AsyncIterator[DirectConnection]:
+    """One transaction on a pooled connection: committed when the block ends, rolled back
+    if it raises; the connection goes back to the pool either way (or is dropped, if it
+    broke). A failure to commit is raised as SQLAlchemy raises it."""
+    async with _pooled(engine) as connection:
+        try:
+            yield connection
+        except BaseException:
+            await _ending(connection, connection.driver.rollback(), "ROLLBACK")
+            raise
+        await _ending(connection, connection.driver.commit(), "COMMIT")
+
+
+@contextlib.asynccontextmanager
+async def direct_autocommit(engine: AsyncEngine) -> AsyncIterator[DirectConnection]:
+    """A pooled connection on which each statement commits by itself (no `BEGIN` and
+    `COMMIT` round trips: for a single write, or reads only), back at the default level
+    when the block ends."""
+    async with _pooled(engine) as connection:
+        await connection.driver.set_autocommit(True)
+        try:
+            yield connection
+        finally:
+            if not connection.driver.broken:
+                await connection.driver.set_autocommit(False)
+
+
+@contextlib.asynccontextmanager
+async def _pooled(engine: AsyncEngine) -> AsyncIterator[DirectConnection]:
+    """A connection checked out of the engine's pool (a timeout, or a refused connect, is
+    SQLAlchemy's error, as a session's would be) and checked back in, which resets it; one
+    that broke is invalidated rather than reused. The pool's own code may make I/O through
+    SQLAlchemy's greenlet bridge, hence `greenlet_spawn`."""
+    pooled = await greenlet_spawn(engine.sync_engine.raw_connection)
+    driver = pooled.driver_connection
+    assert isinstance(driver, psycopg.AsyncConnection)
+    try:
+        yield DirectConnection(engine.sync_engine, driver)
+    finally:
+        if driver.broken or driver.closed:
+            await greenlet_spawn(pooled.invalidate)
+        else:
+            await greenlet_spawn(pooled.close)
+
+
+async def _ending(connection: DirectConnection, ending: Awaitable[None], sql: str) -> None:
+    try:
+        await ending
+    except psycopg.Error as exc:
+        raise _raised(sql, exc) from exc
+
+
+def engine_of(sessions: async_sessionmaker[AsyncSession]) -> AsyncEngine:
+    """The engine a session factory binds to (its pool is the one `direct_*` use)."""
+    bind = sessions.kw["bind"]
+    assert isinstance(bind, AsyncEngine)
+    return bind
+
+
+Db = AsyncSession | DirectConnection
+"""Where a `Direct` statement runs: a session's transaction, or a pooled connection."""

@@ -1,6 +1,9 @@
 """`libs.db.direct`: a Core statement compiled once and run by psycopg on the session's own
 connection behaves as the session's `execute` would: inside its transaction, after its
-autoflush, with the same parameter types, the same exceptions and the same listeners."""
+autoflush, with the same parameter types, the same exceptions and the same listeners. On a
+pooled connection without a session (`direct_transaction`, `direct_autocommit`) it commits,
+rolls back, fails and is counted as a session's would, and the pool gets its connection
+back, or loses it if it broke."""
 
 from __future__ import annotations
 
@@ -20,13 +23,17 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.pool import QueuePool
 
+from libs.bus.faults import is_transient
 from libs.bus.models import InboxMessage, OutboxMessage
-from libs.db.direct import Direct, NotDirect
+from libs.db.direct import Direct, NotDirect, direct_autocommit, direct_transaction
 from libs.db.session import autocommit_sessions
 from libs.logs import log_context
 from libs.metrics import DB_STATEMENTS
@@ -227,4 +234,131 @@ async def test_the_engines_listeners_and_the_statement_counter_see_it(
             await COUNT.scalar(s, {"consumer": "seen"})
     assert seen == [("before", "INSERT"), ("after", "INSERT"),
                     ("before", "SELECT"), ("after", "SELECT")]
+    assert counter._value.get() == counted + 2
+
+
+# --- a pooled connection without the session ----------------------------------------------
+
+
+def checked_out(engine: AsyncEngine) -> int:
+    """How many of the pool's connections are out now."""
+    return cast(QueuePool, engine.pool).checkedout()
+
+
+async def test_a_direct_transaction_commits_when_its_block_ends_and_rolls_back_if_it_raises(
+        session_factory: Sessions, engine: AsyncEngine) -> None:
+    async with direct_transaction(engine) as db:
+        await RECORD.first(db, {"consumer": "pooled", "event_id": uuid.uuid4()})
+        assert await count(session_factory, "pooled") == 0  # not committed yet
+        await RECORD.first(db, {"consumer": "pooled", "event_id": uuid.uuid4()})
+    with pytest.raises(LookupError):
+        async with direct_transaction(engine) as db:
+            await RECORD.first(db, {"consumer": "pooled", "event_id": uuid.uuid4()})
+            raise LookupError("the handler failed")
+    assert await count(session_factory, "pooled") == 2
+    assert checked_out(engine) == 0  # both went back to the pool
+
+
+async def test_direct_autocommit_commits_each_statement_and_returns_the_connection_as_it_was(
+        session_factory: Sessions, engine: AsyncEngine) -> None:
+    async with direct_autocommit(engine) as db:
+        await RECORD.first(db, {"consumer": "by itself", "event_id": uuid.uuid4()})
+        assert await count(session_factory, "by itself") == 1  # seen at once elsewhere
+        with pytest.raises(sa_exc.IntegrityError):
+            await RECORD.first(db, {"consumer": "by itself", "event_id": None})
+        await RECORD.first(db, {"consumer": "by itself", "event_id": uuid.uuid4()})
+    for _ in range(3):  # whichever pooled connection comes next is transactional again
+        with pytest.raises(LookupError):
+            async with direct_transaction(engine) as db:
+                await RECORD.first(db, {"consumer": "by itself", "event_id": uuid.uuid4()})
+                raise LookupError("rolled back")
+    assert await count(session_factory, "by itself") == 2
+
+
+async def test_many_sends_the_statement_for_each_row_and_nothing_for_none(
+        session_factory: Sessions, engine: AsyncEngine) -> None:
+    sent: list[str] = []
+    add = Direct.of(insert(INBOX).values(consumer=bindparam("consumer"),
+                                         event_id=bindparam("event_id"), type="many.v1"))
+    with listening(engine.sync_engine, "before_cursor_execute",
+                   lambda _c, _k, statement, _p, _x, many: sent.append(f"{many}")):
+        async with direct_transaction(engine) as db:
+            await add.many(db, [{"consumer": "many", "event_id": uuid.uuid4()}
+                                for _ in range(3)])
+            await add.many(db, [])
+        async with session_factory() as s, s.begin():
+            await add.many(s, [{"consumer": "many", "event_id": uuid.uuid4()}])
+    assert sent == ["True", "True"]
+    assert await count(session_factory, "many") == 4
+    with pytest.raises(sa_exc.ArgumentError, match="required"):
+        async with direct_transaction(engine) as db:
+            await add.many(db, [{"consumer": "many"}])
+
+
+async def test_a_failure_on_a_pooled_connection_is_sqlalchemys_and_the_connection_recovers(
+        session_factory: Sessions, engine: AsyncEngine) -> None:
+    event_id = uuid.uuid4()
+    async with direct_transaction(engine) as db:
+        await RECORD.first(db, {"consumer": "pooled twice", "event_id": event_id})
+    with pytest.raises(sa_exc.IntegrityError) as raised:
+        async with direct_transaction(engine) as db:
+            await RECORD.first(db, {"consumer": "pooled twice", "event_id": uuid.uuid4()})
+            await RECORD.first(db, {"consumer": "pooled twice", "event_id": event_id})
+    assert isinstance(raised.value.orig, psycopg.errors.UniqueViolation)
+    assert "[parameters" not in str(raised.value)
+    async with direct_transaction(engine) as db:  # rolled back: the next one is clean
+        await RECORD.first(db, {"consumer": "pooled twice", "event_id": uuid.uuid4()})
+    assert await count(session_factory, "pooled twice") == 2
+
+
+DEFERRED = Direct.of(text(
+    "CREATE TEMP TABLE deferred_once (n int UNIQUE DEFERRABLE INITIALLY DEFERRED) "
+    "ON COMMIT DROP"))
+TWO_ALIKE = Direct.of(text("INSERT INTO deferred_once VALUES (1), (1)"))
+
+
+async def test_a_failure_to_commit_is_raised_as_sqlalchemy_raises_it(
+        session_factory: Sessions, engine: AsyncEngine) -> None:
+    with pytest.raises(sa_exc.IntegrityError) as raised:
+        async with direct_transaction(engine) as db:
+            await DEFERRED.rowcount(db)
+            await TWO_ALIKE.rowcount(db)
+            await RECORD.first(db, {"consumer": "not committed", "event_id": uuid.uuid4()})
+    assert isinstance(raised.value.orig, psycopg.errors.UniqueViolation)
+    assert "COMMIT" in str(raised.value)
+    assert await count(session_factory, "not committed") == 0
+    assert checked_out(engine) == 0
+
+
+async def test_a_connection_that_broke_is_dropped_from_the_pool_and_the_failure_is_transient(
+        session_factory: Sessions, engine: AsyncEngine) -> None:
+    pid = Direct.of(select(func.pg_backend_pid()))
+    kill = Direct.of(select(func.pg_terminate_backend(bindparam("pid"))))
+    with pytest.raises(sa_exc.OperationalError) as raised:
+        async with direct_transaction(engine) as db:
+            backend = await pid.scalar(db)
+            async with direct_autocommit(engine) as other:
+                assert await kill.scalar(other, {"pid": backend}) is True
+            await RECORD.first(db, {"consumer": "lost", "event_id": uuid.uuid4()})
+    assert is_transient(raised.value)
+    assert checked_out(engine) == 0
+    for _ in range(3):  # no pooled connection is the dead one
+        async with direct_transaction(engine) as db:
+            assert await pid.scalar(db) != backend
+    assert await count(session_factory, "lost") == 0
+
+
+async def test_the_listeners_and_the_counter_see_a_pooled_connections_statements(
+        engine: AsyncEngine) -> None:
+    seen: list[str] = []
+    counter = DB_STATEMENTS.labels("direct-pooled-test")
+    counted = counter._value.get()
+    with listening(Engine, "after_cursor_execute",
+                   lambda _c, _k, statement, *_: seen.append(statement.split()[0])), \
+            log_context(service="direct-pooled-test"):
+        async with direct_autocommit(engine) as db:
+            await COUNT.scalar(db, {"consumer": "nobody"})
+        async with direct_transaction(engine) as db:
+            await RECORD.first(db, {"consumer": "counted", "event_id": uuid.uuid4()})
+    assert seen == ["SELECT", "INSERT"]
     assert counter._value.get() == counted + 2
