@@ -42,7 +42,7 @@ from libs.bus.transport import Delivery, PublishError, Transport, publish_envelo
 from libs.clock import Clock
 from libs.contracts.envelope import Envelope
 from libs.contracts.registry import ContractError, parse_envelope, parse_payload
-from libs.db.direct import Direct
+from libs.db.direct import Db, Direct
 from libs.db.session import autocommit_sessions
 from libs.logs import error_without_message, log_context
 from libs.metrics import (
@@ -93,11 +93,11 @@ def inbox_claim(consumer: str, envelope: Envelope) -> Claim:
     """Record `(consumer, event_id)` together with what the handler emitted; False (nothing
     written) when it was recorded already."""
 
-    async def claim(session: AsyncSession, emitted: Sequence[Envelope]) -> bool:
+    async def claim(db: Db, emitted: Sequence[Envelope]) -> bool:
         ids = {"consumer": consumer, "event_id": envelope.event_id, "type": envelope.type}
         if not emitted:
-            return await _CLAIM.scalar(session, ids) is not None
-        return await _CLAIM_WITH_OUTBOX.first(session, {
+            return await _CLAIM.scalar(db, ids) is not None
+        return await _CLAIM_WITH_OUTBOX.first(db, {
             **ids, "envelopes": [e.model_dump(mode="json") for e in emitted]}) is not None
 
     return claim

@@ -24,7 +24,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.clock import Clock
-from libs.db.direct import Direct
+from libs.db.direct import Db, Direct
 from libs.timers.models import Timer
 
 LEASE = timedelta(minutes=2)
@@ -161,12 +161,16 @@ async def claim_due(session_factory: async_sessionmaker[AsyncSession], clock: Cl
     return due
 
 
-async def mark_fired(session: AsyncSession, timer: Timer, now: datetime) -> bool:
+_MARK_FIRED = Direct.of(
+    update(Timer).where(Timer.id == bindparam("timer_id"), Timer.fired_at.is_(None),
+                        Timer.due_at == bindparam("due_at", type_=Timer.due_at.type))
+    .values(fired_at=bindparam("now", type_=Timer.fired_at.type)).returning(Timer.id))
+
+
+async def mark_fired(db: Db, timer: Timer, now: datetime) -> bool:
     """In the firing transaction: True for the one transaction that fires this timer."""
-    fired = await session.scalar(
-        update(Timer).where(Timer.id == timer.id, Timer.fired_at.is_(None),
-                            Timer.due_at == timer.due_at)
-        .values(fired_at=now).returning(Timer.id))
+    fired = await _MARK_FIRED.scalar(db, {"timer_id": timer.id, "due_at": timer.due_at,
+                                          "now": now})
     return fired is not None
 
 

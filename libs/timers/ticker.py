@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.bus.context import DepsT, Guard, Handler, HandlerContext, PermanentError, run_handler
 from libs.clock import Clock
+from libs.db.direct import Db
 from libs.logs import log_context
 from libs.metrics import (
     TIMER_SECONDS,
@@ -30,8 +31,8 @@ TimerHandler = Handler[DepsT]
 
 
 def timer_guard(timer: Timer, clock: Clock) -> Guard:
-    async def claim(session: AsyncSession) -> bool:
-        return await mark_fired(session, timer, clock.now())
+    async def claim(db: Db) -> bool:
+        return await mark_fired(db, timer, clock.now())
 
     return claim
 

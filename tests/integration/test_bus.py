@@ -35,6 +35,7 @@ from libs.bus.transport import (
 from libs.clock import SystemClock
 from libs.contracts.commands import ReplyRequested
 from libs.contracts.events import CalendarSynced
+from libs.db.locks import lock_until_commit
 from tests.helpers import eventually, queue_drained, reply_envelope
 
 pytestmark = pytest.mark.integration
@@ -617,3 +618,48 @@ async def test_a_repeat_that_fails_on_what_it_changed_is_a_duplicate_not_a_dead_
     await eventually(lambda: _has(session_factory, "later 2"), what="the later message")
     assert await _rows(session_factory, env.event_id) == (1, 3)
     assert await transport.dead_letters(CONSUMER) == []
+
+
+class WritesDirect:
+    """Emits two facts in a `write_direct()` transaction, with a statement of its own."""
+
+    async def __call__(self, ctx: HandlerContext, event: ReplyRequested, deps: None) -> None:
+        assert ctx.envelope is not None
+        async with ctx.write_direct() as db:
+            await lock_until_commit(db, event.text)
+            for n in range(2):
+                ctx.emit(CalendarSynced(booking_id=ctx.envelope.event_id,
+                                        calendar_event_id=f"{event.text} {n}",
+                                        action="inserted", synced_at=ctx.clock.now()))
+
+
+async def test_a_direct_write_is_the_same_exactly_once_transaction_as_a_sessions(
+        session_factory: async_sessionmaker[AsyncSession]) -> None:
+    """Claimed with its outbox rows; a repeat finds the claim taken and commits nothing; a
+    timer's guard is made first; an idempotent one may not emit."""
+    env = reply_envelope("direct")
+    message = ReplyRequested(channel="sms", to="+15555550100", text="direct")
+
+    def context(**kw: Any) -> HandlerContext:
+        return HandlerContext(envelope=env, sessions=session_factory, clock=SystemClock(),
+                              business_id="salon", **kw)
+
+    first = context(claim=inbox_claim(CONSUMER, env))
+    assert await run_handler(WritesDirect(), first, message, None)
+    assert not await run_handler(WritesDirect(), context(claim=inbox_claim(CONSUMER, env)),
+                                 message, None)
+    assert await _rows(session_factory, env.event_id) == (1, 2)
+    guarded: list[bool] = []
+
+    async def fired_already(db: Any) -> bool:
+        guarded.append(True)
+        return False
+
+    assert not await run_handler(WritesDirect(), context(guard=fired_already), message, None)
+    assert guarded == [True]
+    idempotent = context()
+    with pytest.raises(RuntimeError, match="idempotent write emitted"):
+        async with idempotent.write_direct(idempotent=True):
+            idempotent.emit(CalendarSynced(booking_id=env.event_id, calendar_event_id="x",
+                                           action="inserted", synced_at=SystemClock().now()))
+    assert await _rows(session_factory, env.event_id) == (1, 2)

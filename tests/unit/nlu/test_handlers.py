@@ -16,6 +16,7 @@ from libs.business.profile import BusinessProfile, load_profile
 from libs.clock import SimulatedClock
 from libs.contracts.events import InboundMessageReceived, MessageUnderstood
 from libs.contracts.registry import make_envelope
+from libs.db.direct import Db
 from services.nlu import handlers
 from services.nlu.adapters.groq import GroqExtractor, GroqSettings
 from services.nlu.catalog import Catalog
@@ -45,7 +46,7 @@ class _NoSession:
         return None
 
 
-async def _never(session: AsyncSession) -> bool:
+async def _never(db: Db) -> bool:
     raise AssertionError("nlu writes nothing of its own")
 
 
