@@ -1,8 +1,9 @@
 """Reading and writing business profiles in PostgreSQL.
 
-`import_profile` and the readers take the caller's `AsyncSession` and never commit: the
-caller owns the transaction. `import_file` is the whole command: validate first (a bad file
-opens no transaction and writes nothing), then write and commit.
+`import_profile` and the readers take the caller's `AsyncSession` (`get_profile` a pooled
+`DirectConnection` as well) and never commit: the caller owns the transaction. `import_file`
+is the whole command: validate first (a bad file opens no transaction and writes nothing),
+then write and commit.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.business.models import Business, BusinessService
 from libs.business.profile import BusinessProfile, ProfileError, load_profile
+from libs.db.direct import Db, Direct, DirectConnection
 
 ImportOutcome = Literal["created", "updated"]
 Channel = Literal["sms", "whatsapp"]
@@ -142,20 +144,18 @@ class ProfileCache:
         for key in [k for k in self._entries if k[1] == business_id]:
             del self._entries[key]
 
-    async def get(self, session: AsyncSession, business_id: str) -> BusinessProfile | None:
-        key = (_database_of(session), business_id)
+    async def get(self, db: Db, business_id: str) -> BusinessProfile | None:
+        key = (_database_of(db), business_id)
         cached = self._entries.get(key)
         now = time.monotonic()
         if cached is not None and now - cached.checked < PROFILE_FRESH_S:
             return cached.profile
         if cached is not None:
-            version = await session.scalar(
-                select(Business.updated_at).where(Business.id == business_id))
+            version = await _VERSION.scalar(db, {"business_id": business_id})
             if version == cached.version:
                 cached.checked = now
                 return cached.profile
-        row = (await session.execute(select(Business.profile, Business.updated_at)
-                                     .where(Business.id == business_id))).first()
+        row = await _PROFILE.first(db, {"business_id": business_id})
         if row is None:
             self._entries.pop(key, None)
             return None
@@ -164,18 +164,23 @@ class ProfileCache:
         return profile
 
 
-def _database_of(session: AsyncSession) -> str:
-    bind = session.bind
+_VERSION = Direct.of(select(Business.updated_at).where(Business.id == bindparam("business_id")))
+_PROFILE = Direct.of(select(Business.profile, Business.updated_at)
+                     .where(Business.id == bindparam("business_id")))
+
+
+def _database_of(db: Db) -> str:
+    bind = db.engine if isinstance(db, DirectConnection) else db.bind
     return str(getattr(bind, "url", "")) if bind is not None else ""
 
 
 PROFILES = ProfileCache()
 
 
-async def get_profile(session: AsyncSession, business_id: str) -> BusinessProfile | None:
+async def get_profile(db: Db, business_id: str) -> BusinessProfile | None:
     """The business's normalized profile, or None when no such business was imported
     (from this process's cache while it is fresh: `ProfileCache`)."""
-    return await PROFILES.get(session, business_id)
+    return await PROFILES.get(db, business_id)
 
 
 def _normalize_sms_address(address: str) -> str:

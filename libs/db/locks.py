@@ -6,11 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import bindparam, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import Function
 
-from libs.db.direct import Direct
+from libs.db.direct import Db, Direct
 
 
 def xact_lock(key: ColumnElement[Any]) -> Function[Any]:
@@ -25,7 +24,7 @@ _LOCK = Direct.of(select(xact_lock(bindparam("key"))))
 (docs/scaling.md, "Statements built once", "Statements through psycopg")."""
 
 
-async def lock_until_commit(session: AsyncSession, key: str) -> None:
+async def lock_until_commit(db: Db, key: str) -> None:
     """Wait for, then hold to the end of the transaction, the lock named `key` (two keys
     whose hashes collide merely wait for each other)."""
-    await _LOCK.scalar(session, {"key": key})
+    await _LOCK.scalar(db, {"key": key})

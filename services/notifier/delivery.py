@@ -47,7 +47,7 @@ from libs.business.models import Business
 from libs.business.profile import BusinessProfile
 from libs.business.service import get_profile
 from libs.clock import Clock
-from libs.db.direct import Direct
+from libs.db.direct import Db, Direct, direct_transaction, engine_of
 from libs.db.locks import lock_until_commit
 from libs.logs import error_without_message, mask_phone
 from libs.metrics import OUTBOUND_MESSAGES
@@ -113,10 +113,10 @@ def recipient_key(business_id: str, to: str) -> str:
     return f"notifier-recipient\x1f{business_id}\x1f{to}"
 
 
-async def lock_recipient(session: AsyncSession, business_id: str, to: str) -> None:
+async def lock_recipient(db: Db, business_id: str, to: str) -> None:
     """Held to the end of the transaction (two recipients whose keys hash alike merely wait
     for each other)."""
-    await lock_until_commit(session, recipient_key(business_id, to))
+    await lock_until_commit(db, recipient_key(business_id, to))
 
 
 async def send_in_order(sessions: async_sessionmaker[AsyncSession], deps: NotifierDeps,
@@ -128,13 +128,13 @@ async def send_in_order(sessions: async_sessionmaker[AsyncSession], deps: Notifi
     error: PermanentError | None = None
     try:
         while True:
-            async with sessions() as session, session.begin():
-                await lock_recipient(session, mine.business_id, mine.to)
-                found = await _next_unsent(session, mine, clock.now())
+            async with direct_transaction(engine_of(sessions)) as db:
+                await lock_recipient(db, mine.business_id, mine.to)
+                found = await _next_unsent(db, mine, clock.now())
                 if found is None:
                     break
                 own = found.row.id == mine.id
-                outcome = await _attempt(session, found, deps, clock, own=own)
+                outcome = await _attempt(db, found, deps, clock, own=own)
             unreachable += outcome.unreachable
             error = outcome.error
             if own:
@@ -156,11 +156,11 @@ class _Unsent:
     last_inbound_at: datetime | None  # their last WhatsApp message (the 24-hour window)
 
 
-async def _next_unsent(session: AsyncSession, mine: Place, now: datetime) -> _Unsent | None:
+async def _next_unsent(db: Db, mine: Place, now: datetime) -> _Unsent | None:
     """The earliest unsent message to `mine`'s recipient (locked), with whether that
     recipient opted out of the business and when they last wrote on WhatsApp (read in the
     same statement, after the recipient's lock)."""
-    found = await _NEXT_UNSENT.first(session, {
+    found = await _NEXT_UNSENT.first(db, {
         "business_id": mine.business_id, "to": mine.to, "requested_at": mine.requested_at,
         "seq": mine.seq, "id": mine.id, "oldest": now - ORDER_WAIT})
     if found is None:
@@ -194,7 +194,7 @@ _NEXT_UNSENT = Direct.of(
 once"); the message's columns (`Outgoing`), not a loaded object, through psycopg."""
 
 
-async def _attempt(session: AsyncSession, unsent: _Unsent, deps: NotifierDeps, clock: Clock,
+async def _attempt(db: Db, unsent: _Unsent, deps: NotifierDeps, clock: Clock,
                    *, own: bool) -> _Attempt:
     """Gate, send and record one message, inside the recipient's lock. Not `own` (an
     earlier message of another handler): one call, and anything but a definite outcome
@@ -203,13 +203,13 @@ async def _attempt(session: AsyncSession, unsent: _Unsent, deps: NotifierDeps, c
     row = unsent.row
     if _held_back(row, unsent.opted_out):
         row.status, row.updated_at = "suppressed", now
-        await settle(session, row)
+        await settle(db, row)
         OUTBOUND_MESSAGES.labels(row.channel, "suppressed").inc()
         log.info("%s message to %s not sent: the customer opted out", row.channel,
                  mask_phone(row.to))
         return _Attempt()
     try:
-        message = await _outbound(session, unsent, deps, now)
+        message = await _outbound(db, unsent, deps, now)
         if own:
             sent, calls = await send_with_retries(deps.channel, message, deps.retry, deps.sleep)
         else:
@@ -220,7 +220,7 @@ async def _attempt(session: AsyncSession, unsent: _Unsent, deps: NotifierDeps, c
                     mask_phone(row.to), exc.reason)
         row.status, row.error, row.updated_at = "failed", exc.reason, now
         row.attempts += 1
-        await settle(session, row)
+        await settle(db, row)
         found = [Unreachable(row.business_id, row.channel, row.to, exc.reason)]
         return _Attempt(unreachable=found if row.audience == "customer" else [])
     except (Rejected, GaveUp, Retryable) as exc:
@@ -230,14 +230,14 @@ async def _attempt(session: AsyncSession, unsent: _Unsent, deps: NotifierDeps, c
                                  f"not sent yet: {exc.reason}") from exc
         row.status, row.error, row.updated_at = "dead", exc.reason, now
         row.attempts += exc.attempts if isinstance(exc, GaveUp) else 1
-        await settle(session, row)
+        await settle(db, row)
         return _Attempt(error=PermanentError(exc.reason))
     except Exception as exc:  # not a provider's answer (a bug, a lost connection): retried
         OUTBOUND_MESSAGES.labels(row.channel, type(exc).__name__).inc()
         raise
     OUTBOUND_MESSAGES.labels(row.channel, "sent").inc()
     # A report may have come before this commit: kept, and applied here.
-    reported = await stamp_sent(session, row, list(sent.ids), sent.sent_as, calls, now)
+    reported = await stamp_sent(db, row, list(sent.ids), sent.sent_as, calls, now)
     log.info("sent %s message to %s (%s)", row.channel, mask_phone(row.to), sent.sent_as)
     return _Attempt(unreachable=reported)
 
@@ -252,13 +252,13 @@ def window_open(last_inbound_at: datetime | None, now: datetime) -> bool:
     return last_inbound_at is not None and now - last_inbound_at < WINDOW
 
 
-async def _outbound(session: AsyncSession, unsent: _Unsent, deps: NotifierDeps,
+async def _outbound(db: Db, unsent: _Unsent, deps: NotifierDeps,
                     now: datetime) -> OutboundMessage:
     """The row as the adapter takes it. A business that is not imported has no sender (the
     real adapters refuse it; web chat and the recording channel need none). The sender and
     templates come from the profile this process holds (`get_profile`), not a query."""
     row = unsent.row
-    profile = await get_profile(session, row.business_id)
+    profile = await get_profile(db, row.business_id)
     sender, window, template = None, True, None
     if row.channel == "sms" and profile is not None:
         sender = profile.channels.sms

@@ -71,10 +71,10 @@ async def on_reply_requested(ctx: HandlerContext, command: ReplyRequested,
     assert ctx.envelope is not None
     event_id = ctx.envelope.event_id
     ctx.skip_inbox()  # the message log, keyed by the event id, is this command's record
-    async with ctx.record(one_statement=True) as session:
+    async with ctx.statement() as db:
         # Recorded, or found (and locked) if a delivery before this one recorded it: one
         # statement. A row marked dead before is being replayed: it is tried again.
-        attempt = await _RECORD.first(session, {
+        attempt = await _RECORD.first(db, {
             "id": uuid.uuid4(), "event_id": event_id, "business_id": ctx.business_id,
             "channel": command.channel, "audience": command.audience, "to": command.to,
             "body": command.text, "purpose": command.purpose,
@@ -118,8 +118,8 @@ async def on_inbound_message(ctx: HandlerContext, event: InboundMessageReceived,
     ctx.skip_inbox()
     if event.channel != "whatsapp":
         return  # nothing to keep
-    async with ctx.record(one_statement=True) as session:
-        await _WINDOW_OPENED.rowcount(session, {"business_id": ctx.business_id,
+    async with ctx.statement() as db:
+        await _WINDOW_OPENED.rowcount(db, {"business_id": ctx.business_id,
                                                 "customer": event.customer,
                                                 "last_inbound_at": event.received_at})
 

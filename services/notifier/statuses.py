@@ -26,7 +26,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnClause
 
-from libs.db.direct import Direct
+from libs.db.direct import Db, Direct
 from libs.db.locks import lock_until_commit, xact_lock
 from services.notifier.adapters import twilio_sms, whatsapp
 from services.notifier.models import MESSAGE_LOG, MessageLog, MessageStatus, Outgoing
@@ -86,10 +86,10 @@ def _lock_key(provider_message_id: str) -> str:
     return f"notifier-status\x1f{provider_message_id}"
 
 
-async def lock_provider_id(session: AsyncSession, provider_message_id: str) -> None:
+async def lock_provider_id(db: Db, provider_message_id: str) -> None:
     """Held to the end of the transaction: a report and the row getting that id wait for
     each other."""
-    await lock_until_commit(session, _lock_key(provider_message_id))
+    await lock_until_commit(db, _lock_key(provider_message_id))
 
 
 _KEY: ColumnClause[str] = column("key", String)
@@ -115,20 +115,20 @@ _SETTLE = Direct.of(update(MESSAGE_LOG).where(_LOG.id == bindparam("row_id")).va
     updated_at=bindparam("new_updated_at"), attempts=bindparam("new_attempts")))
 
 
-async def settle(session: AsyncSession, row: Outgoing) -> None:
+async def settle(db: Db, row: Outgoing) -> None:
     """Write the message's status, error and attempts as this transaction left them."""
-    await _SETTLE.rowcount(session, {
+    await _SETTLE.rowcount(db, {
         "row_id": row.id, "new_status": row.status, "new_error": row.error,
         "new_updated_at": row.updated_at, "new_attempts": row.attempts})
 
 
-async def stamp_sent(session: AsyncSession, row: Outgoing, ids: list[str], sent_as: str,
+async def stamp_sent(db: Db, row: Outgoing, ids: list[str], sent_as: str,
                      calls: int, now: datetime) -> list[Unreachable]:
     """Mark `row` sent with its provider ids in one statement that also takes the ids'
     locks when its channel reports (`lock_provider_id`), then apply the reports kept for
     them. Two round trips, where a lock per id and the ORM's own update took three."""
     reports = row.channel in REPORTING_CHANNELS
-    stamped = await _STAMP_SENT.first(session, {
+    stamped = await _STAMP_SENT.first(db, {
         "row_id": row.id, "now": now, "first_id": ids[0], "ids": ids, "as_": sent_as,
         "calls": calls, "lock_keys": [_lock_key(i) for i in ids] if reports else []})
     assert stamped is not None  # the row is locked by this transaction: it is there
@@ -137,9 +137,9 @@ async def stamp_sent(session: AsyncSession, row: Outgoing, ids: list[str], sent_
     row.provider_message_id, row.attempts = ids[0], attempts
     if not reports:
         return []
-    found = await apply_kept_reports(session, row, ids, now)
+    found = await apply_kept_reports(db, row, ids, now)
     if row.status != "sent":  # a report came first: the row moves on from sent at once
-        await settle(session, row)
+        await settle(db, row)
     return found
 
 
@@ -174,11 +174,11 @@ async def record_report(session: AsyncSession, *, channel: str, provider_message
     return found
 
 
-async def apply_kept_reports(session: AsyncSession, row: Outgoing, ids: Iterable[str],
+async def apply_kept_reports(db: Db, row: Outgoing, ids: Iterable[str],
                              now: datetime) -> list[Unreachable]:
     """The row was just given these provider ids: apply what was reported for them before.
     Call it after taking each id's lock (`stamp_sent`), in the transaction that sets them."""
-    kept = await _KEPT.all(session, {"ids": list(ids)})
+    kept = await _KEPT.all(db, {"ids": list(ids)})
     found = []
     for report in sorted(kept, key=lambda r: RANK.get(r.status, -1)):
         apply(row, report.status, report.error_code, now)

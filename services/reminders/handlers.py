@@ -52,7 +52,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from libs.bus.context import HandlerContext, HandlerMap, PermanentError
 from libs.business.service import get_profile
 from libs.contracts import events as ev
-from libs.db.direct import Direct
+from libs.db.direct import Db, Direct
 from libs.db.locks import lock_until_commit, xact_lock
 from services.reminders import rules
 from services.reminders.models import (
@@ -115,11 +115,11 @@ _NEW_REMINDER = insert(REMINDERS).values(
     # Read in the statement: the customer's lock was taken in the one before it.
     status=case((bindparam("skipped", type_=_R.reason.type).is_not(None), "skipped"),
                 (_OPTED_OUT_NOW, "opted_out"), else_="pending"))
-_PLAN = _NEW_REMINDER.on_conflict_do_update(
+_PLAN = Direct.of(_NEW_REMINDER.on_conflict_do_update(
     index_elements=[_R.booking_id, _R.offset, _R.starts_at],
     set_={name: _NEW_REMINDER.excluded[name]
           for name in ("customer", "channel", "service", "due_at", "status", "reason")},
-    where=_R.status != "sent")  # one already sent stays sent
+    where=_R.status != "sent"))  # one already sent stays sent
 _LOCKED = select(xact_lock(bindparam("lock_key"))).subquery("locked")
 _NEW_STAGE = (insert(BOOKINGS)
               .from_select(["booking_id", "business_id", "event_type", "occurred_at", "stage"],
@@ -158,10 +158,10 @@ async def on_booking_rescheduled(ctx: HandlerContext, event: ev.BookingReschedul
 async def on_booking_ended(ctx: HandlerContext, event: ev.BookingEvent,
                            deps: RemindersDeps) -> None:
     """Cancelled, expired, completed or no-show: nothing more to remind of."""
-    async with ctx.write(idempotent=True) as session:
-        if not await _newest(session, ctx, event):
+    async with ctx.write_direct(idempotent=True) as db:
+        if not await _newest(db, ctx, event):
             return
-        await _CANCEL_LIVE.rowcount(session, {"of_booking": event.booking_id,
+        await _CANCEL_LIVE.rowcount(db, {"of_booking": event.booking_id,
                                               "why": event.status})
 
 
@@ -174,11 +174,11 @@ async def _replan(ctx: HandlerContext,
     # As of when the booking was confirmed or moved, so handling it again plans the same.
     planned = rules.plan_for(profile, event.starts_at, ctx.occurred_at)
     starts_at = event.starts_at
-    async with ctx.write(idempotent=True) as session:
-        if not await _newest(session, ctx, event):
+    async with ctx.write_direct(idempotent=True) as db:
+        if not await _newest(db, ctx, event):
             return
         # What was planned for another start, or for an offset no longer in the profile.
-        await _CANCEL_OTHER_PLANS.rowcount(session, {
+        await _CANCEL_OTHER_PLANS.rowcount(db, {
             "of_booking": event.booking_id, "new_start": starts_at,
             "offsets": [p.offset for p in planned]})
         if not planned:
@@ -188,15 +188,15 @@ async def _replan(ctx: HandlerContext,
                  "channel": event.channel, "service": event.service, "starts_at": starts_at,
                  "offset": p.offset, "due_at": p.due_at, "skipped": p.skipped}
                 for p in planned]
-        await session.execute(_PLAN, rows)
+        await _PLAN.many(db, rows)
 
 
-async def _newest(session: AsyncSession, ctx: HandlerContext, event: ev.BookingEvent) -> bool:
+async def _newest(db: Db, ctx: HandlerContext, event: ev.BookingEvent) -> bool:
     """Under the customer's lock, record `event` as the booking's newest, unless a newer one
     was applied already. That record, not an inbox row, is what makes a booking event safe
     to apply twice: a repeat of the newest plans the same rows again (upserted), and an
     older one changes nothing."""
-    applied = await _NEWEST.scalar(session, {
+    applied = await _NEWEST.scalar(db, {
         "lock_key": _lock_key(ctx.business_id, event.customer),
         "booking_id": event.booking_id, "business_id": ctx.business_id,
         "event_type": event.TYPE, "occurred_at": ctx.occurred_at,
