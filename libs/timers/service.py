@@ -68,15 +68,16 @@ _CANCEL = delete(_TABLE).where(_TABLE.c.owner == bindparam("owner"),
 """Built once, for any number of keys, on the table: on the mapped class a DELETE takes the
 ORM's bulk path, which looks for the rows in the session and builds the statement again on
 every call (docs/scaling.md, "What a statement costs in Python")."""
+_SCHEDULE_ALL, _CANCEL_ALL = Direct.of(_SCHEDULE), Direct.of(_CANCEL)
 
 
-async def schedule_all(session: AsyncSession, *, owner: str, business_id: str,
+async def schedule_all(db: Db, *, owner: str, business_id: str,
                        timers: Sequence[NewTimer]) -> None:
     """Create or move each timer by its key, in one statement (idempotent: a second
     schedule replaces the first)."""
     if not timers:
         return
-    await session.execute(_SCHEDULE, _schedule_params(owner, business_id, timers))
+    await _SCHEDULE_ALL.rowcount(db, _schedule_params(owner, business_id, timers))
 
 
 def _schedule_params(owner: str, business_id: str,
@@ -93,20 +94,20 @@ def _aware(at: datetime) -> datetime:
     return at
 
 
-async def schedule(session: AsyncSession, *, owner: str, kind: str, key: str, business_id: str,
+async def schedule(db: Db, *, owner: str, kind: str, key: str, business_id: str,
                    due_at: datetime, payload: dict[str, Any] | None = None) -> None:
     """Create or move the timer `key` (idempotent: a second schedule replaces the first)."""
-    await schedule_all(session, owner=owner, business_id=business_id,
+    await schedule_all(db, owner=owner, business_id=business_id,
                        timers=[NewTimer(kind, key, due_at, payload or {})])
 
 
-async def cancel_all(session: AsyncSession, *, owner: str, keys: Sequence[str]) -> None:
+async def cancel_all(db: Db, *, owner: str, keys: Sequence[str]) -> None:
     """Remove these timers, in one statement (a key with no timer is no error)."""
-    await session.execute(_CANCEL, {"owner": owner, "keys": list(keys)})
+    await _CANCEL_ALL.rowcount(db, {"owner": owner, "keys": list(keys)})
 
 
-async def cancel(session: AsyncSession, *, owner: str, key: str) -> None:
-    await cancel_all(session, owner=owner, keys=[key])
+async def cancel(db: Db, *, owner: str, key: str) -> None:
+    await cancel_all(db, owner=owner, keys=[key])
 
 
 _DROP_AND_SCHEDULE = Direct.of(_SCHEDULE.add_cte(_CANCEL.cte("dropped")))
@@ -128,14 +129,14 @@ class TimerChanges:
     def drop(self, key: str) -> None:
         self._changes[key] = None
 
-    async def write(self, session: AsyncSession, *, owner: str, business_id: str) -> None:
+    async def write(self, db: Db, *, owner: str, business_id: str) -> None:
         """One statement for any mix (either list may be empty), none when nothing changed."""
         if not self._changes:
             return
         setting = [t for t in self._changes.values() if t is not None]
         dropping = [key for key, t in self._changes.items() if t is None]
         self._changes.clear()
-        await _DROP_AND_SCHEDULE.rowcount(session, {
+        await _DROP_AND_SCHEDULE.rowcount(db, {
             **_schedule_params(owner, business_id, setting), "keys": dropping})
 
 

@@ -1,6 +1,8 @@
 """Applying the machine's effects: one small function per effect, inside the turn's
 transaction. Each changes fsm's own rows and queues the messages that report the change
-(`turn.emitted`, written to the outbox when the turn commits)."""
+(`turn.emitted`, written to the outbox when the turn commits). Every statement is a `Direct`
+one (bookings through `services.fsm.bookings`), so a turn runs on a session or on a pooled
+connection alike."""
 
 from __future__ import annotations
 
@@ -11,15 +13,15 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from sqlalchemy import Integer, Table, bindparam, delete, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Integer, Table, bindparam, update
 
 from libs.contracts import events as ev
 from libs.contracts.commands import DepositRequested, RefundRequested, ReplyRequested
 from libs.contracts.vocabulary import Channel
 from libs.db.direct import Direct
 from libs.timers import service as timers
-from services.fsm import machine as m, waitlist
+from services.fsm import bookings, machine as m, waitlist
+from services.fsm.bookings import TurnBooking
 from services.fsm.machine.attendance import initial_risk
 from services.fsm.models import Booking, Conversation, Customer
 
@@ -55,7 +57,7 @@ _SAVE_CONVERSATION = Direct.of(
                           "last_customer_message_at")}))
 
 
-def booking_event(kind: type[E], b: Booking, customer: str, channel: Channel,
+def booking_event(kind: type[E], b: Booking | TurnBooking, customer: str, channel: Channel,
                   **extra: Any) -> E:
     """A booking event carries the booking as it now is, so consumers need no lookup."""
     return kind(booking_id=b.id, reference=b.reference, customer=customer, channel=channel,
@@ -64,7 +66,8 @@ def booking_event(kind: type[E], b: Booking, customer: str, channel: Channel,
                 deposit_amount=b.deposit_amount, deposit_booking_id=b.paid_with, **extra)
 
 
-def deposit_request(turn: Turn, b: Booking, amount: Decimal, what: str) -> DepositRequested:
+def deposit_request(turn: Turn, b: TurnBooking, amount: Decimal, what: str
+                    ) -> DepositRequested:
     """Ask payments for a checkout link: the held booking's next attempt."""
     assert b.hold_expires_at is not None
     return DepositRequested(
@@ -74,12 +77,7 @@ def deposit_request(turn: Turn, b: Booking, amount: Decimal, what: str) -> Depos
         description=f"{what} at {turn.profile.name}")
 
 
-async def _locked(session: AsyncSession, booking_id: uuid.UUID) -> Booking:
-    return (await session.scalars(select(Booking).where(
-        Booking.id == booking_id).with_for_update())).one()
-
-
-def _report(turn: Turn, kind: type[E], b: Booking, **extra: Any) -> None:
+def _report(turn: Turn, kind: type[E], b: TurnBooking, **extra: Any) -> None:
     turn.emitted.append(booking_event(kind, b, turn.customer.address, turn.channel, **extra))
 
 
@@ -97,7 +95,7 @@ async def alert_staff(turn: Turn, effect: m.AlertStaff) -> None:
 
 async def create_booking(turn: Turn, effect: m.CreateBooking) -> None:
     held = effect.deposit > 0 or effect.paid_with is not None
-    booking = Booking(
+    booking = TurnBooking(
         id=effect.booking_id, reference=effect.reference, business_id=turn.profile.id,
         customer_id=turn.customer.id, service=effect.service, resource=effect.resource,
         starts_at=effect.start, ends_at=effect.end,
@@ -108,8 +106,7 @@ async def create_booking(turn: Turn, effect: m.CreateBooking) -> None:
         paid_with=effect.paid_with,
         no_show_risk=None if held else initial_risk(turn.customer.no_shows),
         created_at=turn.now, updated_at=turn.now)
-    turn.session.add(booking)
-    await turn.session.flush()
+    await bookings.add(turn.db, booking)
     if not held:
         _watch_attendance(turn, booking)
         _report(turn, ev.BookingConfirmed, booking)
@@ -128,17 +125,16 @@ def _hold_expiry(turn: Turn) -> datetime:
 
 
 async def confirm_booking(turn: Turn, effect: m.ConfirmBooking) -> None:
-    booking = await _locked(turn.session, effect.booking_id)
-    booking.status, booking.deposit_status = "confirmed", "paid"
-    booking.deposit_paid_amount = booking.deposit_amount
-    booking.resource, booking.no_show_risk, booking.updated_at = \
-        effect.resource, initial_risk(turn.customer.no_shows), turn.now
-    await turn.session.flush()
+    async with bookings.changing(turn.db, effect.booking_id) as booking:
+        booking.status, booking.deposit_status = "confirmed", "paid"
+        booking.deposit_paid_amount = booking.deposit_amount
+        booking.resource, booking.no_show_risk, booking.updated_at = \
+            effect.resource, initial_risk(turn.customer.no_shows), turn.now
     _watch_attendance(turn, booking)
     _report(turn, ev.BookingConfirmed, booking)
 
 
-def _watch_attendance(turn: Turn, booking: Booking) -> None:
+def _watch_attendance(turn: Turn, booking: TurnBooking) -> None:
     """A confirmed booking's two checks: the risk an hour before, completion after the end.
     Scheduling again (a move) replaces them."""
     payload = {"booking_id": str(booking.id), "starts_at": booking.starts_at.isoformat(),
@@ -153,28 +149,29 @@ def _watch_attendance(turn: Turn, booking: Booking) -> None:
         turn.timers.drop(f"{RISK_CHECK}:{booking.id}")
 
 
-def _unwatch_attendance(turn: Turn, booking: Booking) -> None:
+def _unwatch_attendance(turn: Turn, booking: TurnBooking) -> None:
     for kind in (RISK_CHECK, APPOINTMENT_OVER):
         turn.timers.drop(f"{kind}:{booking.id}")
 
 
 async def expire_booking(turn: Turn, effect: m.ExpireBooking) -> None:
-    booking = await _locked(turn.session, effect.booking_id)
-    freed = booking.status in ("held", "confirmed")
-    booking.status, booking.deposit_status, booking.updated_at = "expired", "expired", turn.now
+    async with bookings.changing(turn.db, effect.booking_id) as booking:
+        freed = booking.status in ("held", "confirmed")
+        booking.status, booking.deposit_status, booking.updated_at = \
+            "expired", "expired", turn.now
     _report(turn, ev.BookingExpired, booking)
     if freed:
         await _opened(turn, booking.starts_at, booking.ends_at)
 
 
 async def _opened(turn: Turn, start: datetime, end: datetime) -> None:
-    await waitlist.opened(turn.session, turn.profile.id, start, end, turn.now)
+    await waitlist.opened(turn.db, turn.profile.id, start, end, turn.now)
 
 
 async def refund_late_payment(turn: Turn, effect: m.RefundLatePayment) -> None:
-    booking = await _locked(turn.session, effect.booking_id)
-    if effect.whole_deposit:
-        booking.deposit_status, booking.updated_at = "refunded", turn.now
+    async with bookings.changing(turn.db, effect.booking_id) as booking:
+        if effect.whole_deposit:
+            booking.deposit_status, booking.updated_at = "refunded", turn.now
     turn.emitted.append(RefundRequested(booking_id=booking.id, amount=effect.amount,
                                         reason="late_payment_slot_taken"))
 
@@ -182,15 +179,14 @@ async def refund_late_payment(turn: Turn, effect: m.RefundLatePayment) -> None:
 async def reschedule_booking(turn: Turn, effect: m.RescheduleBooking) -> None:
     """Move now; a held new time for this move (its top-up just paid) gives way first."""
     await _let_go_of_hold(turn, effect.booking_id)
-    booking = await _locked(turn.session, effect.booking_id)
-    previous = (booking.starts_at, booking.ends_at)
-    booking.starts_at, booking.ends_at = effect.start, effect.end
-    booking.resource, booking.updated_at = effect.resource, turn.now
-    if effect.paid_top_up:
-        booking.deposit_amount = (booking.deposit_amount or Decimal(0)) + effect.paid_top_up
-        booking.deposit_paid_amount = booking.deposit_amount
-        booking.deposit_status = "paid"
-    await turn.session.flush()
+    async with bookings.changing(turn.db, effect.booking_id) as booking:
+        previous = (booking.starts_at, booking.ends_at)
+        booking.starts_at, booking.ends_at = effect.start, effect.end
+        booking.resource, booking.updated_at = effect.resource, turn.now
+        if effect.paid_top_up:
+            booking.deposit_amount = (booking.deposit_amount or Decimal(0)) + effect.paid_top_up
+            booking.deposit_paid_amount = booking.deposit_amount
+            booking.deposit_status = "paid"
     _watch_attendance(turn, booking)
     _report(turn, ev.BookingRescheduled, booking, previous_starts_at=previous[0],
             previous_ends_at=previous[1])
@@ -199,19 +195,18 @@ async def reschedule_booking(turn: Turn, effect: m.RescheduleBooking) -> None:
 
 async def hold_move(turn: Turn, effect: m.HoldMove) -> None:
     """Hold the new time in a row of its own; the booking itself does not change."""
-    booking = await _locked(turn.session, effect.booking_id)
-    await _let_go_of_hold(turn, booking.id)
-    turn.moving.add(booking.id)
-    turn.session.add(Booking(
-        id=effect.hold_id, reference=f"{booking.reference}-M{booking.deposit_requests + 1}",
-        business_id=booking.business_id, customer_id=booking.customer_id,
-        service=booking.service, resource=effect.resource, starts_at=effect.start,
-        ends_at=effect.end, status="held", deposit_status="pending",
-        deposit_amount=effect.top_up, hold_expires_at=_hold_expiry(turn),
-        holds_for=booking.id, created_at=turn.now, updated_at=turn.now))
-    booking.deposit_requests += 1
-    booking.hold_expires_at = _hold_expiry(turn)
-    await turn.session.flush()
+    async with bookings.changing(turn.db, effect.booking_id) as booking:
+        await _let_go_of_hold(turn, booking.id)
+        turn.moving.add(booking.id)
+        await bookings.add(turn.db, TurnBooking(
+            id=effect.hold_id, reference=f"{booking.reference}-M{booking.deposit_requests + 1}",
+            business_id=booking.business_id, customer_id=booking.customer_id,
+            service=booking.service, resource=effect.resource, starts_at=effect.start,
+            ends_at=effect.end, status="held", deposit_status="pending",
+            deposit_amount=effect.top_up, hold_expires_at=_hold_expiry(turn),
+            holds_for=booking.id, created_at=turn.now, updated_at=turn.now))
+        booking.deposit_requests += 1
+        booking.hold_expires_at = _hold_expiry(turn)
     turn.emitted.append(deposit_request(turn, booking, effect.top_up,
                                         f"Deposit top-up to move {booking.service}"))
 
@@ -219,52 +214,48 @@ async def hold_move(turn: Turn, effect: m.HoldMove) -> None:
 async def _let_go_of_hold(turn: Turn, booking_id: uuid.UUID) -> None:
     """Delete the held new time of a move of `booking_id`, if the world showed one."""
     if booking_id in turn.moving:
-        await turn.session.execute(delete(Booking).where(Booking.holds_for == booking_id))
+        await bookings.drop_move_hold(turn.db, booking_id)
         turn.moving.discard(booking_id)
 
 
 async def release_move(turn: Turn, effect: m.ReleaseMove) -> None:
     """The top-up lapsed: the held time is free again (kept, expired, for a late payment)."""
-    released = (await turn.session.execute(
-        update(Booking).where(Booking.holds_for == effect.booking_id,
-                              Booking.status == "held")
-        .values(status="expired", deposit_status="expired", updated_at=turn.now)
-        .returning(Booking.starts_at, Booking.ends_at))).all()
-    for start, end in released:
+    for start, end in await bookings.release_move_hold(turn.db, effect.booking_id, turn.now):
         await _opened(turn, start, end)
 
 
 async def cancel_booking(turn: Turn, effect: m.CancelBooking) -> None:
-    booking = await _locked(turn.session, effect.booking_id)
-    await _let_go_of_hold(turn, booking.id)
-    free_until = booking.starts_at - timedelta(hours=turn.profile.cancellation.free_until_hours)
-    if booking.status == "confirmed" and turn.now > free_until:
-        turn.customer.late_cancels += 1
-    _unwatch_attendance(turn, booking)
-    if booking.status in ("held", "confirmed"):
-        await _opened(turn, booking.starts_at, booking.ends_at)
-    booking.status, booking.updated_at = "cancelled", turn.now
-    if booking.deposit_status == "paid":
-        booking.deposit_status = "refunded" if effect.refund else "forfeited"
-    elif booking.deposit_status == "pending":
-        booking.deposit_status = "expired"
+    async with bookings.changing(turn.db, effect.booking_id) as booking:
+        await _let_go_of_hold(turn, booking.id)
+        free_until = booking.starts_at - timedelta(
+            hours=turn.profile.cancellation.free_until_hours)
+        if booking.status == "confirmed" and turn.now > free_until:
+            turn.customer.late_cancels += 1
+        _unwatch_attendance(turn, booking)
+        if booking.status in ("held", "confirmed"):
+            await _opened(turn, booking.starts_at, booking.ends_at)
+        booking.status, booking.updated_at = "cancelled", turn.now
+        if booking.deposit_status == "paid":
+            booking.deposit_status = "refunded" if effect.refund else "forfeited"
+        elif booking.deposit_status == "pending":
+            booking.deposit_status = "expired"
     _report(turn, ev.BookingCancelled, booking, cancelled_by=effect.by)
 
 
 async def confirm_attendance(turn: Turn, effect: m.ConfirmAttendance) -> None:
-    booking = await _locked(turn.session, effect.booking_id)
-    booking.attendance_confirmed, booking.no_show_risk = True, "low"
-    booking.updated_at = turn.now
+    async with bookings.changing(turn.db, effect.booking_id) as booking:
+        booking.attendance_confirmed, booking.no_show_risk = True, "low"
+        booking.updated_at = turn.now
 
 
 async def set_risk(turn: Turn, effect: m.SetRisk) -> None:
-    booking = await _locked(turn.session, effect.booking_id)
-    booking.no_show_risk, booking.updated_at = effect.risk, turn.now
+    async with bookings.changing(turn.db, effect.booking_id) as booking:
+        booking.no_show_risk, booking.updated_at = effect.risk, turn.now
 
 
 async def complete_booking(turn: Turn, effect: m.CompleteBooking) -> None:
-    booking = await _locked(turn.session, effect.booking_id)
-    booking.status, booking.updated_at = "completed", turn.now
+    async with bookings.changing(turn.db, effect.booking_id) as booking:
+        booking.status, booking.updated_at = "completed", turn.now
     turn.customer.kept += 1
     _report(turn, ev.BookingCompleted, booking)
 
@@ -327,17 +318,16 @@ APPLIERS: dict[type[Any], Applier] = {
 
 async def apply(turn: Turn, outcome: m.Outcome) -> None:
     """Every effect in order, then the conversation's new state and its timeout timer. The
-    conversation row is changed only here, after the effects' own statements, so it is
-    written in one UPDATE (an autoflush between would split it in two)."""
+    conversation row is changed only here, after the effects' own statements, in one
+    UPDATE."""
     for effect in outcome.effects:
         await APPLIERS[type(effect)](turn, effect)
     new = outcome.conversation
     was_finished = not _open(m.State(turn.row.state))
     _keep_session_timer(turn, new.state, was_finished)
-    await turn.timers.write(turn.session, owner=OWNER, business_id=turn.profile.id)
+    await turn.timers.write(turn.db, owner=OWNER, business_id=turn.profile.id)
     await _save_customer(turn)
     await _save_conversation(turn, new)
-    await turn.session.flush()
 
 
 async def _save_conversation(turn: Turn, new: m.Conversation) -> None:
@@ -347,7 +337,7 @@ async def _save_conversation(turn: Turn, new: m.Conversation) -> None:
     row.state, row.context = new.state.value, new.context.to_json()
     if turn.customer_wrote:
         row.last_customer_message_at = turn.now
-    await _SAVE_CONVERSATION.rowcount(turn.session, {
+    await _SAVE_CONVERSATION.rowcount(turn.db, {
         "conversation_id": row.id, "new_state": row.state, "new_context": row.context,
         "new_channel": row.channel, "new_updated_at": turn.now,
         "new_last_customer_message_at": row.last_customer_message_at})
@@ -359,7 +349,7 @@ async def _save_customer(turn: Turn) -> None:
     now, before = turn.customer, turn.customer_as_read
     if now == before:
         return
-    await _SAVE_CUSTOMER.rowcount(turn.session, {
+    await _SAVE_CUSTOMER.rowcount(turn.db, {
         "customer_id": now.id, "new_opted_out": now.opted_out, "new_language": now.language,
         "new_origin": now.origin, "kept_added": now.kept - before.kept,
         "late_cancels_added": now.late_cancels - before.late_cancels})
@@ -402,6 +392,6 @@ async def session_timeout_due(turn: Turn) -> bool:
         due = last + timedelta(minutes=turn.profile.booking.session_timeout_minutes)
         if due > turn.now:
             _set_session_timer(turn, due)
-            await turn.timers.write(turn.session, owner=OWNER, business_id=turn.profile.id)
+            await turn.timers.write(turn.db, owner=OWNER, business_id=turn.profile.id)
             return False
     return True

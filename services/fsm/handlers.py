@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from libs.bus.context import HandlerContext, HandlerMap
@@ -24,6 +24,7 @@ from libs.contracts.commands import (
     StaffRemindRequested,
     StaffTakeoverRequested,
 )
+from libs.db.direct import Direct
 from libs.timers.models import Timer
 from services.fsm import machine as m, waitlist
 from services.fsm.blocked import replace_blocked
@@ -63,11 +64,23 @@ def _said(message: ev.MessageUnderstood | ev.MessageUnderstoodV1) -> m.CustomerS
                           topic=s.topic)
 
 
+_KEEP_FOR_STAFF = Direct.of(insert(TakeoverMessage).values(
+    business_id=bindparam("business_id"), customer_id=bindparam("customer_id"),
+    channel=bindparam("channel"), text=bindparam("text"), received_at=bindparam("received_at")))
+_KNOW_CHECKOUT = Direct.of(pg_insert(KnownCheckout).values(
+    checkout_session_id=bindparam("checkout_session_id"), booking_id=bindparam("booking_id"),
+    amount=bindparam("amount")).on_conflict_do_nothing())
+_CHECKOUT_FOR = Direct.of(select(KnownCheckout.booking_id).where(
+    KnownCheckout.checkout_session_id == bindparam("checkout_session_id")))
+"""fsm's own statements, built once and run through psycopg (`libs.db.direct`): its turns
+run on a pooled connection (`HandlerContext.write_direct`), without a session."""
+
+
 async def on_message_understood(ctx: HandlerContext,
                                 message: ev.MessageUnderstood | ev.MessageUnderstoodV1,
                                 deps: FsmDeps) -> None:
-    async with ctx.write() as session:
-        turn = await open_turn(session, ctx, message.customer, message.channel,
+    async with ctx.write_direct() as db:
+        turn = await open_turn(db, ctx, message.customer, message.channel,
                                customer_said=True, web_origin=message.origin
                                if isinstance(message, ev.MessageUnderstood) else None)
         turn.row.channel = message.channel  # replies go where they last wrote
@@ -76,21 +89,22 @@ async def on_message_understood(ctx: HandlerContext,
             turn.customer.language = language_after(turn.customer.language,
                                                     message.language_seen)
         if turn.row.taken_over_at is not None:  # a person has it: kept for them to read
-            session.add(TakeoverMessage(business_id=ctx.business_id,
-                                        customer_id=turn.customer.id, channel=message.channel,
-                                        text=message.text, received_at=message.received_at))
+            await _KEEP_FOR_STAFF.rowcount(db, {
+                "business_id": ctx.business_id, "customer_id": turn.customer.id,
+                "channel": message.channel, "text": message.text,
+                "received_at": message.received_at})
         await play(ctx, turn, _said(message))
 
 
 async def on_checkout_created(ctx: HandlerContext, event: ev.CheckoutCreated,
                               deps: FsmDeps) -> None:
-    async with ctx.write() as session:
-        turn = await open_turn_for_booking(session, ctx, event.booking_id)
+    async with ctx.write_direct() as db:
+        turn = await open_turn_for_booking(db, ctx, event.booking_id)
         if turn is None:
             return
-        await session.execute(pg_insert(KnownCheckout).values(
-            checkout_session_id=event.checkout_session_id, booking_id=event.booking_id,
-            amount=event.amount).on_conflict_do_nothing())
+        await _KNOW_CHECKOUT.rowcount(db, {"checkout_session_id": event.checkout_session_id,
+                                           "booking_id": event.booking_id,
+                                           "amount": event.amount})
         await play(ctx, turn, m.CheckoutReady(event.booking_id, event.url, event.amount))
 
 
@@ -98,13 +112,13 @@ async def _play_for_checkout(ctx: HandlerContext, event: ev.PaymentSucceeded | e
                              said: m.Input) -> None:
     """Play a payment outcome only for a session announced for that booking: anything else
     is a forgery or a stray, and confirms or releases nothing."""
-    async with ctx.write() as session:
-        known = await session.get(KnownCheckout, event.checkout_session_id)
-        if known is None or known.booking_id != event.booking_id:
+    async with ctx.write_direct() as db:
+        known = await _CHECKOUT_FOR.scalar(db, {"checkout_session_id": event.checkout_session_id})
+        if known != event.booking_id:
             log.warning("%s for checkout session %s, which was never created for booking "
                         "%s: ignored", event.TYPE, event.checkout_session_id, event.booking_id)
             return
-        turn = await open_turn_for_booking(session, ctx, event.booking_id)
+        turn = await open_turn_for_booking(db, ctx, event.booking_id)
         if turn is not None:
             await play(ctx, turn, said)
 
@@ -120,8 +134,8 @@ async def on_payment_expired(ctx: HandlerContext, event: ev.PaymentExpired,
 
 
 async def _play_for_booking(ctx: HandlerContext, booking_id: uuid.UUID, said: m.Input) -> None:
-    async with ctx.write() as session:
-        turn = await open_turn_for_booking(session, ctx, booking_id)
+    async with ctx.write_direct() as db:
+        turn = await open_turn_for_booking(db, ctx, booking_id)
         if turn is not None:
             await play(ctx, turn, said)
 

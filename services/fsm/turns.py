@@ -8,6 +8,7 @@ where the machine sees the slot taken and says so with alternatives.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 import uuid
@@ -41,7 +42,7 @@ from libs.business.service import get_profile
 from libs.contracts import events as ev
 from libs.contracts.message import Message
 from libs.contracts.vocabulary import LIVE_BOOKING_STATUSES, OFFERED, Channel, Language
-from libs.db.direct import Direct
+from libs.db.direct import Db, Direct
 from libs.settings import Settings
 from libs.timers import service as timer_service
 from services.fsm import machine as m
@@ -144,7 +145,7 @@ _CUSTOMER_ID = union_all(
     select(_NEW_CUSTOMER.c.id),
     select(CUSTOMERS.c.id).where(CUSTOMERS.c.business_id == bindparam("business_id"),
                                  CUSTOMERS.c.address == bindparam("address"))).subquery()
-_FIRST_CONTACT = (insert(CONVERSATIONS)
+_FIRST_CONTACT = Direct.of(insert(CONVERSATIONS)
                   .from_select(["id", "customer_id", "business_id", "channel"],
                                select(bindparam("conversation_id", type_=CONVERSATIONS.c.id.type),
                                       _CUSTOMER_ID.c.id,
@@ -186,7 +187,9 @@ class Turn:
     turn writes the conversation, and the ORM's unit of work cost more CPU than the
     statement (docs/scaling.md, "The ORM's unit of work")."""
 
-    session: AsyncSession
+    db: Db
+    """The turn's transaction: a pooled connection (`HandlerContext.write_direct`), or a
+    session for a handler that also changes ORM objects."""
     profile: BusinessProfile
     customer: TurnCustomer
     row: TurnConversation
@@ -226,8 +229,8 @@ class Turn:
         opening). Nothing changed in this turn so far is flushed first: it is written with
         the outcome."""
         window_start, horizon = window(self.profile, self.now)
-        with self.session.no_autoflush:
-            found = await _WORLD.all(self.session, {
+        with _no_autoflush(self.db):
+            found = await _WORLD.all(self.db, {
                 "business_id": self.profile.id, "window_start": window_start,
                 "horizon": horizon, "customer_id": self.customer.id})
             web_caps = self._web_caps()
@@ -265,6 +268,11 @@ class Turn:
                          max_per_day=self.web_limits.max_per_day, made_today=self.made_today)
 
 
+def _no_autoflush(db: Db) -> contextlib.AbstractContextManager[Any]:
+    """A session's ORM objects stay unwritten for the block (a pooled connection has none)."""
+    return db.no_autoflush if isinstance(db, AsyncSession) else contextlib.nullcontext()
+
+
 def window(profile: BusinessProfile, now: datetime) -> tuple[datetime, datetime]:
     """What a turn reads of the business's calendar: from a day back (an appointment under
     way) to the booking horizon and two days more (zones and appointments that end late)."""
@@ -293,7 +301,7 @@ def _view(b: BookingRow, move: BookingRow | None) -> m.BookingView:
             top_up=move.deposit_amount or Decimal(0), status=move.status))
 
 
-async def open_turn(session: AsyncSession, ctx: HandlerContext, customer_address: str,
+async def open_turn(db: Db, ctx: HandlerContext, customer_address: str,
                     channel: Channel, *, customer_said: bool = False,
                     web_origin: str | None = None) -> Turn:
     """Find or create the customer and conversation, and lock the conversation row: one
@@ -302,7 +310,7 @@ async def open_turn(session: AsyncSession, ctx: HandlerContext, customer_address
     also counts what they booked today (`web_origin`: the hash of the address the message
     came from, when it said)."""
     business_id = ctx.business_id
-    profile = await get_profile(session, business_id)
+    profile = await get_profile(db, business_id)
     if profile is None:
         raise PermanentError(f"unknown business {business_id!r}")
     now = ctx.clock.now()
@@ -313,34 +321,37 @@ async def open_turn(session: AsyncSession, ctx: HandlerContext, customer_address
                "web_origin": web_origin or None,
                "day_ago": now - timedelta(days=1)}
     for _ in range(3):
-        known = await _OPEN_TURN.first(session, opening)
+        known = await _OPEN_TURN.first(db, opening)
         if known is not None:
             break
-        await session.execute(_FIRST_CONTACT, {  # a first message: create, then open
+        await _FIRST_CONTACT.rowcount(db, {  # a first message: create, then open
             "customer_id": uuid.uuid4(), "conversation_id": uuid.uuid4(),
             "business_id": business_id, "address": customer_address, "channel": channel})
     else:
         raise RuntimeError(f"no conversation could be opened for a customer of {business_id}")
     *columns, starts, ends, made_today = known
-    return Turn(session, profile, TurnCustomer(*columns[:_CUSTOMER_COLUMNS]),
+    return Turn(db, profile, TurnCustomer(*columns[:_CUSTOMER_COLUMNS]),
                 TurnConversation(*columns[_CUSTOMER_COLUMNS:]), now, as_ranges(starts, ends),
                 made_today=made_today, customer_wrote=customer_said)
 
 
-async def open_turn_for_booking(session: AsyncSession, ctx: HandlerContext,
+_CUSTOMER_OF_BOOKING = Direct.of(
+    select(Customer.address, Conversation.channel).select_from(Booking)
+    .join(Customer, Customer.id == Booking.customer_id)
+    .outerjoin(Conversation, Conversation.customer_id == Customer.id)
+    .where(Booking.id == bindparam("booking_id")))
+
+
+async def open_turn_for_booking(db: Db, ctx: HandlerContext,
                                 booking_id: uuid.UUID) -> Turn | None:
     """The turn of the customer a booking belongs to (payments and timers speak of
     bookings, not customers)."""
-    found = (await session.execute(
-        select(Customer.address, Conversation.channel).select_from(Booking)
-        .join(Customer, Customer.id == Booking.customer_id)
-        .outerjoin(Conversation, Conversation.customer_id == Customer.id)
-        .where(Booking.id == booking_id))).first()
+    found = await _CUSTOMER_OF_BOOKING.first(db, {"booking_id": booking_id})
     if found is None:
         log.warning("message for unknown booking %s ignored", booking_id)
         return None
     address, channel = found
-    return await open_turn(session, ctx, address, channel or "sms")
+    return await open_turn(db, ctx, address, channel or "sms")
 
 
 async def play(ctx: HandlerContext, turn: Turn, said: m.Input) -> m.Outcome:
