@@ -10,10 +10,11 @@ against the local PostgreSQL and RabbitMQ:
 - **statement**: one cached `SELECT` on an open session (`libs.db.session`), the same as a
   `libs.db.direct.Direct` statement on that session, and through psycopg alone;
 - **session, one statement**: a session opened, one statement outside a transaction
-  (`autocommit_sessions`, as `HandlerContext.read()` and one-statement `record()`s run),
-  closed;
+  (`autocommit_sessions`, as `HandlerContext.read()` runs), closed; and a `Direct` statement
+  on a pooled connection without a session (`direct_autocommit`, `HandlerContext.statement()`);
 - **transaction**: a session, `BEGIN`, one statement, `COMMIT` (`HandlerContext.write()`'s
-  shape), and the same through psycopg alone;
+  shape), the same with a `Direct` statement on a pooled connection (`direct_transaction`,
+  `HandlerContext.write_direct()`), and through psycopg alone;
 - **message consumed**: delivered and acked through `AmqpTransport.consume` (aio-pika), and
   through aiormq alone;
 - **message published**: a persistent publish with its broker confirm, through
@@ -49,7 +50,7 @@ from sqlalchemy import Select, bindparam, literal_column, select  # noqa: E402
 from benchmarks.rig import best_cpu_ms_per_unit  # noqa: E402
 from libs.bus.amqp import AmqpTransport  # noqa: E402
 from libs.bus.transport import Delivery, Topology  # noqa: E402
-from libs.db.direct import Direct  # noqa: E402
+from libs.db.direct import Direct, direct_autocommit, direct_transaction  # noqa: E402
 from libs.db.session import autocommit_sessions, make_engine, make_session_factory  # noqa: E402
 from libs.runtime import event_loop  # noqa: E402
 
@@ -96,9 +97,17 @@ async def database(url: str, n: int, rounds: int) -> dict[str, float]:
                 async with one_statement() as session:
                     await session.scalar(ONE, {"a": 1})
 
+            async def pooled_one_statement() -> None:
+                async with direct_autocommit(engine) as db:
+                    await DIRECT_ONE.scalar(db, {"a": 1})
+
             async def transaction() -> None:
                 async with sessions() as session, session.begin():
                     await session.scalar(ONE, {"a": 1})
+
+            async def pooled_transaction() -> None:
+                async with direct_transaction(engine) as db:
+                    await DIRECT_ONE.scalar(db, {"a": 1})
 
             async def raw_transaction() -> None:
                 async with raw_tx.transaction():
@@ -109,7 +118,9 @@ async def database(url: str, n: int, rounds: int) -> dict[str, float]:
                 "statement_direct_us": await us_per(direct_statement, n, rounds),
                 "statement_psycopg_us": await us_per(raw_statement, n, rounds),
                 "session_one_statement_us": await us_per(session_one_statement, n, rounds),
+                "pooled_one_statement_us": await us_per(pooled_one_statement, n, rounds),
                 "transaction_us": await us_per(transaction, n, rounds),
+                "transaction_direct_us": await us_per(pooled_transaction, n, rounds),
                 "transaction_psycopg_us": await us_per(raw_transaction, n, rounds),
             }
     finally:
