@@ -66,6 +66,6 @@ def test_the_primitives_bench_runs_to_its_json_line(server_database_url: str,
     assert list(figures) == [
         "statement_us", "statement_direct_us", "statement_psycopg_us",
         "session_one_statement_us", "pooled_one_statement_us", "transaction_us",
-        "transaction_direct_us", "transaction_psycopg_us", "publish_us", "publish_aiormq_us", "consume_us",
-        "consume_aiormq_us"]
+        "transaction_direct_us", "transaction_psycopg_us", "publish_us", "publish_aiormq_us",
+        "consume_us", "consume_aiormq_us"]
     assert all(isinstance(v, int | float) and v > 0 for v in figures.values()), figures
