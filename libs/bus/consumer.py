@@ -26,12 +26,14 @@ from typing import Any, Generic, cast
 from sqlalchemy import Table, bindparam, cast as sql_cast, column, exists, func, select
 from sqlalchemy.dialects.postgresql import JSONB, insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql.dml import Insert, UpdateBase
 
 from libs.bus.context import (
     Claim,
     DepsT,
     Handler,
     HandlerContext,
+    LastWrite,
     PermanentError,
     run_handler,
 )
@@ -42,7 +44,7 @@ from libs.bus.transport import Delivery, PublishError, Transport, publish_envelo
 from libs.clock import Clock
 from libs.contracts.envelope import Envelope
 from libs.contracts.registry import ContractError, parse_envelope, parse_payload
-from libs.db.direct import Db, Direct
+from libs.db.direct import Db, Direct, compiled_once
 from libs.db.session import autocommit_sessions
 from libs.logs import error_without_message, log_context
 from libs.metrics import (
@@ -75,7 +77,7 @@ _CLAIMED = _CLAIM_ROW.cte("claimed")
 _EMITTED = (func.jsonb_array_elements(bindparam("envelopes", type_=JSONB))
             .table_valued(column("value", JSONB), with_ordinality="n")
             .render_derived().alias("emitted"))
-_CLAIM_WITH_OUTBOX = Direct.of(
+_CLAIM_WITH_OUTBOX_ROW = (
     pg_insert(OUTBOX)
     .from_select(["event_id", "type", "business_id", "envelope"],
                  select(sql_cast(_EMITTED.c.value["event_id"].astext, OUTBOX.c.event_id.type),
@@ -85,22 +87,46 @@ _CLAIM_WITH_OUTBOX = Direct.of(
                  .order_by(_EMITTED.c.n))
     .add_cte(_CLAIMED)
     .returning(OUTBOX.c.id))
+_CLAIM_WITH_OUTBOX = Direct.of(_CLAIM_WITH_OUTBOX_ROW)
 """The inbox row, and the outbox rows in the order emitted only if that row was new: one
 statement, built once."""
 
 
 def inbox_claim(consumer: str, envelope: Envelope) -> Claim:
-    """Record `(consumer, event_id)` together with what the handler emitted; False (nothing
-    written) when it was recorded already."""
+    """Record `(consumer, event_id)` together with what the handler emitted, and its last
+    write; False (nothing written) when it was recorded already."""
 
-    async def claim(db: Db, emitted: Sequence[Envelope]) -> bool:
-        ids = {"consumer": consumer, "event_id": envelope.event_id, "type": envelope.type}
-        if not emitted:
-            return await _CLAIM.scalar(db, ids) is not None
-        return await _CLAIM_WITH_OUTBOX.first(db, {
-            **ids, "envelopes": [e.model_dump(mode="json") for e in emitted]}) is not None
+    async def claim(db: Db, emitted: Sequence[Envelope], last: LastWrite | None) -> bool:
+        params: dict[str, Any] = {"consumer": consumer, "event_id": envelope.event_id,
+                                  "type": envelope.type}
+        if emitted:
+            params["envelopes"] = [e.model_dump(mode="json") for e in emitted]
+        statement = _CLAIM_WITH_OUTBOX if emitted else _CLAIM
+        if last is not None:
+            statement = compiled_once(last.statement,
+                                      _claim_with_outbox_and if emitted else _claim_and)
+            params.update(last.params)
+        return await statement.first(db, params) is not None
 
     return claim
+
+
+def _with_last_write(claim: Insert, last: UpdateBase) -> Direct:
+    """The claim's statement with a handler's last write as a data-modifying CTE, which
+    PostgreSQL runs whether or not the statement reads it."""
+    shared = Direct.of(claim).required & Direct.of(last).required
+    if shared:
+        raise ValueError(f"a last write's parameters may not be named as the claim's: "
+                         f"{sorted(shared)}")
+    return Direct.of(claim.add_cte(last.cte("last_write")))
+
+
+def _claim_and(last: UpdateBase) -> Direct:
+    return _with_last_write(_CLAIM_ROW, last)
+
+
+def _claim_with_outbox_and(last: UpdateBase) -> Direct:
+    return _with_last_write(_CLAIM_WITH_OUTBOX_ROW, last)
 
 
 class Consumer(Generic[DepsT]):

@@ -282,5 +282,19 @@ def engine_of(sessions: async_sessionmaker[AsyncSession]) -> AsyncEngine:
     return bind
 
 
+_COMPILED: dict[tuple[int, Callable[[Any], Direct]], tuple[Any, Direct]] = {}
+
+
+def compiled_once(statement: Any, compile_: Callable[[Any], Direct]) -> Direct:
+    """`compile_(statement)`, made once per module-level statement and kept (the statement
+    is kept with it, so its id is never reused): for statements composed from a
+    handler's own, such as the claim with a handler's last write."""
+    key = (id(statement), compile_)
+    found = _COMPILED.get(key)
+    if found is None:
+        found = _COMPILED.setdefault(key, (statement, compile_(statement)))
+    return found[1]
+
+
 Db = AsyncSession | DirectConnection
 """Where a `Direct` statement runs: a session's transaction, or a pooled connection."""

@@ -7,13 +7,14 @@ connection alike."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy import Integer, Table, bindparam, update
+from sqlalchemy.sql.dml import UpdateBase
 
 from libs.contracts import events as ev
 from libs.contracts.commands import DepositRequested, RefundRequested, ReplyRequested
@@ -49,12 +50,15 @@ _SAVE_CUSTOMER = Direct.of(
 """The customer's choices as the turn leaves them, and their record by what the turn added
 (`TurnCustomer`)."""
 _CONVERSATIONS = cast(Table, Conversation.__table__)
-_SAVE_CONVERSATION = Direct.of(
+SAVE_CONVERSATION = (
     update(_CONVERSATIONS)
     .where(_CONVERSATIONS.c.id == bindparam("conversation_id"))
     .values({_CONVERSATIONS.c[name]: bindparam(f"new_{name}", type_=_CONVERSATIONS.c[name].type)
              for name in ("state", "context", "channel", "updated_at",
                           "last_customer_message_at")}))
+_SAVE_CONVERSATION = Direct.of(SAVE_CONVERSATION)
+LastWriter = Callable[[UpdateBase, Mapping[str, Any]], None]
+"""`HandlerContext.write_last`: the turn's conversation write sent with the claim."""
 
 
 def booking_event(kind: type[E], b: Booking | TurnBooking, customer: str, channel: Channel,
@@ -316,10 +320,12 @@ APPLIERS: dict[type[Any], Applier] = {
 }
 
 
-async def apply(turn: Turn, outcome: m.Outcome) -> None:
+async def apply(turn: Turn, outcome: m.Outcome, *, write_last: LastWriter | None = None
+                ) -> None:
     """Every effect in order, then the conversation's new state and its timeout timer. The
     conversation row is changed only here, after the effects' own statements, in one
-    UPDATE."""
+    UPDATE; `write_last`: left to be sent with the claim (the turn is the handler's last
+    work), one round trip fewer."""
     for effect in outcome.effects:
         await APPLIERS[type(effect)](turn, effect)
     new = outcome.conversation
@@ -327,20 +333,26 @@ async def apply(turn: Turn, outcome: m.Outcome) -> None:
     _keep_session_timer(turn, new.state, was_finished)
     await turn.timers.write(turn.db, owner=OWNER, business_id=turn.profile.id)
     await _save_customer(turn)
-    await _save_conversation(turn, new)
+    await _save_conversation(turn, new, write_last)
 
 
-async def _save_conversation(turn: Turn, new: m.Conversation) -> None:
+async def _save_conversation(turn: Turn, new: m.Conversation,
+                             write_last: LastWriter | None) -> None:
     """The conversation row, in one statement built once, on the table, through psycopg:
-    every turn writes it (docs/scaling.md, "The ORM's unit of work")."""
+    every turn writes it (docs/scaling.md, "The ORM's unit of work"); with the claim when
+    the turn is the handler's last work."""
     row = turn.row
     row.state, row.context = new.state.value, new.context.to_json()
     if turn.customer_wrote:
         row.last_customer_message_at = turn.now
-    await _SAVE_CONVERSATION.rowcount(turn.db, {
+    params = {
         "conversation_id": row.id, "new_state": row.state, "new_context": row.context,
         "new_channel": row.channel, "new_updated_at": turn.now,
-        "new_last_customer_message_at": row.last_customer_message_at})
+        "new_last_customer_message_at": row.last_customer_message_at}
+    if write_last is not None:
+        write_last(SAVE_CONVERSATION, params)
+    else:
+        await _SAVE_CONVERSATION.rowcount(turn.db, params)
 
 
 async def _save_customer(turn: Turn) -> None:

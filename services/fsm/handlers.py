@@ -93,7 +93,7 @@ async def on_message_understood(ctx: HandlerContext,
                 "business_id": ctx.business_id, "customer_id": turn.customer.id,
                 "channel": message.channel, "text": message.text,
                 "received_at": message.received_at})
-        await play(ctx, turn, _said(message))
+        await play(ctx, turn, _said(message), last=True)
 
 
 async def on_checkout_created(ctx: HandlerContext, event: ev.CheckoutCreated,
@@ -105,7 +105,7 @@ async def on_checkout_created(ctx: HandlerContext, event: ev.CheckoutCreated,
         await _KNOW_CHECKOUT.rowcount(db, {"checkout_session_id": event.checkout_session_id,
                                            "booking_id": event.booking_id,
                                            "amount": event.amount})
-        await play(ctx, turn, m.CheckoutReady(event.booking_id, event.url, event.amount))
+        await play(ctx, turn, m.CheckoutReady(event.booking_id, event.url, event.amount), last=True)
 
 
 async def _play_for_checkout(ctx: HandlerContext, event: ev.PaymentSucceeded | ev.PaymentExpired,
@@ -120,7 +120,7 @@ async def _play_for_checkout(ctx: HandlerContext, event: ev.PaymentSucceeded | e
             return
         turn = await open_turn_for_booking(db, ctx, event.booking_id)
         if turn is not None:
-            await play(ctx, turn, said)
+            await play(ctx, turn, said, last=True)
 
 
 async def on_payment_succeeded(ctx: HandlerContext, event: ev.PaymentSucceeded,
@@ -137,7 +137,7 @@ async def _play_for_booking(ctx: HandlerContext, booking_id: uuid.UUID, said: m.
     async with ctx.write_direct() as db:
         turn = await open_turn_for_booking(db, ctx, booking_id)
         if turn is not None:
-            await play(ctx, turn, said)
+            await play(ctx, turn, said, last=True)
 
 
 async def on_reminder_due(ctx: HandlerContext, event: ev.ReminderDue, deps: FsmDeps) -> None:
@@ -206,7 +206,7 @@ async def on_waitlist_offer_lapse(ctx: HandlerContext, timer: Timer, deps: FsmDe
         customer = await session.get(Customer, entry.customer_id)
         assert customer is not None
         turn = await open_turn(session, ctx, customer.address, "sms")
-        await play(ctx, turn, m.OfferLapsed(entry_id))
+        await play(ctx, turn, m.OfferLapsed(entry_id), last=True)
 
 
 async def on_session_timeout(ctx: HandlerContext, timer: Timer, deps: FsmDeps) -> None:
@@ -222,7 +222,7 @@ async def on_session_timeout(ctx: HandlerContext, timer: Timer, deps: FsmDeps) -
         assert customer is not None
         turn = await open_turn(session, ctx, customer.address, conversation.channel)
         if await session_timeout_due(turn):
-            await play(ctx, turn, m.SessionTimedOut())
+            await play(ctx, turn, m.SessionTimedOut(), last=True)
 
 
 async def on_calendar_busy_changed(ctx: HandlerContext, event: ev.CalendarBusyChanged,
@@ -248,7 +248,7 @@ async def _play_for_staff(ctx: HandlerContext, booking_id: uuid.UUID, said: m.In
             return
         turn = await open_turn_for_booking(session, ctx, booking_id)
         if turn is not None:
-            await play(ctx, turn, said)
+            await play(ctx, turn, said, last=True)
 
 
 async def on_staff_cancel(ctx: HandlerContext, command: StaffCancelRequested,

@@ -354,14 +354,18 @@ async def open_turn_for_booking(db: Db, ctx: HandlerContext,
     return await open_turn(db, ctx, address, channel or "sms")
 
 
-async def play(ctx: HandlerContext, turn: Turn, said: m.Input) -> m.Outcome:
+async def play(ctx: HandlerContext, turn: Turn, said: m.Input, *,
+               last: bool = False) -> m.Outcome:
     """Step the machine and apply the outcome. A time the exclusion constraint refuses (a
     replica booked it since the world was read) is a `Conflict`: the handler's transaction
     rolls back whole and it runs again, where the machine sees the time taken. No savepoint,
-    so a turn that books pays no extra round trips for the race it almost never loses."""
+    so a turn that books pays no extra round trips for the race it almost never loses.
+    `last`: the turn is the handler's last work in its transaction (nothing reads the
+    conversation after it), so its conversation is written with the claim
+    (`HandlerContext.write_last`)."""
     outcome = m.step(turn.conversation, said, await turn.world())
     try:
-        await apply(turn, outcome)
+        await apply(turn, outcome, write_last=ctx.write_last if last else None)
     except IntegrityError as exc:
         if "no_overlapping_live_bookings" not in str(exc):
             raise

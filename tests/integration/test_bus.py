@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from libs.bus.amqp import AmqpTransport
 from libs.bus.consumer import Consumer, inbox_claim
@@ -36,7 +37,7 @@ from libs.clock import SystemClock
 from libs.contracts.commands import ReplyRequested
 from libs.contracts.events import CalendarSynced
 from libs.db.locks import lock_until_commit
-from tests.helpers import eventually, queue_drained, reply_envelope
+from tests.helpers import eventually, listening, queue_drained, reply_envelope
 
 pytestmark = pytest.mark.integration
 
@@ -663,3 +664,115 @@ async def test_a_direct_write_is_the_same_exactly_once_transaction_as_a_sessions
             idempotent.emit(CalendarSynced(booking_id=env.event_id, calendar_event_id="x",
                                            action="inserted", synced_at=SystemClock().now()))
     assert await _rows(session_factory, env.event_id) == (1, 2)
+
+
+_NOTE = insert(InboxMessage).values(consumer=bindparam("note_consumer"),
+                                    event_id=bindparam("note_id"), type="note.v1")
+"""A last write for the tests: a row of its own (any INSERT, UPDATE or DELETE will do)."""
+
+
+class LeavesALastWrite:
+    """Emits one fact (or none) and leaves its last write to the claim."""
+
+    def __init__(self, *, emits: bool = True) -> None:
+        self.emits = emits
+
+    async def __call__(self, ctx: HandlerContext, event: ReplyRequested, deps: None) -> None:
+        assert ctx.envelope is not None
+        async with ctx.write_direct():
+            if self.emits:
+                ctx.emit(CalendarSynced(booking_id=ctx.envelope.event_id,
+                                        calendar_event_id=event.text, action="inserted",
+                                        synced_at=ctx.clock.now()))
+            ctx.write_last(_NOTE, {"note_consumer": "noted", "note_id": uuid.uuid4()})
+
+
+async def _noted(sessions: async_sessionmaker[AsyncSession]) -> int:
+    async with sessions() as s:
+        return int(await s.scalar(select(func.count()).select_from(InboxMessage)
+                                  .where(InboxMessage.consumer == "noted")) or 0)
+
+
+async def test_a_last_write_goes_in_the_claims_statement_and_rolls_back_with_a_repeat(
+        session_factory: async_sessionmaker[AsyncSession], engine: AsyncEngine) -> None:
+    env = reply_envelope("last")
+    message = ReplyRequested(channel="sms", to="+15555550100", text="last")
+    sent: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        sent.append(" ".join(statement.split())[:60])
+
+    def context() -> HandlerContext:
+        return HandlerContext(envelope=env, sessions=session_factory, clock=SystemClock(),
+                              business_id="salon", claim=inbox_claim(CONSUMER, env))
+
+    with listening(engine.sync_engine, "before_cursor_execute", record):
+        assert await run_handler(LeavesALastWrite(), context(), message, None)
+    assert len(sent) == 1 and sent[0].startswith("WITH")  # the claim, the outbox, the note
+    assert await _rows(session_factory, env.event_id) == (1, 1)
+    assert await _noted(session_factory) == 1
+    assert not await run_handler(LeavesALastWrite(), context(), message, None)  # a repeat
+    assert await _noted(session_factory) == 1  # its last write rolled back with it
+    quiet = reply_envelope("quiet")
+    assert await run_handler(LeavesALastWrite(emits=False), HandlerContext(
+        envelope=quiet, sessions=session_factory, clock=SystemClock(), business_id="salon",
+        claim=inbox_claim(CONSUMER, quiet)), message, None)  # the claim alone, with it
+    assert await _noted(session_factory) == 2
+
+
+async def test_a_last_write_without_a_claim_is_written_on_its_own(
+        session_factory: async_sessionmaker[AsyncSession]) -> None:
+    """A timer's write (guarded by its mark, no claim) sends it before the outbox rows."""
+
+    async def mark(db: Any) -> bool:
+        return True
+
+    ctx = HandlerContext(envelope=reply_envelope("timer"), sessions=session_factory,
+                         clock=SystemClock(), business_id="salon", guard=mark)
+    assert await run_handler(LeavesALastWrite(), ctx,
+                             ReplyRequested(channel="sms", to="+15555550100", text="t"), None)
+    assert await _noted(session_factory) == 1
+
+
+async def test_a_last_write_is_refused_outside_a_write_and_twice(
+        session_factory: async_sessionmaker[AsyncSession]) -> None:
+    env = reply_envelope("misused")
+    ctx = HandlerContext(envelope=env, sessions=session_factory, clock=SystemClock(),
+                         business_id="salon", claim=inbox_claim(CONSUMER, env))
+    with pytest.raises(RuntimeError, match="inside write"):
+        ctx.write_last(_NOTE, {"note_consumer": "noted", "note_id": uuid.uuid4()})
+    with pytest.raises(RuntimeError, match="one last write"):
+        async with ctx.write_direct():
+            ctx.write_last(_NOTE, {"note_consumer": "noted", "note_id": uuid.uuid4()})
+            ctx.write_last(_NOTE, {"note_consumer": "noted", "note_id": uuid.uuid4()})
+
+    async def too_late(ctx: HandlerContext, event: ReplyRequested, deps: None) -> None:
+        async with ctx.write_direct():
+            pass
+        ctx.write_last(_NOTE, {"note_consumer": "noted", "note_id": uuid.uuid4()})
+
+    late = reply_envelope("too late")
+    with pytest.raises(RuntimeError, match="after the write ended"):
+        await run_handler(too_late, HandlerContext(
+            envelope=late, sessions=session_factory, clock=SystemClock(), business_id="salon",
+            claim=inbox_claim(CONSUMER, late)),
+            ReplyRequested(channel="sms", to="+15555550100", text="x"), None)
+    assert await _noted(session_factory) == 0
+
+
+async def test_a_last_write_whose_parameters_are_named_as_the_claims_is_refused(
+        session_factory: async_sessionmaker[AsyncSession]) -> None:
+    clashing = insert(InboxMessage).values(consumer=bindparam("consumer"),
+                                           event_id=bindparam("note_id"), type="note.v1")
+
+    async def clashes(ctx: HandlerContext, event: ReplyRequested, deps: None) -> None:
+        async with ctx.write_direct():
+            ctx.write_last(clashing, {"consumer": "noted", "note_id": uuid.uuid4()})
+
+    env = reply_envelope("clashing")
+    with pytest.raises(ValueError, match="named as the claim's"):
+        await run_handler(clashes, HandlerContext(
+            envelope=env, sessions=session_factory, clock=SystemClock(), business_id="salon",
+            claim=inbox_claim(CONSUMER, env)),
+            ReplyRequested(channel="sms", to="+15555550100", text="x"), None)
+    assert await _rows(session_factory, env.event_id) == (0, 0)

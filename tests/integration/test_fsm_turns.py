@@ -7,11 +7,12 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from libs.bus.context import HandlerContext
 from libs.business.profile import load_profile
@@ -243,3 +244,24 @@ async def test_a_turn_adds_to_the_customers_record_what_staff_added_meanwhile_st
     async with session_factory() as s:
         found = (await s.scalars(select(Customer).where(Customer.address == customer))).one()
     assert (found.kept, found.language) == (2, "es")
+
+
+async def test_a_customers_turn_writes_its_conversation_in_the_claims_statement(
+        session_factory: async_sessionmaker[AsyncSession], salon: SimulatedClock,
+        engine: AsyncEngine) -> None:
+    """The turn is the handler's last work: its conversation goes with the inbox claim and
+    the outbox rows (`HandlerContext.write_last`), one round trip fewer."""
+    await understood(session_factory, salon, "+15555570008")  # the first: creates the rows
+    sent: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        sent.append(" ".join(statement.split()))
+
+    with listening(engine.sync_engine, "before_cursor_execute", record):
+        await understood(session_factory, salon, "+15555570008", "book")
+    assert not any(s.startswith("UPDATE conversations") for s in sent)
+    assert "UPDATE conversations" in sent[-1] and "INSERT INTO inbox" in sent[-1]
+    async with session_factory() as s:
+        state = await s.scalar(select(Conversation.state).join(Customer)
+                               .where(Customer.address == "+15555570008"))
+    assert state != "IDLE"  # asked what to book: the turn's state was written
