@@ -73,6 +73,7 @@ class LastWrite:
         """On its own (a write with no claim: a timer's, or an idempotent one)."""
         await compiled_once(self.statement, Direct.of).rowcount(db, self.params)
 
+
 DepsT = TypeVar("DepsT")
 
 
@@ -253,6 +254,7 @@ class HandlerContext:
             await add_to_outbox(db, self.emitted)
         elif not await claim(db, self.emitted, last):
             raise AlreadyHandled
+
 
 Handler = Callable[[HandlerContext, Any, DepsT], Awaitable[None]]
 """`on_<message>(ctx, message, deps)`: one per message type a service consumes."""

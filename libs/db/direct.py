@@ -31,7 +31,7 @@ says what `in_()` said in one fixed statement.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -219,6 +219,7 @@ class DirectConnection:
     session"). Opened by `direct_transaction` or `direct_autocommit`."""
 
     engine: Engine
+    """The pool's engine: its cursor listeners see every statement."""
     driver: psycopg.AsyncConnection[Any]
 
 
@@ -231,9 +232,14 @@ async def direct_transaction(engine: AsyncEngine) -> AsyncIterator[DirectConnect
         try:
             yield connection
         except BaseException:
-            await _ending(connection, connection.driver.rollback(), "ROLLBACK")
+            if not connection.driver.broken:
+                with contextlib.suppress(psycopg.Error):  # the block's error is the one to see
+                    await connection.driver.rollback()
             raise
-        await _ending(connection, connection.driver.commit(), "COMMIT")
+        try:
+            await connection.driver.commit()
+        except psycopg.Error as exc:
+            raise _raised("COMMIT", exc) from exc
 
 
 @contextlib.asynccontextmanager
@@ -266,13 +272,6 @@ async def _pooled(engine: AsyncEngine) -> AsyncIterator[DirectConnection]:
             await greenlet_spawn(pooled.invalidate)
         else:
             await greenlet_spawn(pooled.close)
-
-
-async def _ending(connection: DirectConnection, ending: Awaitable[None], sql: str) -> None:
-    try:
-        await ending
-    except psycopg.Error as exc:
-        raise _raised(sql, exc) from exc
 
 
 def engine_of(sessions: async_sessionmaker[AsyncSession]) -> AsyncEngine:

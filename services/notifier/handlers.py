@@ -30,7 +30,7 @@ from libs.contracts.events import (
     DeliveryStatus,
     InboundMessageReceived,
 )
-from libs.db.direct import Direct
+from libs.db.direct import Direct, direct_transaction, engine_of
 from services.notifier.delivery import Place, alert_staff_once, send_in_order
 from services.notifier.deps import NotifierDeps
 from services.notifier.models import (
@@ -92,9 +92,9 @@ async def on_delivery_status(ctx: HandlerContext, event: DeliveryStatus,
                              deps: NotifierDeps) -> None:
     """Keep the report and move its message forward (never back); a report that the
     customer cannot be reached tells staff, once."""
-    async with ctx.record() as session:
+    async with direct_transaction(engine_of(ctx.sessions)) as db:
         unreachable = await record_report(
-            session, channel=event.channel, provider_message_id=event.provider_message_id,
+            db, channel=event.channel, provider_message_id=event.provider_message_id,
             status=event.status, error_code=event.error_code, reported_at=event.reported_at,
             now=ctx.clock.now())
     for problem in unreachable:

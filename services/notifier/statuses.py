@@ -17,13 +17,12 @@ never lost.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import String, Table, any_, bindparam, column, func, or_, select, update
+from sqlalchemy import String, Table, Text, any_, bindparam, column, func, or_, select, update
 from sqlalchemy.dialects.postgresql import ARRAY, insert
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnClause
 
 from libs.db.direct import Db, Direct
@@ -153,24 +152,39 @@ class Unreachable:
     reason: str
 
 
-async def record_report(session: AsyncSession, *, channel: str, provider_message_id: str,
+_STATUS_TABLE = cast(Table, MessageStatus.__table__)
+_KEEP_REPORT = Direct.of(insert(_STATUS_TABLE).values(
+    provider_message_id=bindparam("provider_message_id"), status=bindparam("status"),
+    channel=bindparam("channel"), error_code=bindparam("error_code"),
+    reported_at=bindparam("reported_at")).on_conflict_do_nothing())
+_REPORTED_FOR = Direct.of(
+    select(*(_LOG[f.name] for f in fields(Outgoing)))
+    .where(or_(_LOG.provider_message_id == bindparam("provider_message_id"),
+               _LOG.provider_message_ids.contains(bindparam("as_array", type_=ARRAY(Text)))))
+    .with_for_update())
+"""A report is kept, and the messages it is about are read (locked) as columns
+(`Outgoing`), each written back in one statement if the report moved it (`settle`): every
+message sent over SMS or WhatsApp gets two or three reports."""
+
+
+async def record_report(db: Db, *, channel: str, provider_message_id: str,
                         status: str, error_code: str | None, reported_at: datetime,
                         now: datetime) -> list[Unreachable]:
     """Keep one provider report and apply it to its message, if we have it yet."""
-    await lock_provider_id(session, provider_message_id)
-    await session.execute(insert(MessageStatus).values(
-        provider_message_id=provider_message_id, status=status, channel=channel,
-        error_code=error_code, reported_at=reported_at).on_conflict_do_nothing())
-    rows = (await session.scalars(select(MessageLog).where(or_(
-        MessageLog.provider_message_id == provider_message_id,
-        MessageLog.provider_message_ids.contains([provider_message_id]))
-    ).with_for_update())).all()
+    await lock_provider_id(db, provider_message_id)
+    await _KEEP_REPORT.rowcount(db, {
+        "provider_message_id": provider_message_id, "status": status, "channel": channel,
+        "error_code": error_code, "reported_at": reported_at})
     found = []
-    for row in rows:
-        apply(row, status, error_code, now)
-        if row.audience == "customer" and unreachable(row.channel, status, error_code):
-            found.append(Unreachable(row.business_id, row.channel, row.to,
-                                     _describe(row.channel, status, error_code)))
+    for row in await _REPORTED_FOR.all(db, {"provider_message_id": provider_message_id,
+                                            "as_array": [provider_message_id]}):
+        message = Outgoing(*row)
+        if apply(message, status, error_code, now):
+            await settle(db, message)
+        if message.audience == "customer" and unreachable(message.channel, status,
+                                                          error_code):
+            found.append(Unreachable(message.business_id, message.channel, message.to,
+                                     _describe(message.channel, status, error_code)))
     return found
 
 
