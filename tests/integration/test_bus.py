@@ -35,6 +35,7 @@ from libs.bus.transport import (
 )
 from libs.clock import SystemClock
 from libs.contracts.commands import ReplyRequested
+from libs.contracts.envelope import Envelope
 from libs.contracts.events import CalendarSynced
 from libs.db.locks import lock_until_commit
 from tests.helpers import eventually, listening, queue_drained, reply_envelope
@@ -42,6 +43,21 @@ from tests.helpers import eventually, listening, queue_drained, reply_envelope
 pytestmark = pytest.mark.integration
 
 CONSUMER = "notifier"  # any consumer bound to reply.requested.v1 serves for these tests
+
+
+def synced(ctx: HandlerContext, calendar_event_id: str) -> CalendarSynced:
+    """A fact for a test handler to emit, about the message it handles."""
+    assert ctx.envelope is not None
+    return CalendarSynced(booking_id=ctx.envelope.event_id, calendar_event_id=calendar_event_id,
+                          action="inserted", synced_at=ctx.clock.now())
+
+
+def claiming(sessions: async_sessionmaker[AsyncSession], env: Envelope,
+             **kw: Any) -> HandlerContext:
+    """A message's context, claimed by the test consumer's inbox."""
+    return HandlerContext(envelope=env, sessions=sessions, clock=SystemClock(),
+                          business_id="salon", claim=inbox_claim(CONSUMER, env), **kw)
+
 
 
 class Recorder:
@@ -572,9 +588,7 @@ class EmitsThree:
                 raise PermanentError("the booking is gone: it was cancelled by this message")
             self.seen.add(event.text)
             for n in range(3):
-                ctx.emit(CalendarSynced(booking_id=ctx.envelope.event_id,
-                                        calendar_event_id=f"{event.text} {n}",
-                                        action="inserted", synced_at=ctx.clock.now()))
+                ctx.emit(synced(ctx, f"{event.text} {n}"))
 
 
 async def test_the_inbox_row_is_claimed_with_the_outbox_rows_in_the_order_emitted(
@@ -583,8 +597,7 @@ async def test_the_inbox_row_is_claimed_with_the_outbox_rows_in_the_order_emitte
     message = ReplyRequested(channel="sms", to="+15555550100", text="ordered")
 
     def context() -> HandlerContext:
-        return HandlerContext(envelope=env, sessions=session_factory, clock=SystemClock(),
-                              business_id="salon", claim=inbox_claim(CONSUMER, env))
+        return claiming(session_factory, env)
 
     first = context()
     assert await run_handler(EmitsThree(), first, message, None)
@@ -629,9 +642,7 @@ class WritesDirect:
         async with ctx.write_direct() as db:
             await lock_until_commit(db, event.text)
             for n in range(2):
-                ctx.emit(CalendarSynced(booking_id=ctx.envelope.event_id,
-                                        calendar_event_id=f"{event.text} {n}",
-                                        action="inserted", synced_at=ctx.clock.now()))
+                ctx.emit(synced(ctx, f"{event.text} {n}"))
 
 
 async def test_a_direct_write_is_the_same_exactly_once_transaction_as_a_sessions(
@@ -645,10 +656,9 @@ async def test_a_direct_write_is_the_same_exactly_once_transaction_as_a_sessions
         return HandlerContext(envelope=env, sessions=session_factory, clock=SystemClock(),
                               business_id="salon", **kw)
 
-    first = context(claim=inbox_claim(CONSUMER, env))
-    assert await run_handler(WritesDirect(), first, message, None)
-    assert not await run_handler(WritesDirect(), context(claim=inbox_claim(CONSUMER, env)),
-                                 message, None)
+    assert await run_handler(WritesDirect(), claiming(session_factory, env), message, None)
+    assert not await run_handler(WritesDirect(), claiming(session_factory, env), message,
+                                 None)
     assert await _rows(session_factory, env.event_id) == (1, 2)
     guarded: list[bool] = []
 
@@ -681,9 +691,7 @@ class LeavesALastWrite:
         assert ctx.envelope is not None
         async with ctx.write_direct():
             if self.emits:
-                ctx.emit(CalendarSynced(booking_id=ctx.envelope.event_id,
-                                        calendar_event_id=event.text, action="inserted",
-                                        synced_at=ctx.clock.now()))
+                ctx.emit(synced(ctx, event.text))
             ctx.write_last(_NOTE, {"note_consumer": "noted", "note_id": uuid.uuid4()})
 
 
@@ -703,8 +711,7 @@ async def test_a_last_write_goes_in_the_claims_statement_and_rolls_back_with_a_r
         sent.append(" ".join(statement.split())[:60])
 
     def context() -> HandlerContext:
-        return HandlerContext(envelope=env, sessions=session_factory, clock=SystemClock(),
-                              business_id="salon", claim=inbox_claim(CONSUMER, env))
+        return claiming(session_factory, env)
 
     with listening(engine.sync_engine, "before_cursor_execute", record):
         assert await run_handler(LeavesALastWrite(), context(), message, None)
@@ -714,9 +721,8 @@ async def test_a_last_write_goes_in_the_claims_statement_and_rolls_back_with_a_r
     assert not await run_handler(LeavesALastWrite(), context(), message, None)  # a repeat
     assert await _noted(session_factory) == 1  # its last write rolled back with it
     quiet = reply_envelope("quiet")
-    assert await run_handler(LeavesALastWrite(emits=False), HandlerContext(
-        envelope=quiet, sessions=session_factory, clock=SystemClock(), business_id="salon",
-        claim=inbox_claim(CONSUMER, quiet)), message, None)  # the claim alone, with it
+    assert await run_handler(LeavesALastWrite(emits=False), claiming(session_factory, quiet),
+                             message, None)  # the claim alone, with it
     assert await _noted(session_factory) == 2
 
 
@@ -737,8 +743,7 @@ async def test_a_last_write_without_a_claim_is_written_on_its_own(
 async def test_a_last_write_is_refused_outside_a_write_and_twice(
         session_factory: async_sessionmaker[AsyncSession]) -> None:
     env = reply_envelope("misused")
-    ctx = HandlerContext(envelope=env, sessions=session_factory, clock=SystemClock(),
-                         business_id="salon", claim=inbox_claim(CONSUMER, env))
+    ctx = claiming(session_factory, env)
     with pytest.raises(RuntimeError, match="inside write"):
         ctx.write_last(_NOTE, {"note_consumer": "noted", "note_id": uuid.uuid4()})
     with pytest.raises(RuntimeError, match="one last write"):
@@ -753,10 +758,8 @@ async def test_a_last_write_is_refused_outside_a_write_and_twice(
 
     late = reply_envelope("too late")
     with pytest.raises(RuntimeError, match="after the write ended"):
-        await run_handler(too_late, HandlerContext(
-            envelope=late, sessions=session_factory, clock=SystemClock(), business_id="salon",
-            claim=inbox_claim(CONSUMER, late)),
-            ReplyRequested(channel="sms", to="+15555550100", text="x"), None)
+        await run_handler(too_late, claiming(session_factory, late),
+                          ReplyRequested(channel="sms", to="+15555550100", text="x"), None)
     assert await _noted(session_factory) == 0
 
 
@@ -771,8 +774,6 @@ async def test_a_last_write_whose_parameters_are_named_as_the_claims_is_refused(
 
     env = reply_envelope("clashing")
     with pytest.raises(ValueError, match="named as the claim's"):
-        await run_handler(clashes, HandlerContext(
-            envelope=env, sessions=session_factory, clock=SystemClock(), business_id="salon",
-            claim=inbox_claim(CONSUMER, env)),
-            ReplyRequested(channel="sms", to="+15555550100", text="x"), None)
+        await run_handler(clashes, claiming(session_factory, env),
+                          ReplyRequested(channel="sms", to="+15555550100", text="x"), None)
     assert await _rows(session_factory, env.event_id) == (0, 0)
