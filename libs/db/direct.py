@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import psycopg
+from psycopg.pq import TransactionStatus
 from psycopg.rows import RowMaker, namedtuple_row
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql.psycopg import PGDialectAsync_psycopg
@@ -232,7 +233,7 @@ async def direct_transaction(engine: AsyncEngine) -> AsyncIterator[DirectConnect
         try:
             yield connection
         except BaseException:
-            if not connection.driver.broken:
+            if _between_statements(connection.driver):  # else the pool drops it
                 with contextlib.suppress(psycopg.Error):  # the block's error is the one to see
                     await connection.driver.rollback()
             raise
@@ -252,7 +253,7 @@ async def direct_autocommit(engine: AsyncEngine) -> AsyncIterator[DirectConnecti
         try:
             yield connection
         finally:
-            if not connection.driver.broken:
+            if _idle(connection.driver):
                 await connection.driver.set_autocommit(False)
 
 
@@ -268,10 +269,22 @@ async def _pooled(engine: AsyncEngine) -> AsyncIterator[DirectConnection]:
     try:
         yield DirectConnection(engine.sync_engine, driver)
     finally:
-        if driver.broken or driver.closed:
-            await greenlet_spawn(pooled.invalidate)
-        else:
+        if _idle(driver) and not driver.autocommit:
             await greenlet_spawn(pooled.close)
+        else:  # broken, or left mid-statement (a cancelled block): not for the next user
+            await greenlet_spawn(pooled.invalidate)
+
+
+def _idle(driver: psycopg.AsyncConnection[Any]) -> bool:
+    """Open, and in no transaction nor statement."""
+    return not (driver.broken or driver.closed) \
+        and driver.info.transaction_status == TransactionStatus.IDLE
+
+
+def _between_statements(driver: psycopg.AsyncConnection[Any]) -> bool:
+    """Open, and not in the middle of a statement (a block cancelled while one ran)."""
+    return not (driver.broken or driver.closed) and driver.info.transaction_status in (
+        TransactionStatus.IDLE, TransactionStatus.INTRANS, TransactionStatus.INERROR)
 
 
 def engine_of(sessions: async_sessionmaker[AsyncSession]) -> AsyncEngine:

@@ -7,6 +7,7 @@ back, or loses it if it broke."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -362,3 +363,30 @@ async def test_the_listeners_and_the_counter_see_a_pooled_connections_statements
             await RECORD.first(db, {"consumer": "counted", "event_id": uuid.uuid4()})
     assert seen == ["SELECT", "INSERT"]
     assert counter._value.get() == counted + 2
+
+
+SLEEP = Direct.of(select(func.pg_sleep(bindparam("seconds"))))
+
+
+async def test_a_block_cancelled_mid_statement_hands_on_a_clean_connection(
+        session_factory: Sessions, engine: AsyncEngine) -> None:
+    """A handler cancelled while its statement runs (a shutdown, a timeout): psycopg cancels
+    the statement, the transaction is rolled back, and the connection goes back to the pool
+    in no transaction and running nothing (one left mid-statement would be dropped)."""
+    sleeping = Direct.of(select(func.count()).select_from(text("pg_stat_activity")).where(
+        text("state = 'active' AND query LIKE '%pg_sleep%' AND pid <> pg_backend_pid()")))
+    in_transaction = Direct.of(select(func.txid_current_if_assigned()))
+    for opening in (direct_transaction, direct_autocommit):
+
+        async def slow(opening: Any = opening) -> None:
+            async with opening(engine) as db:
+                await RECORD.first(db, {"consumer": "cancelled", "event_id": uuid.uuid4()})
+                await SLEEP.scalar(db, {"seconds": 5})
+
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(slow(), timeout=0.5)
+        assert checked_out(engine) == 0
+        async with direct_transaction(engine) as db:
+            assert await sleeping.scalar(db) == 0
+            assert await in_transaction.scalar(db) is None  # nothing left over from before
+    assert await count(session_factory, "cancelled") == 1  # the autocommit block's, alone
