@@ -275,16 +275,16 @@ async def _pooled(engine: AsyncEngine) -> AsyncIterator[DirectConnection]:
             await greenlet_spawn(pooled.invalidate)
 
 
-def _idle(driver: psycopg.AsyncConnection[Any]) -> bool:
-    """Open, and in no transaction nor statement."""
-    return not (driver.broken or driver.closed) \
-        and driver.info.transaction_status == TransactionStatus.IDLE
-
-
 def _between_statements(driver: psycopg.AsyncConnection[Any]) -> bool:
     """Open, and not in the middle of a statement (a block cancelled while one ran)."""
     return not (driver.broken or driver.closed) and driver.info.transaction_status in (
         TransactionStatus.IDLE, TransactionStatus.INTRANS, TransactionStatus.INERROR)
+
+
+def _idle(driver: psycopg.AsyncConnection[Any]) -> bool:
+    """Open, and in no transaction nor statement."""
+    return _between_statements(driver) \
+        and driver.info.transaction_status == TransactionStatus.IDLE
 
 
 def engine_of(sessions: async_sessionmaker[AsyncSession]) -> AsyncEngine:

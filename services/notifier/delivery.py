@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -62,6 +62,7 @@ from services.notifier.adapters.base import (
 from services.notifier.deps import NotifierDeps
 from services.notifier.models import (
     MESSAGE_LOG,
+    OUTGOING_COLUMNS,
     CustomerWindow,
     MessageLog,
     Outgoing,
@@ -172,7 +173,7 @@ async def _next_unsent(db: Db, mine: Place, now: datetime) -> _Unsent | None:
 _M = MESSAGE_LOG.c
 _ORDER_AT = func.coalesce(_M.requested_at, _M.created_at)
 _NEXT_UNSENT = Direct.of(
-    select(*(_M[f.name] for f in fields(Outgoing)), func.coalesce(
+    select(*OUTGOING_COLUMNS, func.coalesce(
         select(Suppression.opted_out)
         .where(Suppression.business_id == _M.business_id, Suppression.customer == _M.to)
         .scalar_subquery(), False),

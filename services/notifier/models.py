@@ -4,7 +4,7 @@ reported, each WhatsApp customer's last message (the 24-hour window), and who op
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import cast
 
@@ -160,3 +160,7 @@ class Outgoing:
     attempts: int
     provider_message_id: str | None
     updated_at: datetime
+
+
+OUTGOING_COLUMNS = [MESSAGE_LOG.c[f.name] for f in fields(Outgoing)]
+"""The message log's columns an `Outgoing` is made of, in its order: `Outgoing(*row)`."""

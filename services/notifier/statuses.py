@@ -17,7 +17,7 @@ never lost.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
@@ -28,7 +28,7 @@ from sqlalchemy.sql.elements import ColumnClause
 from libs.db.direct import Db, Direct
 from libs.db.locks import lock_until_commit, xact_lock
 from services.notifier.adapters import twilio_sms, whatsapp
-from services.notifier.models import MESSAGE_LOG, MessageLog, MessageStatus, Outgoing
+from services.notifier.models import MESSAGE_LOG, OUTGOING_COLUMNS, MessageStatus, Outgoing
 
 RANK: dict[str, int] = {"sending": 0, "queued": 1, "sent": 2, "failed": 3, "undelivered": 3,
                         "delivered": 4, "read": 5}
@@ -62,8 +62,7 @@ def _describe(channel: str, status: str, error_code: str | None) -> str:
     return f"{channel} reported {status}" + (f", error {error_code}" if error_code else "")
 
 
-def apply(row: MessageLog | Outgoing, status: str, error_code: str | None,
-          now: datetime) -> bool:
+def apply(row: Outgoing, status: str, error_code: str | None, now: datetime) -> bool:
     """Move the row to `status` if that is forward; True when it moved."""
     if row.provider_message_id is None or not advances(row.status, status):
         return False
@@ -158,7 +157,7 @@ _KEEP_REPORT = Direct.of(insert(_STATUS_TABLE).values(
     channel=bindparam("channel"), error_code=bindparam("error_code"),
     reported_at=bindparam("reported_at")).on_conflict_do_nothing())
 _REPORTED_FOR = Direct.of(
-    select(*(_LOG[f.name] for f in fields(Outgoing)))
+    select(*OUTGOING_COLUMNS)
     .where(or_(_LOG.provider_message_id == bindparam("provider_message_id"),
                _LOG.provider_message_ids.contains(bindparam("as_array", type_=ARRAY(Text)))))
     .with_for_update())
@@ -181,10 +180,7 @@ async def record_report(db: Db, *, channel: str, provider_message_id: str,
         message = Outgoing(*row)
         if apply(message, status, error_code, now):
             await settle(db, message)
-        if message.audience == "customer" and unreachable(message.channel, status,
-                                                          error_code):
-            found.append(Unreachable(message.business_id, message.channel, message.to,
-                                     _describe(message.channel, status, error_code)))
+        found += _unreachable(message, status, error_code)
     return found
 
 
@@ -196,8 +192,14 @@ async def apply_kept_reports(db: Db, row: Outgoing, ids: Iterable[str],
     found = []
     for report in sorted(kept, key=lambda r: RANK.get(r.status, -1)):
         apply(row, report.status, report.error_code, now)
-        if row.audience == "customer" and unreachable(row.channel, report.status,
-                                                      report.error_code):
-            found.append(Unreachable(row.business_id, row.channel, row.to,
-                                     _describe(row.channel, report.status, report.error_code)))
+        found += _unreachable(row, report.status, report.error_code)
     return found
+
+
+def _unreachable(row: Outgoing, status: str, error_code: str | None) -> list[Unreachable]:
+    """The customer a report says cannot be reached, for staff to hear of (none for a
+    message to staff, or a report that says nothing of the kind)."""
+    if row.audience != "customer" or not unreachable(row.channel, status, error_code):
+        return []
+    return [Unreachable(row.business_id, row.channel, row.to,
+                        _describe(row.channel, status, error_code))]
