@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import math
 import signal
@@ -122,7 +123,8 @@ async def serve(definition: ServiceDefinition[Any], settings: Settings | None = 
             scheduler.start()
             servers = [_server(app, settings) for app in host.apps.values()]
             serving = [asyncio.create_task(s.serve()) for s in servers]
-            log.info("%s started on %s", definition.name, event_loop.running_loop_name())
+            log.info("%s started on %s, %d objects frozen out of the collector's sight",
+                     definition.name, event_loop.running_loop_name(), gc.get_freeze_count())
             await stop.wait()
             deadline = asyncio.get_running_loop().time() + settings.shutdown_grace_s
             log.info("%s stopping; work in flight gets up to %.0fs", definition.name,

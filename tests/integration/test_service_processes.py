@@ -9,6 +9,7 @@ are isolated and deleted afterwards by the `topology` fixture.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, time, timedelta
@@ -242,8 +243,10 @@ async def test_ingress_process_serves_webhooks_and_publishes_to_nlu(harness: Har
                 return False
 
         await proc.until(healthy, f"GET {base}/healthz to answer 200", within_s=START_BOUND_S)
-        # On uvloop, parsing HTTP with httptools (libs/runtime/event_loop.py)
-        assert "ingress started on uvloop" in read_log(proc.log_path), proc.output()
+        # On uvloop, parsing HTTP with httptools, its heap settled (libs/runtime/event_loop.py)
+        started = re.search(r"ingress started on uvloop, (\d+) objects frozen",
+                            read_log(proc.log_path))
+        assert started is not None and int(started[1]) > 10_000, proc.output()
         assert "/httptools/" in _libraries_loaded_by(proc.process.pid), proc.output()
         issued = await client.post("/webchat/salon/sessions")
         assert issued.status_code == 201, (issued.text, proc.output())
