@@ -88,6 +88,7 @@ KEYS = ("turns_per_s", "turns_ceiling_per_s", "turn_p50_ms", "turn_p99_ms", "cpu
         "fsm_scale_3", "reminders_per_s", "availability_p99_ms", "nlu_p99_ms")
 BUSINESSES = REPO / "examples" / "businesses"
 STATEMENTS = "receptionist_db_statements_total"
+GC_SECONDS = "receptionist_gc_seconds_total"
 SPIED = ("fsm", "notifier", "nlu", "ingress", "reminders", "payments")  # what --py-spy records
 INBOUND = "inbound.message.received.v1"
 
@@ -171,6 +172,12 @@ class Window:
         if not any(STATEMENTS in c for c in self.delta.counters.values()):
             return None  # a tree without the counter
         return self.per_turn(self.delta.total(STATEMENTS))
+
+    @property
+    def gc_ms_per_turn(self) -> float | None:
+        if not any(GC_SECONDS in c for c in self.delta.counters.values()):
+            return None  # a tree without the counter
+        return self.per_turn(self.delta.total(GC_SECONDS) * 1e3)
 
     def line(self) -> str:
         return (f"  {self.label:<26} {self.workers:>3} customers {self.rate:7.1f}/s  "
@@ -672,6 +679,10 @@ def table(micro_: Micro, ingress: IngressResult, per_message: Measured,
         ("services' CPU ms/turn at maximum", fmt(best.cpu_ms_per_turn),
          f"target <= 10; at half load {fmt(half.cpu_ms_per_turn)}"),
         ("  by process", "", by_process(best, best.delta.cpu, 1000)),
+        ("  of it, the garbage collector", fmt(best.gc_ms_per_turn),
+         by_process(best, {n: c.get(GC_SECONDS, 0.0) for n, c in best.delta.counters.items()},
+                    1000) if best.gc_ms_per_turn is not None else
+         "this tree has no receptionist_gc_seconds_total"),
         ("ceiling CPU ms/turn at maximum", fmt(batched.best.cpu_ms_per_turn),
          "batched; " + by_process(batched.best, batched.best.delta.cpu, 1000)),
         ("PostgreSQL CPU ms/turn at maximum", fmt(best.per_turn(best.delta.postgres_cpu * 1e3)),

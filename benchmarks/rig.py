@@ -243,7 +243,7 @@ class Delta:
 
 COUNTERS = ("receptionist_db_statements_total", "receptionist_messages_handled_total",
             "receptionist_messages_failed_total", "receptionist_messages_retried_total",
-            "receptionist_messages_dead_lettered_total")
+            "receptionist_messages_dead_lettered_total", "receptionist_gc_seconds_total")
 
 
 def parse_counters(text: str) -> dict[str, float]:

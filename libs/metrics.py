@@ -10,6 +10,8 @@ the class name of the failure.
 
 from __future__ import annotations
 
+import gc
+import time
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -80,10 +82,35 @@ DB_STATEMENTS = Counter(
     "BEGIN and COMMIT are not statements here), by the service whose handler, timer or job "
     "sent them; 'other': the outbox relay, HTTP routes and probes.", ["service"])
 
+GC_SECONDS = Counter(
+    "receptionist_gc_seconds",
+    "CPU seconds the cyclic garbage collector took, by the oldest generation it collected "
+    "(0, 1 or 2: a full collection).", ["generation"])
+
 REMINDERS_DISPATCHED = Counter(
     "receptionist_reminders_dispatched",
     "Due reminders the dispatcher claimed: sent (a reminder.due in the outbox) or skipped "
     "(the appointment had started).", ["outcome"])
+
+
+def time_garbage_collection() -> None:
+    """Count the collector's CPU in `GC_SECONDS` from now on (once per process, however
+    often called): what a process gains from its collector settings shows there."""
+    if _collection_timed not in gc.callbacks:
+        gc.callbacks.append(_collection_timed)
+
+
+_collection_started = [0.0]
+
+
+def _collection_timed(phase: str, info: dict[str, int]) -> None:
+    """A `gc.callbacks` entry. The collector runs in the thread that set it off: that
+    thread's CPU is its own."""
+    if phase == "start":
+        _collection_started[0] = time.thread_time()
+    else:
+        GC_SECONDS.labels(str(info["generation"])).inc(
+            time.thread_time() - _collection_started[0])
 
 
 async def refresh_backlog_gauges(sessions: async_sessionmaker[AsyncSession], clock: Clock,

@@ -23,6 +23,7 @@ import uvicorn
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from fastapi import FastAPI
 
+from libs import metrics
 from libs.bus.amqp import AmqpTransport
 from libs.bus.outbox import OutboxRelay
 from libs.bus.transport import Topology
@@ -104,6 +105,7 @@ async def serve(definition: ServiceDefinition[Any], settings: Settings | None = 
     """Run until `stop` is set (by SIGINT/SIGTERM when not given)."""
     settings = settings or get_settings()
     stop = stop or _stop_on_signals()
+    metrics.time_garbage_collection()
     async with open_wiring(settings, [definition]) as wiring:
         host = ServiceHost(wiring, [definition])
         ops_state = OpsState()
