@@ -80,11 +80,18 @@ def takes_request_alone(route: APIRoute) -> bool:
 def add_routes(app: FastAPI, router: APIRouter) -> None:
     """The router's routes on the app itself, where `include_router` would keep the router
     as a branch that every request walks and matches through again: a tenth of a webhook's
-    CPU (docs/scaling.md, "Ingress"). Only for a router without a prefix, tags or
-    dependencies of its own, which `include_router` would apply."""
+    CPU (docs/scaling.md, "Ingress"). They go after the routes added before them and ahead
+    of FastAPI's documentation routes, which every request was matched against first. Only
+    for a router without a prefix, tags or dependencies of its own, which `include_router`
+    would apply."""
     if router.prefix or router.tags or router.dependencies:
         raise ValueError("add_routes takes a plain router; include_router applies the rest")
-    app.router.routes.extend(router.routes)
+    routes = app.router.routes
+    documentation = {app.openapi_url, app.docs_url, app.redoc_url,
+                     app.swagger_ui_oauth2_redirect_url} - {None}
+    at = next((i for i, route in enumerate(routes)
+               if getattr(route, "path", None) in documentation), len(routes))
+    routes[at:at] = router.routes
 
 
 MAX_BODY_BYTES = 64 * 1024

@@ -107,12 +107,15 @@ class IngressDeps:
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SURROGATE = re.compile("[\ud800-\udfff]")  # a Python str only holds lone ones
+_UNCLEAN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")  # either
 
 
 def clean(text: str) -> str:
     """Text as every later hop can store and send it: a lone UTF-16 surrogate becomes
     U+FFFD and control characters (NUL, which PostgreSQL's JSONB refuses, among them) are
-    dropped; line breaks and tabs stay."""
+    dropped; line breaks and tabs stay. Text with neither (nearly all) is looked at once."""
+    if _UNCLEAN.search(text) is None:
+        return text
     return _CONTROL.sub("", _SURROGATE.sub("\ufffd", text))
 
 

@@ -91,6 +91,34 @@ def test_flat_routes_keep_their_openapi_description() -> None:
                                   "/items/{item}"}
 
 
+def test_added_routes_come_in_order_before_fastapis_documentation() -> None:
+    """A request is matched against the routes in order: the documentation's would be tried
+    first by every webhook."""
+    app = FastAPI()
+    first, second = APIRouter(), APIRouter()
+    first.post("/first")(_answer)
+    second.post("/second")(_answer)
+    add_routes(app, first)
+    add_routes(app, second)
+    paths = [getattr(r, "path", None) for r in app.router.routes]
+    assert paths[:2] == ["/first", "/second"]
+    assert set(paths[2:]) == {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+    client = TestClient(app)
+    assert client.get("/docs").status_code == 200
+    assert set(client.get("/openapi.json").json()["paths"]) == {"/first", "/second"}
+
+
+def test_a_whatsapp_webhook_meets_its_own_route_first() -> None:
+    """The busiest route is the first an ingress request is matched against; the verify
+    handshake on the same path comes after it."""
+    from services.ingress.app import create_app as ingress_app
+
+    nothing: Any = None
+    found = [(getattr(r, "path", None), sorted(getattr(r, "methods", None) or ()))
+             for r in ingress_app(nothing).router.routes]
+    assert found[:2] == [("/webhooks/whatsapp", ["POST"]), ("/webhooks/whatsapp", ["GET"])]
+
+
 @pytest.mark.parametrize("router", [APIRouter(prefix="/v1"), APIRouter(tags=["x"]),
                                     APIRouter(dependencies=[Depends(_answer)])],
                          ids=["prefix", "tags", "dependencies"])

@@ -32,22 +32,13 @@ async def verified_payload(request: Request, deps: IngressDeps) -> Any:
         raise HTTPException(400, f"malformed body: {exc}") from exc
 
 
-@router.get("/webhooks/whatsapp")
-async def whatsapp_verify(request: Request,
-                          deps: Annotated[IngressDeps, Depends(ingress_deps)]) -> Response:
-    q = request.query_params
-    token = deps.config.whatsapp_verify_token
-    if (token is not None and q.get("hub.mode") == "subscribe"
-            and q.get("hub.verify_token") == token):
-        return Response(q.get("hub.challenge", ""), media_type="text/plain")
-    raise HTTPException(403, "verification failed")
-
-
 @router.post("/webhooks/whatsapp")
 async def whatsapp_webhook(request: Request) -> Response:
     """Messages and delivery reports. The webhooks take the request alone: FastAPI's
     dependency resolution cost more CPU than the rest of a webhook (docs/scaling.md,
-    "Ingress")."""
+    "Ingress"). Declared before the verify handshake on the same path, so that a webhook
+    is matched by the first route with its path (the handshake's would match the path, then
+    refuse the method)."""
     deps = app_deps(request)
     payload = await verified_payload(request, deps)
     try:
@@ -72,3 +63,14 @@ async def whatsapp_webhook(request: Request) -> Response:
             error_code=st.error_code, reported_at=st.at),
             owners[st.phone_number_id], "whatsapp-status", st.message_id, st.status)
     return Response(status_code=200)
+
+
+@router.get("/webhooks/whatsapp")
+async def whatsapp_verify(request: Request,
+                          deps: Annotated[IngressDeps, Depends(ingress_deps)]) -> Response:
+    q = request.query_params
+    token = deps.config.whatsapp_verify_token
+    if (token is not None and q.get("hub.mode") == "subscribe"
+            and q.get("hub.verify_token") == token):
+        return Response(q.get("hub.challenge", ""), media_type="text/plain")
+    raise HTTPException(403, "verification failed")
