@@ -341,6 +341,7 @@ class IngressResult:
     real_cpu_us: float
     bare_cpu_us: float
     client_cpu_share: float
+    real_gc_us: float | None  # the collector's share of real_cpu_us (None: a tree without it)
 
     @property
     def rps(self) -> float:
@@ -380,6 +381,7 @@ async def ingress_phase(rig: Rig, plan: Plan) -> IngressResult:
     client_share: list[float] = []
     try:
         await rig.start([real, bare])
+        gc_before = (await rig.scrape(real)).get(GC_SECONDS)
         log(f"ingress: real and bare, {plan.ingress_connections} connections, "
             f"{plan.ingress_s:g} s each, alternately")
         for round_ in range(plan.ingress_rounds):
@@ -403,6 +405,7 @@ async def ingress_phase(rig: Rig, plan: Plan) -> IngressResult:
                 log(f"  {name:<5} {result.rate:8.0f} accepted/s  {dict(result.statuses)}"
                     f"{'  errors ' + str(dict(result.errors)) if result.errors else ''}")
         await rig.purge(queues)
+        gc_after = (await rig.scrape(real)).get(GC_SECONDS)
     finally:
         await rig.stop([real.name, bare.name])
 
@@ -411,8 +414,11 @@ async def ingress_phase(rig: Rig, plan: Plan) -> IngressResult:
         accepted = sum(n for _, n in cpu[name])
         return spent * 1e6 / accepted if accepted else math.nan
 
+    accepted = sum(n for _, n in cpu["real"])
+    gc_us = ((gc_after - gc_before) * 1e6 / accepted
+             if gc_before is not None and gc_after is not None and accepted else None)
     return IngressResult(results["real"], results["bare"], us_per("real"), us_per("bare"),
-                         max(client_share, default=0.0))
+                         max(client_share, default=0.0), gc_us)
 
 
 # --- the pipeline, next to its ceiling -----------------------------------------------------
@@ -655,6 +661,14 @@ def by_process(w: Window, values: dict[str, float], scale: float = 1.0) -> str:
     return ", ".join(f"{n} {w.per_turn(v * scale):.1f}" for n, v in shown)
 
 
+def gc_us(w: Window) -> float | None:
+    return w.gc_ms_per_turn * 1000 if w.gc_ms_per_turn is not None else None
+
+
+def gc_seconds(w: Window) -> dict[str, float]:
+    return {n: c.get(GC_SECONDS, 0.0) for n, c in w.delta.counters.items()}
+
+
 def table(micro_: Micro, ingress: IngressResult, per_message: Measured,
           pipe: Pipeline) -> list[tuple[str, str, str]]:
     turns, batched = pipe.turns, pipe.ceiling
@@ -679,9 +693,10 @@ def table(micro_: Micro, ingress: IngressResult, per_message: Measured,
         ("services' CPU ms/turn at maximum", fmt(best.cpu_ms_per_turn),
          f"target <= 10; at half load {fmt(half.cpu_ms_per_turn)}"),
         ("  by process", "", by_process(best, best.delta.cpu, 1000)),
-        ("  of it, the garbage collector", fmt(best.gc_ms_per_turn),
-         by_process(best, {n: c.get(GC_SECONDS, 0.0) for n, c in best.delta.counters.items()},
-                    1000) if best.gc_ms_per_turn is not None else
+        ("  the garbage collector's, us/turn", fmt(gc_us(best)),
+         f"{by_process(best, gc_seconds(best), 1e6) or 'none ran'}; "
+         f"at half load {fmt(gc_us(half))}"
+         if best.gc_ms_per_turn is not None else
          "this tree has no receptionist_gc_seconds_total"),
         ("ceiling CPU ms/turn at maximum", fmt(batched.best.cpu_ms_per_turn),
          "batched; " + by_process(batched.best, batched.best.delta.cpu, 1000)),
@@ -697,7 +712,9 @@ def table(micro_: Micro, ingress: IngressResult, per_message: Measured,
                            ": this tree has no receptionist_db_statements_total")),
         ("ingress webhooks accepted/s", fmt(ingress.rps, 0),
          f"ratio {ratio(ingress.rps, ingress.ceiling_rps)} (target >= 0.8); "
-         f"{fmt(ingress.real_cpu_us, 0)} us CPU each"),
+         f"{fmt(ingress.real_cpu_us, 0)} us CPU each"
+         + (f", the garbage collector {fmt(ingress.real_gc_us, 1)} of them"
+            if ingress.real_gc_us is not None else "")),
         ("ingress ceiling accepted/s", fmt(ingress.ceiling_rps, 0),
          f"{fmt(ingress.bare_cpu_us, 0)} us CPU each; the client used up to "
          f"{ingress.client_cpu_share:.0%} of a core"),

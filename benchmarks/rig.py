@@ -384,12 +384,13 @@ class Rig:
     async def snapshot(self) -> Snapshot:
         at = time.time()
         cpu = {name: p.cpu() for name, p in self.procs.items()}
-        scraped = await asyncio.gather(*(self._scrape(p) for p in self.procs.values()))
+        scraped = await asyncio.gather(*(self.scrape(p) for p in self.procs.values()))
         counters = {name: c for name, c in zip(self.procs, scraped, strict=True)}
         return Snapshot(at, cpu, counters, await self._postgres_cpu(),
                         sum(cpu_seconds(pid) or 0.0 for pid in pids_named("beam.smp")))
 
-    async def _scrape(self, proc: Proc) -> dict[str, float]:
+    async def scrape(self, proc: Proc) -> dict[str, float]:
+        """The counters a process exports now (none without an ops port, or no answer)."""
         if proc.ops_port is None:
             return {}
         try:

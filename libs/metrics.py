@@ -97,6 +97,8 @@ def time_garbage_collection() -> None:
     """Count the collector's CPU in `GC_SECONDS` from now on (once per process, however
     often called): what a process gains from its collector settings shows there."""
     if _collection_timed not in gc.callbacks:
+        for generation in ("0", "1", "2"):  # exported from the start, at 0
+            GC_SECONDS.labels(generation)
         gc.callbacks.append(_collection_timed)
 
 

@@ -89,10 +89,7 @@ class IngressDeps:
         no queue would receive it (a fresh deployment before `bus declare`), so the
         provider retries. The event id derives from the provider's ids, so a retry dedupes."""
         if isinstance(message, InboundMessageReceived):
-            message = message.model_copy(update={
-                "text": clean(message.text), "customer": clean(message.customer),
-                "to": clean(message.to),
-                "provider_message_id": clean(message.provider_message_id)})
+            message = cleaned(message)
         envelope = make_envelope(message, business_id=business_id,
                                  occurred_at=self.clock.now(),
                                  event_id=deterministic_event_id(*id_parts))
@@ -117,6 +114,17 @@ def clean(text: str) -> str:
     if _UNCLEAN.search(text) is None:
         return text
     return _CONTROL.sub("", _SURROGATE.sub("\ufffd", text))
+
+
+_CLEANED_FIELDS = ("text", "customer", "to", "provider_message_id")
+
+
+def cleaned(message: InboundMessageReceived) -> InboundMessageReceived:
+    """The message with `clean` applied to what the customer and the provider wrote; the
+    same message when all of it was clean already (nearly always)."""
+    changed = {name: new for name in _CLEANED_FIELDS
+               if (new := clean(old := getattr(message, name))) is not old}
+    return message.model_copy(update=changed) if changed else message
 
 
 def clean_json(value: Any) -> Any:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import cast
 
 import httpx
@@ -22,7 +23,7 @@ from libs.contracts.registry import parse_envelope, parse_payload
 from libs.runtime.web import MAX_BODY_BYTES
 from services.ingress import whatsapp
 from services.ingress.app import create_app
-from services.ingress.deps import IngressConfig, IngressDeps, clean
+from services.ingress.deps import IngressConfig, IngressDeps, clean, cleaned
 from services.payments.adapters.offline import stripe_signature
 from tests.helpers import FIXTURE_BUSINESSES
 
@@ -66,6 +67,19 @@ def test_clean_keeps_words_and_drops_what_cannot_be_stored() -> None:
     assert clean("hi\u0000 there\tyou\n") == "hi there\tyou\n"
     assert clean("a\ud800b") == "a\ufffdb"
     assert clean("café 🙂") == "café 🙂"
+
+
+def test_every_field_a_sender_wrote_is_cleaned_and_a_clean_message_left_as_it_is() -> None:
+    said = InboundMessageReceived(channel="whatsapp", provider_message_id="wamid.\u0000x",
+                                  customer="+1555\x07", to="123\ud800", text="hi\u0000",
+                                  received_at=datetime(2026, 12, 1, tzinfo=UTC))
+    got = cleaned(said)
+    assert (got.provider_message_id, got.customer, got.to, got.text) == (
+        "wamid.x", "+1555", "123\ufffd", "hi")
+    assert got.received_at == said.received_at
+    clean_already = said.model_copy(update={"provider_message_id": "wamid.x",
+                                            "customer": "+1555", "to": "123", "text": "hi"})
+    assert cleaned(clean_already) is clean_already
 
 
 async def test_json_nested_thirty_thousand_deep_is_a_400(client: httpx.AsyncClient,

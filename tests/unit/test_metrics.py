@@ -27,6 +27,9 @@ def _collector_seconds(generation: str) -> float:
 def test_the_collector_cpu_is_counted_by_generation(callbacks_restored: None) -> None:
     before = _collector_seconds("2")
     metrics.time_garbage_collection()
+    for generation in ("0", "1", "2"):  # every generation is exported, before it runs
+        assert REGISTRY.get_sample_value("receptionist_gc_seconds_total",
+                                         {"generation": generation}) is not None
     walked = [[i] for i in range(100_000)]  # something for a full collection to walk
     gc.collect()
     assert walked and _collector_seconds("2") > before
