@@ -167,17 +167,22 @@ class Window:
     def cpu_ms_per_turn(self) -> float:
         return self.per_turn(self.delta.service_cpu * 1000)
 
-    @property
-    def statements_per_turn(self) -> float | None:
-        if not any(STATEMENTS in c for c in self.delta.counters.values()):
-            return None  # a tree without the counter
-        return self.per_turn(self.delta.total(STATEMENTS))
+    def counted_per_turn(self, metric: str, scale: float = 1.0) -> float | None:
+        """A counter's sum over the processes, per turn; None for a tree without it."""
+        if not any(metric in c for c in self.delta.counters.values()):
+            return None
+        return self.per_turn(self.delta.total(metric) * scale)
+
+    def counted_by_process(self, metric: str) -> dict[str, float]:
+        return {n: c.get(metric, 0.0) for n, c in self.delta.counters.items()}
 
     @property
-    def gc_ms_per_turn(self) -> float | None:
-        if not any(GC_SECONDS in c for c in self.delta.counters.values()):
-            return None  # a tree without the counter
-        return self.per_turn(self.delta.total(GC_SECONDS) * 1e3)
+    def statements_per_turn(self) -> float | None:
+        return self.counted_per_turn(STATEMENTS)
+
+    @property
+    def gc_us_per_turn(self) -> float | None:
+        return self.counted_per_turn(GC_SECONDS, 1e6)
 
     def line(self) -> str:
         return (f"  {self.label:<26} {self.workers:>3} customers {self.rate:7.1f}/s  "
@@ -409,14 +414,14 @@ async def ingress_phase(rig: Rig, plan: Plan) -> IngressResult:
     finally:
         await rig.stop([real.name, bare.name])
 
-    def us_per(name: str) -> float:
-        spent = sum(c for c, _ in cpu[name])
+    def us_per(name: str, seconds: float | None = None) -> float:
+        """Microseconds per webhook `name` accepted: of its CPU, or of `seconds`."""
+        spent = sum(c for c, _ in cpu[name]) if seconds is None else seconds
         accepted = sum(n for _, n in cpu[name])
         return spent * 1e6 / accepted if accepted else math.nan
 
-    accepted = sum(n for _, n in cpu["real"])
-    gc_us = ((gc_after - gc_before) * 1e6 / accepted
-             if gc_before is not None and gc_after is not None and accepted else None)
+    gc_us = (us_per("real", gc_after - gc_before)
+             if gc_before is not None and gc_after is not None else None)
     return IngressResult(results["real"], results["bare"], us_per("real"), us_per("bare"),
                          max(client_share, default=0.0), gc_us)
 
@@ -661,21 +666,13 @@ def by_process(w: Window, values: dict[str, float], scale: float = 1.0) -> str:
     return ", ".join(f"{n} {w.per_turn(v * scale):.1f}" for n, v in shown)
 
 
-def gc_us(w: Window) -> float | None:
-    return w.gc_ms_per_turn * 1000 if w.gc_ms_per_turn is not None else None
-
-
-def gc_seconds(w: Window) -> dict[str, float]:
-    return {n: c.get(GC_SECONDS, 0.0) for n, c in w.delta.counters.items()}
-
-
 def table(micro_: Micro, ingress: IngressResult, per_message: Measured,
           pipe: Pipeline) -> list[tuple[str, str, str]]:
     turns, batched = pipe.turns, pipe.ceiling
     best, half = turns.best, turns.half
     assert half is not None and batched.half is not None and per_message.half is not None
     one, three = pipe.scale[1], pipe.scale[3]
-    statements = {n: c.get(STATEMENTS, 0.0) for n, c in best.delta.counters.items()}
+    statements = best.counted_by_process(STATEMENTS)
     return [
         ("turns/s, maximum", fmt(best.rate), f"{best.workers} customers"),
         ("ceiling turns/s, batched relay", fmt(batched.best.rate),
@@ -693,10 +690,10 @@ def table(micro_: Micro, ingress: IngressResult, per_message: Measured,
         ("services' CPU ms/turn at maximum", fmt(best.cpu_ms_per_turn),
          f"target <= 10; at half load {fmt(half.cpu_ms_per_turn)}"),
         ("  by process", "", by_process(best, best.delta.cpu, 1000)),
-        ("  the garbage collector's, us/turn", fmt(gc_us(best)),
-         f"{by_process(best, gc_seconds(best), 1e6) or 'none ran'}; "
-         f"at half load {fmt(gc_us(half))}"
-         if best.gc_ms_per_turn is not None else
+        ("  the garbage collector's, us/turn", fmt(best.gc_us_per_turn),
+         f"{by_process(best, best.counted_by_process(GC_SECONDS), 1e6) or 'none ran'}; "
+         f"at half load {fmt(half.gc_us_per_turn)}"
+         if best.gc_us_per_turn is not None else
          "this tree has no receptionist_gc_seconds_total"),
         ("ceiling CPU ms/turn at maximum", fmt(batched.best.cpu_ms_per_turn),
          "batched; " + by_process(batched.best, batched.best.delta.cpu, 1000)),

@@ -104,7 +104,7 @@ class IngressDeps:
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SURROGATE = re.compile("[\ud800-\udfff]")  # a Python str only holds lone ones
-_UNCLEAN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")  # either
+_UNCLEAN = re.compile(f"{_CONTROL.pattern}|{_SURROGATE.pattern}")
 
 
 def clean(text: str) -> str:
