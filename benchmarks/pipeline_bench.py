@@ -89,6 +89,7 @@ KEYS = ("turns_per_s", "turns_ceiling_per_s", "turn_p50_ms", "turn_p99_ms", "cpu
 BUSINESSES = REPO / "examples" / "businesses"
 STATEMENTS = "receptionist_db_statements_total"
 GC_SECONDS = "receptionist_gc_seconds_total"
+HANDLED = "receptionist_messages_handled_total"
 SPIED = ("fsm", "notifier", "nlu", "ingress", "reminders", "payments")  # what --py-spy records
 INBOUND = "inbound.message.received.v1"
 
@@ -661,9 +662,10 @@ def ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}" if b else "n/a"
 
 
-def by_process(w: Window, values: dict[str, float], scale: float = 1.0) -> str:
+def by_process(w: Window, values: dict[str, float], scale: float = 1.0,
+               digits: int = 1) -> str:
     shown = sorted(((n, v) for n, v in values.items() if v > 0), key=lambda kv: -kv[1])
-    return ", ".join(f"{n} {w.per_turn(v * scale):.1f}" for n, v in shown)
+    return ", ".join(f"{n} {w.per_turn(v * scale):.{digits}f}" for n, v in shown)
 
 
 def table(micro_: Micro, ingress: IngressResult, per_message: Measured,
@@ -707,6 +709,8 @@ def table(micro_: Micro, ingress: IngressResult, per_message: Measured,
          "target <= 15" + ("; " + by_process(best, statements)
                            if best.statements_per_turn is not None else
                            ": this tree has no receptionist_db_statements_total")),
+        ("messages handled/turn", fmt(best.counted_per_turn(HANDLED), 2),
+         by_process(best, best.counted_by_process(HANDLED), digits=2)),
         ("ingress webhooks accepted/s", fmt(ingress.rps, 0),
          f"ratio {ratio(ingress.rps, ingress.ceiling_rps)} (target >= 0.8); "
          f"{fmt(ingress.real_cpu_us, 0)} us CPU each"
