@@ -110,9 +110,12 @@ async def cancel(db: Db, *, owner: str, key: str) -> None:
     await cancel_all(db, owner=owner, keys=[key])
 
 
-_DROP_AND_SCHEDULE = Direct.of(_SCHEDULE.add_cte(_CANCEL.cte("dropped")))
+DROP_AND_SCHEDULE = _SCHEDULE.add_cte(_CANCEL.cte("dropped"))
 """Timers dropped by key and others upserted, in one statement (a data-modifying CTE; the
-keys of the two never overlap: `TimerChanges` keeps one change per key)."""
+keys of the two never overlap: `TimerChanges` keeps one change per key). Its parameters
+(`TimerChanges.taken`) are `owner`, `business_id`, `timers` and `keys`: a statement that
+carries it as a CTE of its own (fsm's conversation write) names none of its own so."""
+_DROP_AND_SCHEDULE = Direct.of(DROP_AND_SCHEDULE)
 
 
 @dataclass
@@ -129,15 +132,22 @@ class TimerChanges:
     def drop(self, key: str) -> None:
         self._changes[key] = None
 
-    async def write(self, db: Db, *, owner: str, business_id: str) -> None:
-        """One statement for any mix (either list may be empty), none when nothing changed."""
+    def taken(self, *, owner: str, business_id: str) -> dict[str, Any] | None:
+        """The changes as `DROP_AND_SCHEDULE`'s parameters (either list may be empty), and
+        forgotten here; None when nothing changed. For a caller that sends them in a
+        statement of its own."""
         if not self._changes:
-            return
+            return None
         setting = [t for t in self._changes.values() if t is not None]
         dropping = [key for key, t in self._changes.items() if t is None]
         self._changes.clear()
-        await _DROP_AND_SCHEDULE.rowcount(db, {
-            **_schedule_params(owner, business_id, setting), "keys": dropping})
+        return {**_schedule_params(owner, business_id, setting), "keys": dropping}
+
+    async def write(self, db: Db, *, owner: str, business_id: str) -> None:
+        """One statement for any mix, none when nothing changed."""
+        params = self.taken(owner=owner, business_id=business_id)
+        if params is not None:
+            await _DROP_AND_SCHEDULE.rowcount(db, params)
 
 
 async def claim_due(session_factory: async_sessionmaker[AsyncSession], clock: Clock, *,

@@ -55,8 +55,14 @@ SAVE_CONVERSATION = (
     .where(_CONVERSATIONS.c.id == bindparam("conversation_id"))
     .values({_CONVERSATIONS.c[name]: bindparam(f"new_{name}", type_=_CONVERSATIONS.c[name].type)
              for name in ("state", "context", "channel", "updated_at",
-                          "last_customer_message_at")}))
+                          "last_customer_message_at", "whatsapp_received_at")}))
 _SAVE_CONVERSATION = Direct.of(SAVE_CONVERSATION)
+SAVE_CONVERSATION_AND_TIMERS = SAVE_CONVERSATION.add_cte(
+    timers.DROP_AND_SCHEDULE.cte("timer_changes"))
+"""The conversation row with the turn's timer changes (a data-modifying CTE): one
+statement, where they cost two round trips, on the three turns in four that change a
+timer (docs/scaling.md, "Timers with the conversation")."""
+_SAVE_CONVERSATION_AND_TIMERS = Direct.of(SAVE_CONVERSATION_AND_TIMERS)
 LastWriter = Callable[[UpdateBase, Mapping[str, Any]], None]
 """`HandlerContext.write_last`: the turn's conversation write sent with the claim."""
 
@@ -86,10 +92,15 @@ def _report(turn: Turn, kind: type[E], b: TurnBooking, **extra: Any) -> None:
 
 
 async def reply(turn: Turn, effect: m.Reply) -> None:
+    """To the customer, on the channel they last wrote from. On WhatsApp it carries when
+    their latest message there was received, which is what notifier keeps WhatsApp's
+    24-hour window by (free text, or a template after it)."""
     turn.emitted.append(ReplyRequested(
         channel=turn.channel, to=turn.customer.address, text=effect.text,
         purpose=effect.purpose, booking_id=effect.booking_id, choices=list(effect.choices),
-        language=turn.customer.language))
+        language=turn.customer.language,
+        customer_wrote_at=turn.row.whatsapp_received_at if turn.channel == "whatsapp"
+        else None))
 
 
 async def alert_staff(turn: Turn, effect: m.AlertStaff) -> None:
@@ -324,35 +335,40 @@ async def apply(turn: Turn, outcome: m.Outcome, *, write_last: LastWriter | None
                 ) -> None:
     """Every effect in order, then the conversation's new state and its timeout timer. The
     conversation row is changed only here, after the effects' own statements, in one
-    UPDATE; `write_last`: left to be sent with the claim (the turn is the handler's last
-    work), one round trip fewer."""
+    UPDATE that carries the turn's timer changes; `write_last`: left to be sent with the
+    claim (the turn is the handler's last work), one round trip fewer."""
     for effect in outcome.effects:
         await APPLIERS[type(effect)](turn, effect)
     new = outcome.conversation
     was_finished = not _open(m.State(turn.row.state))
     _keep_session_timer(turn, new.state, was_finished)
-    await turn.timers.write(turn.db, owner=OWNER, business_id=turn.profile.id)
     await _save_customer(turn)
     await _save_conversation(turn, new, write_last)
 
 
 async def _save_conversation(turn: Turn, new: m.Conversation,
                              write_last: LastWriter | None) -> None:
-    """The conversation row, in one statement built once, on the table, through psycopg:
-    every turn writes it (docs/scaling.md, "The ORM's unit of work"); with the claim when
-    the turn is the handler's last work."""
+    """The conversation row and the turn's timer changes, in one statement built once, on
+    the tables, through psycopg: every turn writes it (docs/scaling.md, "The ORM's unit of
+    work"); with the claim when the turn is the handler's last work."""
     row = turn.row
     row.state, row.context = new.state.value, new.context.to_json()
     if turn.customer_wrote:
         row.last_customer_message_at = turn.now
-    params = {
+    params: dict[str, Any] = {
         "conversation_id": row.id, "new_state": row.state, "new_context": row.context,
         "new_channel": row.channel, "new_updated_at": turn.now,
-        "new_last_customer_message_at": row.last_customer_message_at}
+        "new_last_customer_message_at": row.last_customer_message_at,
+        "new_whatsapp_received_at": row.whatsapp_received_at}
+    statement, direct = SAVE_CONVERSATION, _SAVE_CONVERSATION
+    timer_changes = turn.timers.taken(owner=OWNER, business_id=turn.profile.id)
+    if timer_changes is not None:
+        statement, direct = SAVE_CONVERSATION_AND_TIMERS, _SAVE_CONVERSATION_AND_TIMERS
+        params.update(timer_changes)
     if write_last is not None:
-        write_last(SAVE_CONVERSATION, params)
+        write_last(statement, params)
     else:
-        await _SAVE_CONVERSATION.rowcount(turn.db, params)
+        await direct.rowcount(turn.db, params)
 
 
 async def _save_customer(turn: Turn) -> None:
