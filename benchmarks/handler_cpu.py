@@ -10,8 +10,9 @@ the end), so a change to what a handler sends shows in a figure steady enough to
   `on_message_understood` exactly as its consumer runs it (one transaction, the inbox claimed
   with the outbox rows). `--booked N` first fills the salon's calendar with N other
   customers' bookings, all in the horizon every turn reads.
-- **notifier**: a customer's inbound message and the reply to it, on SMS, WhatsApp and web
-  chat in turn (the recording and web chat adapters: no provider is called).
+- **notifier**: a reply to a customer, on SMS, WhatsApp (inside the 24-hour window the
+  reply carries) and web chat in turn (the recording and web chat adapters: no provider is
+  called).
 
     .venv/bin/python benchmarks/handler_cpu.py [--conversations 60] [--booked 0]
                                                [--loop uvloop|asyncio]
@@ -52,7 +53,7 @@ from libs.business.profile import BusinessProfile, load_profile  # noqa: E402
 from libs.business.service import import_profile  # noqa: E402
 from libs.clock import SystemClock  # noqa: E402
 from libs.contracts.commands import ReplyRequested  # noqa: E402
-from libs.contracts.events import InboundMessageReceived, MessageUnderstood  # noqa: E402
+from libs.contracts.events import MessageUnderstood  # noqa: E402
 from libs.contracts.message import Message  # noqa: E402
 from libs.contracts.registry import make_envelope  # noqa: E402
 from libs.contracts.vocabulary import Channel  # noqa: E402
@@ -144,12 +145,9 @@ def notifier_turn(consumer: Consumer) -> Callable[[int], Awaitable[int]]:
     async def turn(i: int) -> int:
         channel = CHANNELS[i % 3]
         to = f"web:{uuid.uuid4().hex}" if channel == "web" else new_phone()
-        inbound = InboundMessageReceived(
-            channel=channel, provider_message_id=uuid.uuid4().hex, customer=to, to="biz",
-            text="haircut tomorrow at 3pm", received_at=consumer.clock.now())
-        await consumer.run(NOTIFIER[InboundMessageReceived], inbound, deps)
         await consumer.run(NOTIFIER[ReplyRequested], ReplyRequested(
-            channel=channel, to=to, text="Haircut on Tuesday at 3:00 PM. Shall I book it?"),
+            channel=channel, to=to, text="Haircut on Tuesday at 3:00 PM. Shall I book it?",
+            customer_wrote_at=consumer.clock.now() if channel == "whatsapp" else None),
             deps)
         return 1
 
@@ -187,7 +185,7 @@ async def main(conversations: int, booked: int, rounds: int) -> dict[str, float]
               f"{booked} other bookings in the horizon)")
         notifier = await best_cpu_ms_per_unit(
             notifier_turn(Consumer(sessions, profile, "notifier")), conversations * 5, rounds)
-        print(f"notifier: {notifier:.2f} ms CPU per turn (an inbound message and its reply)")
+        print(f"notifier: {notifier:.2f} ms CPU per turn (a reply)")
         return {"fsm_cpu_ms_per_turn": round(fsm, 2),
                 "notifier_cpu_ms_per_turn": round(notifier, 2)}
     finally:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from libs.bus.transport import Topology
-from libs.runtime.definition import ServiceDefinition, Wiring, bindings_of
+from libs.runtime.definition import ServiceDefinition, Wiring, bindings_of, retired_of
 from libs.runtime.host import ServiceHost
 from libs.settings import Settings, get_settings
 from services.admin.definition import DEFINITION as ADMIN
@@ -42,7 +42,8 @@ def full_topology(prefix: str, retry_delays_ms: tuple[int, ...],
     Google credentials)."""
     return Topology(prefix=prefix, retry_delays_ms=retry_delays_ms,
                     delivery_limit=delivery_limit,
-                    bindings=bindings_of(DEFINITIONS, settings or get_settings()))
+                    bindings=bindings_of(DEFINITIONS, settings or get_settings()),
+                    retired=retired_of(DEFINITIONS))
 
 
 def compose(wiring: Wiring, overrides: Mapping[str, Any] | None = None) -> ServiceHost:

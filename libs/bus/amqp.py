@@ -147,6 +147,8 @@ class AmqpTransport:
         queue = await channel.declare_queue(t.queue(consumer), durable=True, arguments=work_args)
         for event_type in types:
             await queue.bind(exchange, routing_key=event_type)
+        for event_type in sorted(t.retired.get(consumer, ())):
+            await queue.unbind(exchange, routing_key=event_type)  # none there: no error
         for tier, delay_ms in enumerate(t.retry_delays_ms):
             # A retry queue only parks messages for its TTL: a durable classic queue does
             # that at a fraction of a quorum queue's cost.

@@ -141,9 +141,11 @@ class Consumer(Generic[DepsT]):
         clock: Clock,
         on_commit: Callable[[Sequence[Envelope]], None] | None = None,
         stateless: bool = False,
+        retired: frozenset[str] = frozenset(),
     ) -> None:
         self.name = name
         self.stateless = stateless
+        self.retired = retired - set(handlers)
         self.handlers = dict(handlers)
         self.deps = deps
         self._sessions = session_factory
@@ -180,6 +182,11 @@ class Consumer(Generic[DepsT]):
 
     async def _dispatch(self, delivery: Delivery, envelope: Envelope, message: Any) -> None:
         handler = self.handlers.get(envelope.type)
+        if handler is None and envelope.type in self.retired:
+            log.info("%s: %s %s is no longer consumed here (queued before its binding was "
+                     "removed): acked", self.name, envelope.type, envelope.event_id)
+            await delivery.ack()
+            return
         if handler is None:
             await self._dead(delivery, envelope.type, "unhandled",
                              f"{self.name} has no handler for {envelope.type}")

@@ -128,6 +128,9 @@ class Topology:
     retry_delays_ms: tuple[int, ...]
     delivery_limit: int = 10
     bindings: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    retired: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    """Types a consumer's queue is unbound from when declared: it handled them once
+    (`libs.runtime.definition.retired_of`)."""
 
     @property
     def exchange(self) -> str:

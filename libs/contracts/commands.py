@@ -32,6 +32,11 @@ class ReplyRequested(Command):
     language: Language | None = Field(
         default=None, description="the language the text is written in (a customer's reply): "
                                   "notifier picks the WhatsApp template for it")
+    customer_wrote_at: AwareDatetime | None = Field(
+        default=None, description="WhatsApp: when the customer's last WhatsApp message to the "
+                                  "business was received (free text may be sent for 24 hours "
+                                  "from then, a template after); None: they never wrote there, "
+                                  "or another channel")
 
 
 class DepositRequested(Command):

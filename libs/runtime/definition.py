@@ -73,6 +73,10 @@ class ServiceDefinition(Generic[DepsT]):
     stateless: bool = False
     """The service changes no state (nlu, ingress): it has no inbox and no outbox, and
     publishes what it emits directly, under ids derived from what caused it."""
+    retired: frozenset[str] = frozenset()
+    """Message types it consumed in an earlier release and no longer handles: its queue is
+    unbound from them when declared (a binding outlives the code that asked for it), and
+    one still queued from before is acked with a log line, not dead-lettered."""
 
     def is_enabled(self, settings: Settings) -> bool:
         return self.enabled is None or self.enabled(settings)
@@ -92,3 +96,8 @@ def bindings_of(definitions: Iterable[ServiceDefinition[Any]],
     `settings`, a service they switch off has no queue."""
     return {d.name: d.consumes for d in definitions
             if d.consumes and (settings is None or d.is_enabled(settings))}
+
+
+def retired_of(definitions: Iterable[ServiceDefinition[Any]]) -> dict[str, frozenset[str]]:
+    """Consumer queue -> the message types to unbind from it (`ServiceDefinition.retired`)."""
+    return {d.name: d.retired - d.consumes for d in definitions if d.retired}

@@ -50,7 +50,8 @@ class ServiceHost:
         self.consumers = [
             Consumer(d.name, d.routes(), self.deps[d.name], session_factory=wiring.sessions,
                      transport=wiring.transport, clock=wiring.clock,
-                     on_commit=wiring.relay.submit, stateless=d.stateless)
+                     on_commit=wiring.relay.submit, stateless=d.stateless,
+                     retired=d.retired)
             for d in self.definitions if d.handlers]
         self.apps: dict[str, FastAPI] = {}
         for d in self.definitions:

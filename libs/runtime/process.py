@@ -32,7 +32,7 @@ from libs.contracts.registry import types_published_by
 from libs.db.session import make_engine, make_session_factory
 from libs.logs import configure_logging
 from libs.runtime import event_loop
-from libs.runtime.definition import ServiceDefinition, Wiring, bindings_of
+from libs.runtime.definition import ServiceDefinition, Wiring, bindings_of, retired_of
 from libs.runtime.host import ServiceHost
 from libs.runtime.ops import OpsState, create_ops_app
 from libs.settings import Settings, get_settings
@@ -52,7 +52,8 @@ def in_flight_bound(settings: Settings) -> int:
 def topology_for(settings: Settings, definitions: Sequence[ServiceDefinition[Any]]) -> Topology:
     return Topology(prefix=settings.bus_prefix, retry_delays_ms=settings.bus_retry_delays_ms,
                     delivery_limit=settings.bus_delivery_limit,
-                    bindings=bindings_of(definitions, settings))
+                    bindings=bindings_of(definitions, settings),
+                    retired=retired_of(definitions))
 
 
 @contextlib.asynccontextmanager

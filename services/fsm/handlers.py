@@ -84,6 +84,9 @@ async def on_message_understood(ctx: HandlerContext,
                                customer_said=True, web_origin=message.origin
                                if isinstance(message, ev.MessageUnderstood) else None)
         turn.row.channel = message.channel  # replies go where they last wrote
+        wrote = turn.row.whatsapp_received_at
+        if message.channel == "whatsapp" and (wrote is None or message.received_at > wrote):
+            turn.row.whatsapp_received_at = message.received_at  # only forward: a late one
         web_visitor(turn, message, deps.web_limits)
         if isinstance(message, ev.MessageUnderstood):  # v1 shows no language: kept
             turn.customer.language = language_after(turn.customer.language,

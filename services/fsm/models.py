@@ -77,6 +77,10 @@ class Conversation(Base):
     state: Mapped[str] = mapped_column(sa.String(32), server_default="IDLE")
     context: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=sa.text("'{}'::jsonb"))
     last_customer_message_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    whatsapp_received_at: Mapped[datetime | None] = mapped_column(
+        sa.DateTime(timezone=True),
+        comment="when the customer's latest WhatsApp message was received: WhatsApp's "
+                "24-hour window runs from it, and every reply carries it to notifier")
     updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True),
                                                  server_default=sa.func.now())
     taken_over_at: Mapped[datetime | None] = mapped_column(

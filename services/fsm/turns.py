@@ -118,6 +118,7 @@ class TurnConversation:
     state: str
     context: dict[str, Any]
     last_customer_message_at: datetime | None
+    whatsapp_received_at: datetime | None
     taken_over_at: datetime | None
     released_at: datetime | None
 

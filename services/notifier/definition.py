@@ -20,6 +20,7 @@ import logging
 
 from fastapi import FastAPI
 
+from libs.contracts.events import InboundMessageReceived
 from libs.runtime.definition import ServiceDefinition, Wiring
 from libs.settings import Settings
 from libs.webchat_tokens import WebChatTokens
@@ -107,4 +108,7 @@ def notifier_app(wiring: Wiring, deps: NotifierDeps) -> FastAPI:
 
 
 DEFINITION = ServiceDefinition(name="notifier", deps=notifier_deps, handlers=HANDLERS,
-                               http=notifier_app, prune=prune_notifier)
+                               http=notifier_app, prune=prune_notifier,
+                               retired=frozenset({InboundMessageReceived.TYPE}))
+"""`retired`: it consumed every customer message to keep WhatsApp's 24-hour window, which
+now comes with each reply (`ReplyRequested.customer_wrote_at`)."""

@@ -16,7 +16,8 @@ or given up on it; one recorded more than `ORDER_WAIT` before now no longer hold
 business gets nothing (`suppressed`) but the opt-out/opt-in confirmation itself (purpose
 `notice`); staff alerts are never held. On WhatsApp, free text only while the customer's
 last message is less than 24 hours old, else the business's template (the adapter refuses
-free text outside the window).
+free text outside the window): when they last wrote is what the reply carried
+(`customer_wrote_at`, recorded with the message).
 
 **Outcomes** of a message's own send: sent (the row gets the provider's ids and any status
 already reported for them); `Undeliverable` (failed with the reason, staff alerted once per
@@ -63,7 +64,6 @@ from services.notifier.deps import NotifierDeps
 from services.notifier.models import (
     MESSAGE_LOG,
     OUTGOING_COLUMNS,
-    CustomerWindow,
     MessageLog,
     Outgoing,
     Suppression,
@@ -150,24 +150,23 @@ async def send_in_order(sessions: async_sessionmaker[AsyncSession], deps: Notifi
 
 @dataclass(frozen=True)
 class _Unsent:
-    """The next message to send, and what its gates read about its recipient."""
+    """The next message to send, and whether its recipient opted out."""
 
     row: Outgoing
     opted_out: bool
-    last_inbound_at: datetime | None  # their last WhatsApp message (the 24-hour window)
 
 
 async def _next_unsent(db: Db, mine: Place, now: datetime) -> _Unsent | None:
     """The earliest unsent message to `mine`'s recipient (locked), with whether that
-    recipient opted out of the business and when they last wrote on WhatsApp (read in the
-    same statement, after the recipient's lock)."""
+    recipient opted out of the business (read in the same statement, after the recipient's
+    lock)."""
     found = await _NEXT_UNSENT.first(db, {
         "business_id": mine.business_id, "to": mine.to, "requested_at": mine.requested_at,
         "seq": mine.seq, "id": mine.id, "oldest": now - ORDER_WAIT})
     if found is None:
         return None
-    *columns, opted_out, last_inbound_at = found
-    return _Unsent(Outgoing(*columns), bool(opted_out), last_inbound_at)
+    *columns, opted_out = found
+    return _Unsent(Outgoing(*columns), bool(opted_out))
 
 
 _M = MESSAGE_LOG.c
@@ -176,11 +175,7 @@ _NEXT_UNSENT = Direct.of(
     select(*OUTGOING_COLUMNS, func.coalesce(
         select(Suppression.opted_out)
         .where(Suppression.business_id == _M.business_id, Suppression.customer == _M.to)
-        .scalar_subquery(), False),
-        select(CustomerWindow.last_inbound_at)
-        .where(CustomerWindow.business_id == _M.business_id,
-               CustomerWindow.customer == _M.to)
-        .scalar_subquery())
+        .scalar_subquery(), False))
     .where(_M.business_id == bindparam("business_id"),
            _M.to == bindparam("to"),
            _M.status == "sending",
@@ -248,9 +243,9 @@ def _held_back(row: Outgoing, opted_out: bool) -> bool:
     return opted_out and row.audience == "customer" and row.purpose != "notice"
 
 
-def window_open(last_inbound_at: datetime | None, now: datetime) -> bool:
+def window_open(customer_wrote_at: datetime | None, now: datetime) -> bool:
     """The customer wrote on WhatsApp less than 24 hours before `now`."""
-    return last_inbound_at is not None and now - last_inbound_at < WINDOW
+    return customer_wrote_at is not None and now - customer_wrote_at < WINDOW
 
 
 async def _outbound(db: Db, unsent: _Unsent, deps: NotifierDeps,
@@ -265,7 +260,7 @@ async def _outbound(db: Db, unsent: _Unsent, deps: NotifierDeps,
         sender = profile.channels.sms
     elif row.channel == "whatsapp":
         sender = profile.channels.whatsapp_phone_number_id if profile is not None else None
-        window = window_open(unsent.last_inbound_at, now)
+        window = window_open(row.customer_wrote_at, now)
         template = (template_for(profile, row.language) if profile is not None
                     else None) or deps.template
     return OutboundMessage(business_id=row.business_id, channel=row.channel, to=row.to,

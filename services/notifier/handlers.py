@@ -8,8 +8,10 @@ suppressed) never sends again; one that finds it `sending` sends it (the provide
 taken it just before a crash: delivery is at least once, in that narrow window only). A
 row marked `dead` is sent again only by a replay (`receptionist dead replay notifier`).
 
-It also keeps what the gates read: each WhatsApp customer's last message (the 24-hour
-window), who opted out, and every delivery status a provider reported.
+It also keeps what the gates read: who opted out, and every delivery status a provider
+reported. WhatsApp's 24-hour window comes with each reply (`customer_wrote_at`: fsm keeps
+when the customer last wrote there) and is recorded with it, so notifier does not consume
+the customers' messages.
 """
 
 from __future__ import annotations
@@ -18,28 +20,17 @@ import logging
 import uuid
 from datetime import datetime
 
-from sqlalchemy import bindparam, case, delete, func
+from sqlalchemy import bindparam, case, delete
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.bus.context import HandlerContext, HandlerMap
 from libs.contracts.commands import ReplyRequested
-from libs.contracts.events import (
-    CustomerOptedIn,
-    CustomerOptedOut,
-    DeliveryStatus,
-    InboundMessageReceived,
-)
+from libs.contracts.events import CustomerOptedIn, CustomerOptedOut, DeliveryStatus
 from libs.db.direct import Direct, direct_transaction, engine_of
 from services.notifier.delivery import Place, alert_staff_once, send_in_order
 from services.notifier.deps import NotifierDeps
-from services.notifier.models import (
-    CUSTOMER_WINDOWS,
-    MESSAGE_LOG,
-    CustomerWindow,
-    MessageStatus,
-    Suppression,
-)
+from services.notifier.models import MESSAGE_LOG, MessageStatus, Suppression
 from services.notifier.statuses import record_report
 
 log = logging.getLogger(__name__)
@@ -54,7 +45,7 @@ _RECORD = Direct.of(insert(MESSAGE_LOG).values(
     channel=bindparam("channel"), audience=bindparam("audience"), to=bindparam("to"),
     body=bindparam("body"), status="sending", purpose=bindparam("purpose"),
     choices=bindparam("choices"), requested_at=bindparam("requested_at"),
-    language=bindparam("language"),
+    language=bindparam("language"), customer_wrote_at=bindparam("customer_wrote_at"),
 ).on_conflict_do_update(
     index_elements=[_LOG.event_id],
     set_={"status": case((_WAS_DEAD, "sending"), else_=_LOG.status),
@@ -79,7 +70,7 @@ async def on_reply_requested(ctx: HandlerContext, command: ReplyRequested,
             "channel": command.channel, "audience": command.audience, "to": command.to,
             "body": command.text, "purpose": command.purpose,
             "choices": list(command.choices), "requested_at": ctx.occurred_at,
-            "language": command.language})
+            "language": command.language, "customer_wrote_at": command.customer_wrote_at})
     assert attempt is not None  # an upsert returns its row, inserted or updated
     if attempt.status != "sending":
         log.info("%s message %s is %s already; not sending it again", command.channel,
@@ -99,29 +90,6 @@ async def on_delivery_status(ctx: HandlerContext, event: DeliveryStatus,
             now=ctx.clock.now())
     for problem in unreachable:
         await alert_staff_once(ctx.sessions, deps, ctx.clock, problem)
-
-
-_NEW_WINDOW = insert(CUSTOMER_WINDOWS).values(business_id=bindparam("business_id"),
-                                              customer=bindparam("customer"),
-                                              last_inbound_at=bindparam("last_inbound_at"))
-_WINDOW_OPENED = Direct.of(_NEW_WINDOW.on_conflict_do_update(
-    index_elements=[CUSTOMER_WINDOWS.c.business_id, CUSTOMER_WINDOWS.c.customer],
-    set_={"last_inbound_at": func.greatest(CUSTOMER_WINDOWS.c.last_inbound_at,
-                                           _NEW_WINDOW.excluded.last_inbound_at)}))
-
-
-async def on_inbound_message(ctx: HandlerContext, event: InboundMessageReceived,
-                             deps: NotifierDeps) -> None:
-    """A WhatsApp customer wrote: free text may be sent to them for 24 hours from then. The
-    window only moves forward (`greatest`), so applying a message twice changes nothing:
-    it takes no inbox row, and its one statement commits by itself."""
-    ctx.skip_inbox()
-    if event.channel != "whatsapp":
-        return  # nothing to keep
-    async with ctx.statement() as db:
-        await _WINDOW_OPENED.rowcount(db, {"business_id": ctx.business_id,
-                                                "customer": event.customer,
-                                                "last_inbound_at": event.received_at})
 
 
 async def _suppress(ctx: HandlerContext, customer: str, opted_out: bool,
@@ -153,19 +121,15 @@ async def on_customer_opted_in(ctx: HandlerContext, event: CustomerOptedIn,
 
 
 async def prune_notifier(session: AsyncSession, cutoff: datetime) -> int:
-    """Provider reports and WhatsApp windows older than the cutoff (a window that old is
-    closed anyway; opt-outs are kept for good)."""
+    """Provider reports older than the cutoff (opt-outs are kept for good)."""
     reports = await session.execute(delete(MessageStatus).where(
         MessageStatus.recorded_at < cutoff))
-    windows = await session.execute(delete(CustomerWindow).where(
-        CustomerWindow.last_inbound_at < cutoff))
-    return sum(int(getattr(result, "rowcount", 0) or 0) for result in (reports, windows))
+    return int(getattr(reports, "rowcount", 0) or 0)
 
 
 HANDLERS: HandlerMap[NotifierDeps] = {
     ReplyRequested: on_reply_requested,
     DeliveryStatus: on_delivery_status,
-    InboundMessageReceived: on_inbound_message,
     CustomerOptedOut: on_customer_opted_out,
     CustomerOptedIn: on_customer_opted_in,
 }

@@ -79,6 +79,10 @@ class MessageLog(Base):
         String(16), comment="text, buttons or template (WhatsApp), sms, web")
     language: Mapped[str | None] = mapped_column(
         String(8), comment="the language the text is written in: picks the WhatsApp template")
+    customer_wrote_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True),
+        comment="WhatsApp: when the customer's latest message there was received, as the "
+                "reply said (free text within 24 hours of it, a template after)")
 
     __table_args__ = (
         Index("ix_message_log_recipient", "business_id", "to", "seq"),
@@ -110,21 +114,6 @@ class MessageStatus(Base):
                                                   server_default=func.now(), index=True)
 
 
-class CustomerWindow(Base):
-    """When a WhatsApp customer last wrote to a business: free text may be sent for 24 hours
-    after it (WhatsApp's customer-service window), a template after that."""
-
-    __tablename__ = "notifier_windows"
-
-    business_id: Mapped[str] = mapped_column(Text, primary_key=True)
-    customer: Mapped[str] = mapped_column(Text, primary_key=True, comment="E.164")
-    last_inbound_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
-
-
-CUSTOMER_WINDOWS = cast(Table, CustomerWindow.__table__)
-"""For the upsert every WhatsApp message sends (see `MESSAGE_LOG`)."""
-
-
 class Suppression(Base):
     """Whether a customer opted out of a business's messages (STOP) or back in (START), as
     of `changed_at`: an older change arriving late never overrides a newer one."""
@@ -153,6 +142,7 @@ class Outgoing:
     body: str
     choices: list[str] | None
     language: str | None
+    customer_wrote_at: datetime | None
     requested_at: datetime | None
     created_at: datetime
     status: str

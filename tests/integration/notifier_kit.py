@@ -21,7 +21,6 @@ from libs.contracts.events import (
     CustomerOptedIn,
     CustomerOptedOut,
     DeliveryStatus,
-    InboundMessageReceived,
 )
 from libs.contracts.message import Message
 from libs.contracts.registry import make_envelope, parse_payload
@@ -67,6 +66,8 @@ class Kit:
     clock: SimulatedClock
     waits: Waits = field(default_factory=Waits)
     template: Template | None = None
+    wrote_at: dict[str, datetime] = field(default_factory=dict)
+    """When each customer last wrote on WhatsApp, as fsm keeps it (`customer_wrote`)."""
 
     def deps(self, **changes: Any) -> NotifierDeps:
         channels = ByChannel({
@@ -91,17 +92,24 @@ class Kit:
         await handle_envelope(handler, envelope, deps or self.deps(), sessions=self.sessions,
                               clock=self.clock, consumer=consumer)
 
+    def asked(self, text: str, *, channel: str = "whatsapp", to: str = CUSTOMER,
+              **fields: Any) -> ReplyRequested:
+        """A reply as fsm asks for it: on WhatsApp it carries when the customer last wrote
+        there (`customer_wrote`), unless the test says otherwise."""
+        if channel == "whatsapp":
+            fields.setdefault("customer_wrote_at", self.wrote_at.get(to))
+        return ReplyRequested(channel=channel, to=to, text=text, **fields)  # type: ignore[arg-type]
+
     async def reply(self, text: str, *, channel: str = "whatsapp", to: str = CUSTOMER,
                     deps: NotifierDeps | None = None, **fields: Any) -> Envelope:
-        envelope = self.envelope(ReplyRequested(channel=channel, to=to, text=text,  # type: ignore[arg-type]
-                                                **fields))
+        envelope = self.envelope(self.asked(text, channel=channel, to=to, **fields))
         await self.handle(envelope, deps)
         return envelope
 
-    async def customer_wrote(self, at: datetime, customer: str = CUSTOMER) -> None:
-        await self.handle(self.envelope(InboundMessageReceived(
-            channel="whatsapp", provider_message_id=f"wamid.in.{uuid.uuid4().hex}",
-            customer=customer, to=SALON_WA, text="hi", received_at=at)))
+    def customer_wrote(self, at: datetime, customer: str = CUSTOMER) -> None:
+        """The customer's WhatsApp message received at `at`: the replies asked for after it
+        carry it."""
+        self.wrote_at[customer] = at
 
     async def report(self, provider_message_id: str, status: str, *, channel: str = "whatsapp",
                      error_code: str | None = None) -> None:

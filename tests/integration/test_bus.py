@@ -7,13 +7,16 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
+import aio_pika
 import pytest
 from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from libs.bus.amqp import AmqpTransport
+from libs.bus.amqp import AmqpTransport, queue_state
 from libs.bus.consumer import Consumer, inbox_claim
 from libs.bus.context import (
     CONFLICT_RETRIES,
@@ -36,7 +39,8 @@ from libs.bus.transport import (
 from libs.clock import SystemClock
 from libs.contracts.commands import ReplyRequested
 from libs.contracts.envelope import Envelope
-from libs.contracts.events import CalendarSynced
+from libs.contracts.events import CalendarSynced, InboundMessageReceived
+from libs.contracts.registry import make_envelope
 from libs.db.locks import lock_until_commit
 from tests.helpers import eventually, listening, queue_drained, reply_envelope
 
@@ -777,3 +781,53 @@ async def test_a_last_write_whose_parameters_are_named_as_the_claims_is_refused(
         await run_handler(clashes, claiming(session_factory, env),
                           ReplyRequested(channel="sms", to="+15555550100", text="x"), None)
     assert await _rows(session_factory, env.event_id) == (0, 0)
+
+
+# --- a message type a service no longer consumes ---------------------------------------------
+
+
+def inbound_envelope(text: str) -> Envelope:
+    return make_envelope(InboundMessageReceived(
+        channel="whatsapp", provider_message_id=f"wamid.{uuid.uuid4().hex}",
+        customer="+15555550100", to="109876543210001", text=text,
+        received_at=datetime(2026, 12, 1, 14, 0, tzinfo=UTC)), business_id="salon",
+        occurred_at=datetime(2026, 12, 1, 14, 0, tzinfo=UTC))
+
+
+async def _ready(amqp_url: str, queue: str) -> int:
+    async with await aio_pika.connect(amqp_url) as connection:
+        ready, _consumers = await queue_state(connection, queue)
+    return ready
+
+
+async def test_a_retired_type_is_unbound_when_declared_and_one_left_queued_is_acked(
+        amqp_url: str, topology: Topology,
+        session_factory: async_sessionmaker[AsyncSession]) -> None:
+    """A queue declared by an earlier release keeps that release's bindings: declaring it
+    again unbinds what the service retired (and unbinding twice is no error), and a message
+    of that type queued before is acked with a log line, not dead-lettered as unhandled."""
+    retired = InboundMessageReceived.TYPE
+    before = await connected(amqp_url, replace(topology, retired={}, bindings={
+        **topology.bindings, CONSUMER: topology.bindings[CONSUMER] | {retired}}))
+    await before.publish(inbound_envelope("queued before").to_json(), retired,
+                         message_id=str(uuid.uuid4()))
+    await before.close()
+    now = await connected(amqp_url, replace(topology, retired={CONSUMER: frozenset({retired})}))
+    try:
+        await now.declare()  # again: nothing left to unbind
+        await now.publish(inbound_envelope("after").to_json(), retired,
+                          message_id=str(uuid.uuid4()))
+        assert await _ready(amqp_url, topology.queue(CONSUMER)) == 1  # only the one before
+        handler = Recorder()
+        await Consumer(CONSUMER, {ReplyRequested.TYPE: handler}, None,
+                       session_factory=session_factory, transport=now, clock=SystemClock(),
+                       retired=frozenset({retired})).start(prefetch=1)
+        await publish(now, "a reply after it")
+        async def handled() -> bool:
+            return handler.calls == ["a reply after it"]
+
+        await eventually(handled, what="the reply after the retired message handled")
+        assert await _ready(amqp_url, topology.queue(CONSUMER)) == 0
+        assert await _ready(amqp_url, topology.dead_queue(CONSUMER)) == 0
+    finally:
+        await now.close()

@@ -49,11 +49,13 @@ async def salon(session_factory: async_sessionmaker[AsyncSession]) -> SimulatedC
 
 
 async def understood(sessions: async_sessionmaker[AsyncSession], clock: SimulatedClock,
-                     customer: str, intent: Intent = "greeting") -> list[Message]:
+                     customer: str, intent: Intent = "greeting", *,
+                     channel: Channel = "whatsapp",
+                     received_at: datetime | None = None) -> list[Message]:
     event = MessageUnderstood(
-        channel="whatsapp", provider_message_id=uuid.uuid4().hex, customer=customer,
-        text=intent, received_at=clock.now(), intent=intent, slots=Slots(), confidence=1.0,
-        extractor="test")
+        channel=channel, provider_message_id=uuid.uuid4().hex, customer=customer,
+        text=intent, received_at=received_at or clock.now(), intent=intent, slots=Slots(),
+        confidence=1.0, extractor="test")
     return await handle(on_message_understood, event, FsmDeps(), sessions=sessions,
                         clock=clock, consumer="fsm")
 
@@ -77,6 +79,31 @@ async def test_first_messages_racing_create_one_customer_and_one_conversation(
     for emitted in answers:  # each message was answered, on the channel it came from
         replies = [e for e in emitted if isinstance(e, ReplyRequested)]
         assert len(replies) == 1 and replies[0].channel == "whatsapp"
+
+
+async def test_a_whatsapp_reply_carries_when_the_customer_last_wrote_there(
+        session_factory: async_sessionmaker[AsyncSession], salon: SimulatedClock) -> None:
+    """notifier keeps WhatsApp's 24-hour window by what each reply carries: the latest
+    WhatsApp message's received time (not when fsm handled it), never moved back by an
+    older message handled late, and not by a message on another channel."""
+    customer = "+15555570009"
+
+    def carried(emitted: list[Message]) -> list[tuple[str, datetime | None]]:
+        return [(e.channel, e.customer_wrote_at) for e in emitted
+                if isinstance(e, ReplyRequested)]
+
+    wrote = salon.now() - timedelta(minutes=3)  # received a while before it was handled
+    assert carried(await understood(session_factory, salon, customer,
+                                    received_at=wrote)) == [("whatsapp", wrote)]
+    late = await understood(session_factory, salon, customer,
+                            received_at=wrote - timedelta(hours=5))
+    assert carried(late) == [("whatsapp", wrote)]
+    salon.advance(timedelta(hours=1))
+    by_sms = await understood(session_factory, salon, customer, channel="sms")
+    assert carried(by_sms) == [("sms", None)]  # SMS has no window to keep
+    back = await understood(session_factory, salon, customer,
+                            received_at=salon.now() - timedelta(hours=30))
+    assert carried(back) == [("whatsapp", wrote)]  # still the latest WhatsApp message
 
 
 async def test_a_customer_known_without_a_conversation_gets_one(

@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from libs.contracts.commands import ReplyRequested
 from services.notifier.adapters.base import OutboundMessage, Sent
 from services.notifier.delivery import WaitForEarlier, lock_recipient
 from services.notifier.models import MessageLog, MessageStatus, Outgoing
@@ -43,13 +42,8 @@ def stub() -> Iterator[MessagingStub]:
 @pytest.fixture
 async def kit(session_factory: Sessions, stub: MessagingStub) -> AsyncIterator[Kit]:
     built = await make_kit(session_factory, stub)
-    await built.customer_wrote(built.clock.now() - hours(1))  # WhatsApp: inside the window
+    built.customer_wrote(built.clock.now() - hours(1))  # WhatsApp: inside the window
     yield built
-
-
-def reply(text: str, channel: str = "whatsapp", to: str = CUSTOMER,
-          **fields: Any) -> ReplyRequested:
-    return ReplyRequested(channel=channel, to=to, text=text, **fields)  # type: ignore[arg-type]
 
 
 def texts(stub: MessagingStub) -> list[str]:
@@ -68,8 +62,8 @@ async def test_a_later_message_handled_first_still_leaves_second(kit: Kit) -> No
     """Both are in flight at once and the later one gets the recipient first: it sends the
     earlier one before itself."""
     now = kit.clock.now()
-    first = kit.envelope(reply("1. Your booking is held."), at=now)
-    second = kit.envelope(reply("2. Pay the deposit here."), at=now + timedelta(seconds=1))
+    first = kit.envelope(kit.asked("1. Your booking is held."), at=now)
+    second = kit.envelope(kit.asked("2. Pay the deposit here."), at=now + timedelta(seconds=1))
     async with kit.sessions() as session, session.begin():
         await lock_recipient(session, "salon", CUSTOMER)  # the recipient is busy
         later = asyncio.create_task(kit.handle(second))
@@ -107,8 +101,8 @@ async def test_two_replies_handled_concurrently_leave_in_order(kit: Kit) -> None
     slow = Slow(kit.deps().channel)
     deps = kit.deps(channel=slow)
     now = kit.clock.now()
-    first = kit.envelope(reply("Confirmed: Haircut Wed at 3:00 PM."), at=now)
-    second = kit.envelope(reply("Anything else?"), at=now + timedelta(seconds=1))
+    first = kit.envelope(kit.asked("Confirmed: Haircut Wed at 3:00 PM."), at=now)
+    second = kit.envelope(kit.asked("Anything else?"), at=now + timedelta(seconds=1))
     handling = [asyncio.create_task(kit.handle(first, deps))]
     await slow.in_call.wait()
     handling.append(asyncio.create_task(kit.handle(second, deps)))
@@ -126,13 +120,14 @@ async def test_an_earlier_message_that_fails_holds_the_later_one_back(kit: Kit) 
     """The later one's handler tries the earlier message once; the provider is down, so the
     later one waits (a transient failure, retried) instead of overtaking it."""
     now = kit.clock.now()
-    earlier = kit.envelope(reply("earlier"), at=now)
-    later = kit.envelope(reply("later"), at=now + timedelta(seconds=1))
+    earlier = kit.envelope(kit.asked("earlier"), at=now)
+    later = kit.envelope(kit.asked("later"), at=now + timedelta(seconds=1))
     async with kit.sessions() as session, session.begin():  # recorded; its handler is slow
         session.add(MessageLog(event_id=earlier.event_id, business_id="salon",
                                channel="whatsapp", audience="customer", to=CUSTOMER,
                                body="earlier", status="sending",
-                               requested_at=earlier.occurred_at))
+                               requested_at=earlier.occurred_at,
+                               customer_wrote_at=kit.wrote_at[CUSTOMER]))
     kit.stub.script("whatsapp", graph_error(503, 2, "Service temporarily unavailable"))
     with pytest.raises(WaitForEarlier):
         await kit.handle(later)
@@ -184,8 +179,8 @@ async def test_a_status_reported_before_our_commit_is_applied_when_the_row_gets_
 async def test_a_report_racing_the_send_is_never_lost(kit: Kit) -> None:
     for n in range(1, 6):
         customer = f"+1555555020{n}"
-        await kit.customer_wrote(kit.clock.now() - hours(1), customer=customer)
-        envelope = kit.envelope(reply(f"message {n}", to=customer))
+        kit.customer_wrote(kit.clock.now() - hours(1), customer=customer)
+        envelope = kit.envelope(kit.asked(f"message {n}", to=customer))
         await asyncio.gather(kit.report(f"wamid.STUB{n:04d}", "delivered"),
                              kit.handle(envelope))
         assert (await kit.row(envelope)).status == "delivered", n
@@ -227,7 +222,7 @@ async def test_a_reply_writes_no_row_through_the_orms_bulk_path(kit: Kit, channe
     bulk path, which built the statement again on every call, and a loaded row cost a flush
     of the ORM's unit of work (docs/scaling.md)."""
     with orm_writes() as written, unit_of_work_rows() as flushed:
-        await kit.customer_wrote(kit.clock.now())
+        kit.customer_wrote(kit.clock.now())
         sent = await kit.reply("See you at 3.", channel=channel)
     assert (await kit.row(sent)).status == "sent"
     assert written == flushed == []
@@ -246,7 +241,7 @@ async def test_a_split_sms_follows_the_reports_of_any_of_its_parts(kit: Kit) -> 
 
 async def test_nothing_goes_to_a_customer_who_opted_out_but_the_confirmation(kit: Kit) -> None:
     now = kit.clock.now()
-    asked_before = kit.envelope(reply("Your reminder"), at=now - timedelta(minutes=5))
+    asked_before = kit.envelope(kit.asked("Your reminder"), at=now - timedelta(minutes=5))
     await kit.opted(out=True, at=now)
     confirmation = await kit.reply("You're unsubscribed. Reply START to resubscribe.",
                                    purpose="notice")
@@ -276,7 +271,7 @@ async def test_opting_back_in_opens_the_gate_and_a_late_older_opt_out_changes_no
 
 async def test_an_opt_out_at_one_business_holds_nothing_at_another(kit: Kit) -> None:
     await kit.opted(out=True, at=kit.clock.now())
-    other = kit.envelope(reply("Hi from the barber", channel="web", to="web:abc"))
+    other = kit.envelope(kit.asked("Hi from the barber", channel="web", to="web:abc"))
     other = other.model_copy(update={"business_id": "barber"})
     await kit.handle(other)
     assert (await kit.row(other)).status == "sent"

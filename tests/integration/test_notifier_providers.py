@@ -11,18 +11,14 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
 
 from libs.bus.consumer import Consumer
 from libs.bus.context import PermanentError
 from libs.bus.memory import MemoryTransport
-from libs.bus.models import InboxMessage
 from libs.contracts.commands import ReplyRequested
-from libs.contracts.events import InboundMessageReceived
 from receptionist.bootstrap import full_topology
 from services.notifier.adapters.base import OutboundMessage, Sent, Template
 from services.notifier.definition import DEFINITION
-from services.notifier.models import CustomerWindow
 from services.notifier.sending import RetryPolicy
 from tests.helpers import eventually
 from tests.integration.notifier_kit import (
@@ -68,7 +64,7 @@ def staff_sms(stub: MessagingStub) -> list[dict[str, str]]:
 
 
 async def test_free_text_while_the_customer_wrote_less_than_24_hours_ago(kit: Kit) -> None:
-    await kit.customer_wrote(kit.clock.now() - hours(24) + timedelta(seconds=1))
+    kit.customer_wrote(kit.clock.now() - hours(24) + timedelta(seconds=1))
     sent = await kit.reply("See you tomorrow at 3:00 PM.", deps=kit.deps(template=TEMPLATE))
     [request] = kit.stub.sent("whatsapp")
     assert request.path == f"/v21.0/{SALON_WA}/messages"
@@ -82,7 +78,7 @@ async def test_free_text_while_the_customer_wrote_less_than_24_hours_ago(kit: Ki
 
 
 async def test_at_24_hours_exactly_the_template_is_sent(kit: Kit) -> None:
-    await kit.customer_wrote(kit.clock.now() - hours(24))
+    kit.customer_wrote(kit.clock.now() - hours(24))
     sent = await kit.reply("Reminder: Haircut tomorrow at 3:00 PM.", purpose="reminder",
                            deps=kit.deps(template=TEMPLATE))
     assert kit.stub.sent("whatsapp")[0].json()["template"] == {
@@ -113,30 +109,30 @@ async def test_a_reply_written_in_spanish_goes_in_the_spanish_template(kit: Kit)
     assert (await kit.row(spanish)).language == "es"
 
 
-async def test_the_window_follows_the_latest_message_whatever_order_they_come_in(
-        kit: Kit) -> None:
-    now = kit.clock.now()
-    await kit.customer_wrote(now - hours(1))
-    await kit.customer_wrote(now - hours(30))  # an older message handled late
-    await kit.reply("Got it.")
-    assert kit.stub.sent("whatsapp")[0].json()["type"] == "text"
+async def test_the_window_is_what_the_reply_carried_and_is_recorded_with_it(kit: Kit) -> None:
+    """notifier keeps no window of its own: each reply says when the customer last wrote
+    (fsm keeps it), and the message log records it beside the message."""
+    wrote = kit.clock.now() - hours(1)
+    inside = await kit.reply("Got it.", customer_wrote_at=wrote)
+    await kit.reply("Reminder: Haircut tomorrow.", purpose="reminder",
+                    customer_wrote_at=kit.clock.now() - hours(30),
+                    deps=kit.deps(template=TEMPLATE))
+    first, second = kit.stub.sent("whatsapp")
+    assert (first.json()["type"], second.json()["type"]) == ("text", "template")
+    assert (await kit.row(inside)).customer_wrote_at == wrote
 
 
-async def test_a_customer_message_handled_twice_moves_the_window_once_and_keeps_no_inbox_row(
+async def test_a_reply_sent_late_is_judged_by_the_time_it_carried_when_it_is_sent(
         kit: Kit) -> None:
-    """The window only moves forward, so handling a message again changes nothing: notifier
-    keeps no inbox row for it (its one statement commits by itself)."""
-    at = kit.clock.now() - hours(2)
-    wrote = kit.envelope(InboundMessageReceived(
-        channel="whatsapp", provider_message_id="wamid.in.twice", customer=CUSTOMER,
-        to=SALON_WA, text="hi", received_at=at))
-    await kit.handle(wrote)
-    await kit.handle(wrote)
-    async with kit.sessions() as s:
-        windows = (await s.scalars(select(CustomerWindow.last_inbound_at))).all()
-        inbox = await s.scalar(select(func.count()).select_from(InboxMessage))
-    assert windows == [at]
-    assert inbox == 0
+    """A reply taken off the queue two hours after it was asked for (an outage) is judged
+    at the moment it is sent: the customer wrote 23 hours before it was asked for, so by
+    then the window is closed and it goes as the template."""
+    asked = kit.envelope(ReplyRequested(channel="whatsapp", to=CUSTOMER, text="See you at 3.",
+                                        customer_wrote_at=kit.clock.now() - hours(23)))
+    kit.clock.advance(hours(2))
+    await kit.handle(asked, kit.deps(template=TEMPLATE))
+    [request] = kit.stub.sent("whatsapp")
+    assert request.json()["type"] == "template"
 
 
 async def test_outside_the_window_without_a_template_it_fails_and_staff_hear_once(
@@ -155,7 +151,7 @@ async def test_outside_the_window_without_a_template_it_fails_and_staff_hear_onc
 
 
 async def test_choices_are_offered_as_buttons_inside_the_window(kit: Kit) -> None:
-    await kit.customer_wrote(kit.clock.now() - hours(1))
+    kit.customer_wrote(kit.clock.now() - hours(1))
     sent = await kit.reply("Shall I book it?", choices=["Yes", "No"])
     body = kit.stub.sent("whatsapp")[0].json()
     assert body["type"] == "interactive"
@@ -192,8 +188,8 @@ async def test_bounded_then_given_up_with_the_reason_and_sent_when_replayed(
         kit: Kit) -> None:
     kit.stub.script("whatsapp", *(graph_error(503, 2, "Service temporarily unavailable")
                                   for _ in range(4)))
-    await kit.customer_wrote(kit.clock.now() - hours(1))
-    envelope = kit.envelope(_reply("Your booking is confirmed."))
+    envelope = kit.envelope(_reply("Your booking is confirmed.",
+                                   customer_wrote_at=kit.clock.now() - hours(1)))
     with pytest.raises(PermanentError, match=r"HTTP 503, error 2 .*gave up after 4 attempts"):
         await kit.handle(envelope)
     assert len(kit.stub.sent("whatsapp")) == 4 and kit.waits.seen == [0.5, 1.0, 2.0]
@@ -236,7 +232,7 @@ async def test_a_message_given_up_on_is_dead_lettered_with_the_reason(kit: Kit) 
 
 
 async def test_a_number_not_on_whatsapp_is_recorded_and_staff_alerted_once(kit: Kit) -> None:
-    await kit.customer_wrote(kit.clock.now() - hours(1))
+    kit.customer_wrote(kit.clock.now() - hours(1))
     kit.stub.script("whatsapp", graph_error(400, 131026, "Message undeliverable"),
                     graph_error(400, 131026, "Message undeliverable"))
     first = await kit.reply("Your booking is confirmed.")  # returns: nothing to retry
@@ -261,7 +257,7 @@ async def test_a_landline_reported_by_the_status_callback_alerts_staff_once(kit:
 
 
 async def test_a_refused_staff_alert_never_fails_the_message_behind_it(kit: Kit) -> None:
-    await kit.customer_wrote(kit.clock.now() - hours(1))
+    kit.customer_wrote(kit.clock.now() - hours(1))
     kit.stub.script("whatsapp", graph_error(400, 131026, "Message undeliverable"))
     kit.stub.script("twilio", twilio_error(400, 21606, "Not an SMS-capable number"))
     sent = await kit.reply("Confirmed.")

@@ -4,6 +4,7 @@ service handles is exactly what is routed to it, and every command has one consu
 from __future__ import annotations
 
 import ast
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import get_args
@@ -13,7 +14,7 @@ import pytest
 from libs.bus.memory import MemoryTransport
 from libs.bus.transport import PublishError, Topology
 from libs.contracts.commands import ReplyRequested
-from libs.contracts.events import CalendarSynced
+from libs.contracts.events import CalendarSynced, InboundMessageReceived
 from libs.contracts.message import Command, Event
 from libs.contracts.registry import (
     ALL_MESSAGES,
@@ -22,7 +23,7 @@ from libs.contracts.registry import (
     namespace_of,
     types_published_by,
 )
-from libs.runtime.definition import bindings_of
+from libs.runtime.definition import bindings_of, retired_of
 from libs.settings import Settings
 from receptionist.bootstrap import DEFINITIONS, full_topology
 from services.fsm import machine as m
@@ -70,6 +71,18 @@ def test_the_topology_binds_exactly_what_each_service_handles() -> None:
     assert topology.bindings == {d.name: d.consumes for d in DEFINITIONS if d.consumes}
     assert "ingress" not in topology.bindings  # it consumes nothing, so it has no queue
     assert "admin" not in topology.bindings  # neither: HTTP only, it publishes staff.*
+
+
+def test_notifier_no_longer_takes_customer_messages_and_its_queue_is_unbound_from_them(
+        ) -> None:
+    """WhatsApp's window comes with each reply now: notifier's queue, bound to every
+    customer message by an earlier release, is unbound from them when declared."""
+    topology = full_topology("t", (10,), settings=GOOGLE_ON)
+    assert InboundMessageReceived.TYPE not in topology.bindings["notifier"]
+    assert topology.consumers_of(InboundMessageReceived.TYPE) == ["nlu"]
+    assert topology.retired == {"notifier": frozenset({InboundMessageReceived.TYPE})}
+    assert retired_of([replace(d, retired=d.retired | d.consumes) for d in DEFINITIONS
+                       if d.name == "notifier"]) == topology.retired  # never what it handles
 
 
 def test_a_service_switched_off_has_no_queue_and_is_not_hosted() -> None:
