@@ -10,8 +10,14 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import uuid
 from collections.abc import Callable, Iterator
 from urllib.parse import urlparse
+
+import psycopg
+from sqlalchemy.engine import make_url
+
+from libs.db.session import async_url
 
 LOCAL_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 LOCAL_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
@@ -85,3 +91,18 @@ def rabbitmq_url() -> contextlib.AbstractContextManager[str]:
 def _where(url: str) -> str:
     parsed = urlparse(url)
     return f"{parsed.hostname}:{parsed.port}"
+
+
+@contextlib.contextmanager
+def empty_database(server_database_url: str) -> Iterator[str]:
+    """A new, empty database on the server (its URL), dropped afterwards."""
+    name = f"receptionist_test_{uuid.uuid4().hex[:8]}"
+    admin = make_url(async_url(server_database_url)).set(drivername="postgresql")
+    admin_dsn = admin.render_as_string(hide_password=False)
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield admin.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(admin_dsn, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

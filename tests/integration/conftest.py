@@ -7,10 +7,8 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
 
-import psycopg
 import pytest
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from libs.bus.amqp import AmqpTransport
@@ -18,14 +16,14 @@ from libs.bus.memory import MemoryTransport
 from libs.bus.transport import Topology
 from libs.business.profile import load_profile
 from libs.business.service import import_profile
-from libs.db.session import async_url, make_engine, make_session_factory
+from libs.db.session import make_engine, make_session_factory
 from libs.runtime.definition import bindings_of
 from receptionist import migrate
 from receptionist.bootstrap import DEFINITIONS, full_topology
 from receptionist.schema import metadata
 from tests.helpers import FIXTURE_BUSINESSES
 from tests.process_kit import Harness
-from tests.servers import postgres_url, rabbitmq_url
+from tests.servers import empty_database, postgres_url, rabbitmq_url
 
 TEST_RETRY_DELAYS_MS = (200, 400)
 
@@ -39,18 +37,9 @@ def server_database_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def database_url(server_database_url: str) -> Iterator[str]:
     """A database of its own for this test session, migrated to head, dropped afterwards."""
-    name = f"receptionist_test_{uuid.uuid4().hex[:8]}"
-    admin = make_url(async_url(server_database_url)).set(drivername="postgresql")
-    admin_dsn = admin.render_as_string(hide_password=False)
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = admin.set(database=name).render_as_string(hide_password=False)
-    migrate.upgrade_sync(url)
-    try:
+    with empty_database(server_database_url) as url:
+        migrate.upgrade_sync(url)
         yield url
-    finally:
-        with psycopg.connect(admin_dsn, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")

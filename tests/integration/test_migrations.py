@@ -9,15 +9,14 @@ from datetime import UTC, datetime
 
 import psycopg
 import pytest
-from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from libs.db.session import async_url, make_engine
 from receptionist import migrate
 from receptionist.schema import metadata
+from tests.servers import empty_database
 
 pytestmark = pytest.mark.integration
 
@@ -35,33 +34,8 @@ async def test_migrated_schema_matches_the_models(engine: AsyncEngine) -> None:
 @pytest.fixture
 def fresh_database(server_database_url: str) -> Iterator[str]:
     """An empty database of its own, for a migration stepped through by hand."""
-    name = f"receptionist_test_{uuid.uuid4().hex[:8]}"
-    admin = make_url(async_url(server_database_url)).set(drivername="postgresql")
-    admin_dsn = admin.render_as_string(hide_password=False)
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield admin.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin_dsn, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def _downgrade(url: str, revision: str) -> None:
-    async def run() -> None:
-        config = migrate.alembic_config(url)
-        engine = make_engine(url, pool_size=1)
-        try:
-            async with engine.begin() as connection:
-                def step(sync_connection: Connection) -> None:
-                    config.attributes["connection"] = sync_connection
-                    command.downgrade(config, revision)
-
-                await connection.run_sync(step)
-        finally:
-            await engine.dispose()
-
-    asyncio.run(run())
+    with empty_database(server_database_url) as url:
+        yield url
 
 
 def test_the_whatsapp_windows_notifier_kept_move_to_the_conversations_and_back(
@@ -91,7 +65,7 @@ def test_the_whatsapp_windows_notifier_kept_move_to_the_conversations_and_back(
                                "ORDER BY cu.address").fetchall()
         assert carried == [("+15555550101", wrote), ("+15555550102", None)]
         assert conn.execute("SELECT to_regclass('notifier_windows')").fetchone() == (None,)
-    _downgrade(url, "0015")
+    asyncio.run(migrate.downgrade(url, "0015"))
     with psycopg.connect(dsn) as conn:
         assert conn.execute("SELECT business_id, customer, last_inbound_at "
                             "FROM notifier_windows").fetchall() == [
