@@ -145,7 +145,7 @@ class Consumer(Generic[DepsT]):
     ) -> None:
         self.name = name
         self.stateless = stateless
-        self.retired = retired - set(handlers)
+        self.retired = retired
         self.handlers = dict(handlers)
         self.deps = deps
         self._sessions = session_factory

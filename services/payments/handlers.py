@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Awaitable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar, cast
@@ -63,13 +63,25 @@ def _hold_key(booking_id: uuid.UUID, attempt: int) -> str:
 _ATTEMPT = select(Deposit).where(Deposit.booking_id == bindparam("booking_id"),
                                  Deposit.attempt == bindparam("attempt"))
 _ATTEMPT_LOCKED = _ATTEMPT.with_for_update()
+
+
+@dataclass(frozen=True)
+class _OpenCheckout:
+    """A deposit's checkout still open when its booking ended (`_OPEN_CHECKOUTS`' columns)."""
+
+    id: uuid.UUID
+    booking_id: uuid.UUID
+    attempt: int
+    checkout_session_id: str | None
+
+
 _DEPOSITS = cast(Table, Deposit.__table__)
-_OPEN_CHECKOUTS = Direct.of(select(_DEPOSITS.c.id, _DEPOSITS.c.booking_id, _DEPOSITS.c.attempt,
-                                   _DEPOSITS.c.checkout_session_id)
+_OPEN_CHECKOUTS = Direct.of(select(*(_DEPOSITS.c[f.name] for f in fields(_OpenCheckout)))
                             .where(_DEPOSITS.c.booking_id == bindparam("booking_id"),
                                    _DEPOSITS.c.status == "open"))
 """Read on every cancellation (most find none): one statement through psycopg, outside a
-transaction and without a session (docs/scaling.md, "Transactions without the session")."""
+transaction and without a session (docs/scaling.md, "Transactions without the session"),
+its columns those of `_OpenCheckout`, in its order."""
 _PAID_NEWEST_FIRST = (select(Deposit).where(Deposit.booking_id == bindparam("booking_id"),
                                             Deposit.status == "paid")
                       .order_by(Deposit.attempt.desc()))
@@ -252,16 +264,6 @@ async def on_refund_requested(ctx: HandlerContext, command: RefundRequested,
                               deps: PaymentsDeps) -> None:
     await _write_back(ctx, [], await _refund(ctx, deps, command.booking_id, command.reason,
                                              amount=command.amount))
-
-
-@dataclass(frozen=True)
-class _OpenCheckout:
-    """A deposit's checkout still open when its booking ended (`_OPEN_CHECKOUTS`' columns)."""
-
-    id: uuid.UUID
-    booking_id: uuid.UUID
-    attempt: int
-    checkout_session_id: str | None
 
 
 @dataclass(frozen=True)
