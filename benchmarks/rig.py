@@ -213,6 +213,20 @@ class Proc:
         popen.kill()
         await asyncio.to_thread(popen.wait)
 
+    async def drain(self, bound_s: float = 60.0) -> int | None:
+        """Stopped as a deployment stops a replica (SIGTERM: it finishes what it holds and
+        hands back the rest); its exit code, or None if it had to be killed after
+        `bound_s`."""
+        popen = self.popen
+        if popen is None or popen.poll() is not None:
+            return None if popen is None else popen.returncode
+        popen.terminate()
+        try:
+            return await asyncio.to_thread(popen.wait, bound_s)
+        except subprocess.TimeoutExpired:
+            await self.stop()
+            return None
+
 
 @dataclass
 class Snapshot:
@@ -223,6 +237,24 @@ class Snapshot:
     counters: dict[str, dict[str, float]]
     postgres_cpu: dict[int, float]
     broker_cpu: float
+    checkpoints: Checkpoints
+
+
+@dataclass(frozen=True)
+class Checkpoints:
+    """PostgreSQL's checkpoint activity so far (the whole server's): a window that holds
+    one pays for its fsync and for the full-page images written after it starts."""
+
+    started: int = 0
+    sync_ms: float = 0.0
+
+    def __sub__(self, other: Checkpoints) -> Checkpoints:
+        return Checkpoints(self.started - other.started, self.sync_ms - other.sync_ms)
+
+    def __str__(self) -> str:
+        if not self.started and not self.sync_ms:
+            return ""
+        return f"checkpoints: {self.started} started, {self.sync_ms:.0f} ms syncing"
 
 
 @dataclass
@@ -232,6 +264,7 @@ class Delta:
     counters: dict[str, dict[str, float]]
     postgres_cpu: float
     broker_cpu: float
+    checkpoints: Checkpoints = field(default_factory=Checkpoints)
 
     def total(self, metric: str) -> float:
         return sum(c.get(metric, 0.0) for c in self.counters.values())
@@ -368,6 +401,12 @@ class Rig:
         chosen = [self.procs.pop(n) for n in list(names) if n in self.procs]
         await asyncio.gather(*(p.stop() for p in chosen))
 
+    async def retire(self, names: Iterable[str]) -> dict[str, int | None]:
+        """Drain these processes (`Proc.drain`) and forget them: their exit codes."""
+        chosen = [self.procs.pop(n) for n in list(names) if n in self.procs]
+        codes = await asyncio.gather(*(p.drain() for p in chosen))
+        return {p.name: code for p, code in zip(chosen, codes, strict=True)}
+
     def exited(self) -> list[str]:
         return [f"{p.name} exited with code {p.popen.returncode}\n{p.tail()}"
                 for p in self.procs.values()
@@ -386,8 +425,10 @@ class Rig:
         cpu = {name: p.cpu() for name, p in self.procs.items()}
         scraped = await asyncio.gather(*(self.scrape(p) for p in self.procs.values()))
         counters = {name: c for name, c in zip(self.procs, scraped, strict=True)}
-        return Snapshot(at, cpu, counters, await self._postgres_cpu(),
-                        sum(cpu_seconds(pid) or 0.0 for pid in pids_named("beam.smp")))
+        postgres_cpu, checkpoints = await self._postgres()
+        return Snapshot(at, cpu, counters, postgres_cpu,
+                        sum(cpu_seconds(pid) or 0.0 for pid in pids_named("beam.smp")),
+                        checkpoints)
 
     async def scrape(self, proc: Proc) -> dict[str, float]:
         """The counters a process exports now (none without an ops port, or no answer)."""
@@ -400,19 +441,28 @@ class Rig:
             return {}
         return parse_counters(answer.text)
 
-    async def _postgres_cpu(self) -> dict[int, float]:
-        """CPU seconds of every PostgreSQL backend connected to the bench's database."""
+    async def _postgres(self) -> tuple[dict[int, float], Checkpoints]:
+        """CPU seconds of every PostgreSQL backend connected to the bench's database, and
+        the server's checkpoints so far."""
         async with await psycopg.AsyncConnection.connect(self.admin_dsn,
                                                          autocommit=True) as conn:
             rows = await (await conn.execute(
                 "SELECT pid FROM pg_stat_activity WHERE datname = %s", (self.db_name,))
             ).fetchall()
+            # PostgreSQL 17 moved these counters to their own view
+            newer = conn.info.server_version >= 170000
+            counted = await (await conn.execute(
+                "SELECT num_timed + num_requested, sync_time FROM pg_stat_checkpointer"
+                if newer else
+                "SELECT checkpoints_timed + checkpoints_req, checkpoint_sync_time "
+                "FROM pg_stat_bgwriter")).fetchone()
         found = {}
         for (pid,) in rows:
             seconds = cpu_seconds(int(pid))
             if seconds is not None:
                 found[int(pid)] = seconds
-        return found
+        assert counted is not None
+        return found, Checkpoints(int(counted[0]), float(counted[1]))
 
     @staticmethod
     def delta(before: Snapshot, after: Snapshot, names: set[str] | None = None) -> Delta:
@@ -426,8 +476,9 @@ class Rig:
             then = before.counters.get(name, {})
             counters[name] = {k: v - then.get(k, 0.0) for k, v in now.items()}
         pg = sum(s - before.postgres_cpu.get(pid, 0.0) for pid, s in after.postgres_cpu.items())
-        return Delta(after.at - before.at, cpu, counters, pg, after.broker_cpu
-                     - before.broker_cpu)
+        return Delta(after.at - before.at, cpu, counters, pg,
+                     after.broker_cpu - before.broker_cpu,
+                     after.checkpoints - before.checkpoints)
 
     # --- the broker --------------------------------------------------------------------------
 
