@@ -69,22 +69,24 @@ class Reply:
 
 
 class ReplyFeed:
-    """Every customer reply recorded in `message_log`, handed out in send order.
+    """Every customer reply recorded in `message_log`, handed out once it is sent.
 
-    Rows become visible out of `seq` order (concurrent transactions commit in any order),
-    so the low-water mark only advances over a contiguous run of rows already handed out:
-    a row still `sending` holds it back, and so does a missing `seq` until it has been
-    missing for `GAP_S` (a rolled-back insert leaves a hole for good)."""
+    Rows become visible out of `seq` order (concurrent transactions commit in any order), so
+    each poll reads the rows above the highest `seq` seen and, by number, the few below it
+    it still waits for: a row seen `sending`, until it is sent, and a missing `seq`, until it
+    has been missing for `GAP_S` (a rolled-back insert, or an upsert that found its row,
+    uses a number up for good). A poll never reads again what it handed out: the feed polls
+    every few milliseconds beside the system it measures, on the same cores."""
 
     GAP_S = 5.0
 
     def __init__(self, dsn: str, poll_s: float = POLL_S) -> None:
         self.dsn = dsn
         self.poll_s = poll_s
-        self.low_water = 0
+        self.high = 0  # the highest seq seen
         self.polls = 0
-        self._handed: set[int] = set()
-        self._gap_since: dict[int, float] = {}
+        self.rows_read = 0
+        self._waiting: dict[int, float] = {}  # seq below `high` not handed out: since when
         self._boxes: dict[tuple[str, str], asyncio.Queue[Reply]] = defaultdict(asyncio.Queue)
 
     def box(self, business_id: str, to: str) -> asyncio.Queue[Reply]:
@@ -108,25 +110,26 @@ class ReplyFeed:
         self.polls += 1
         rows = await (await conn.execute(
             'SELECT seq, business_id, "to", body, status, audience, '
-            "extract(epoch FROM updated_at) FROM message_log WHERE seq > %s ORDER BY seq",
-            (self.low_water,))).fetchall()
-        for seq, business_id, to, body, status, audience, sent_at in rows:
-            if status != "sending" and seq not in self._handed:
-                self._handed.add(seq)
-                if audience == "customer":
-                    self.box(business_id, to).put_nowait(Reply(seq, body, float(sent_at)))
+            "extract(epoch FROM updated_at) FROM message_log "
+            "WHERE seq > %s OR seq = ANY(%s) ORDER BY seq",
+            (self.high, list(self._waiting)))).fetchall()
+        self.rows_read += len(rows)
         now = time.monotonic()
-        for seq, *_, status, _audience, _sent in rows:
-            if seq != self.low_water + 1:
-                since = self._gap_since.setdefault(self.low_water + 1, now)
-                if now - since < self.GAP_S:
-                    break
+        for seq, business_id, to, body, status, audience, sent_at in rows:
+            if seq > self.high:
+                for missing in range(self.high + 1, seq):
+                    self._waiting[missing] = now
+                self.high = seq
             if status == "sending":
-                break
-            for old in range(self.low_water + 1, seq + 1):
-                self._handed.discard(old)
-                self._gap_since.pop(old, None)
-            self.low_water = seq
+                self._waiting.setdefault(seq, now)
+                continue
+            self._waiting.pop(seq, None)
+            if audience == "customer":
+                self.box(business_id, to).put_nowait(Reply(seq, body, float(sent_at)))
+        seen = {row[0] for row in rows}
+        for seq, since in list(self._waiting.items()):
+            if seq not in seen and now - since >= self.GAP_S:
+                del self._waiting[seq]  # a hole for good
 
 
 # --- what was seen -------------------------------------------------------------------------

@@ -546,6 +546,8 @@ async def pipeline_phase(rig: Rig, plan: Plan,
         if feed.leftovers():
             errors["doubled replies (left over)"] = feed.leftovers()
         result.errors = errors
+        log(f"the reply feed: {feed.polls} polls, {feed.rows_read} rows read "
+            f"({feed.rows_read / max(feed.polls, 1):.2f} a poll)")
         for problem in rig.exited():
             log(problem)
         return result

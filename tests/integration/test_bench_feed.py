@@ -1,0 +1,85 @@
+"""The bench's reply feed (`benchmarks/customers.py`, `ReplyFeed`) hands each sent customer
+reply out once, whatever order the rows become visible in, and reads only what it has not
+handed out yet: it polls every few milliseconds beside the system it measures."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import psycopg
+import pytest
+
+from benchmarks.customers import ReplyFeed
+from tests.servers import empty_database
+
+pytestmark = pytest.mark.integration
+
+BUSINESS = "demo-salon"
+
+
+@pytest.fixture
+async def log_table(server_database_url: str) -> AsyncIterator[psycopg.AsyncConnection]:
+    """A database with `message_log`'s columns the feed reads, and a connection to it."""
+    with empty_database(server_database_url) as dsn:
+        async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
+            await conn.execute(
+                'CREATE TABLE message_log (seq integer PRIMARY KEY, business_id text, "to" text,'
+                " body text, status text, audience text, updated_at timestamptz DEFAULT now())")
+            yield conn
+
+
+async def add(conn: psycopg.AsyncConnection, seq: int, to: str, body: str, *,
+              status: str = "sent", audience: str = "customer") -> None:
+    await conn.execute(
+        'INSERT INTO message_log (seq, business_id, "to", body, status, audience) '
+        "VALUES (%s, %s, %s, %s, %s, %s)", (seq, BUSINESS, to, body, status, audience))
+
+
+def taken(feed: ReplyFeed, to: str) -> list[str]:
+    box = feed.box(BUSINESS, to)
+    return [box.get_nowait().body for _ in range(box.qsize())]
+
+
+async def test_each_sent_reply_is_handed_out_once_in_any_order_of_commits(
+        log_table: psycopg.AsyncConnection) -> None:
+    feed = ReplyFeed("unused: the test polls on its own connection")
+    await add(log_table, 1, "+15550001", "one")
+    await add(log_table, 2, "+15550002", "two")
+    await add(log_table, 4, "+15550001", "four")  # 3 not committed yet
+    await add(log_table, 5, "+15550002", "five", status="sending")
+    await add(log_table, 6, "+15550009", "for the owner", audience="staff")
+    await feed._poll(log_table)
+    assert taken(feed, "+15550001") == ["one", "four"]
+    assert taken(feed, "+15550002") == ["two"]  # five is still being sent
+    assert taken(feed, "+15550009") == []  # not a customer's
+
+    await add(log_table, 3, "+15550001", "three")
+    await log_table.execute("UPDATE message_log SET status = 'sent' WHERE seq = 5")
+    await feed._poll(log_table)
+    assert taken(feed, "+15550001") == ["three"]
+    assert taken(feed, "+15550002") == ["five"]
+
+    read = feed.rows_read
+    await feed._poll(log_table)
+    assert feed.rows_read == read  # nothing handed out is read again
+    assert feed.leftovers() == 0
+
+
+async def test_a_number_missing_for_longer_than_the_gap_is_given_up(
+        log_table: psycopg.AsyncConnection) -> None:
+    feed = ReplyFeed("unused: the test polls on its own connection")
+    feed.GAP_S = 0.0  # every missing number is given up at the poll that finds it missing
+    await add(log_table, 1, "+15550001", "one")
+    await add(log_table, 3, "+15550001", "three")
+    await feed._poll(log_table)
+    assert taken(feed, "+15550001") == ["one", "three"]
+    await add(log_table, 2, "+15550001", "two, too late")
+    await feed._poll(log_table)
+    assert taken(feed, "+15550001") == []  # a hole for good, as a rolled-back insert leaves
+
+    feed.GAP_S = 60.0
+    await add(log_table, 5, "+15550001", "five")
+    await feed._poll(log_table)
+    await add(log_table, 4, "+15550001", "four, within the gap")
+    await feed._poll(log_table)
+    assert taken(feed, "+15550001") == ["five", "four, within the gap"]
