@@ -93,6 +93,7 @@ BUSINESSES = REPO / "examples" / "businesses"
 STATEMENTS = "receptionist_db_statements_total"
 GC_SECONDS = "receptionist_gc_seconds_total"
 HANDLED = "receptionist_messages_handled_total"
+RETRIED = "receptionist_messages_retried_total"
 SPIED = ("fsm", "notifier", "nlu", "ingress", "reminders", "payments")  # what --py-spy records
 INBOUND = "inbound.message.received.v1"
 
@@ -773,6 +774,10 @@ def report(micro_: Micro, ingress: IngressResult, per_message: Measured,
     for scaled in [*pipe.scale_one[:1], pipe.scale_three, *pipe.scale_one[1:]]:
         if scaled is not None:
             print(scaled.line())
+            print(f"    cpu ms/turn by process: {by_process(scaled, scaled.delta.cpu, 1000)}; "
+                  f"postgres {fmt(scaled.per_turn(scaled.delta.postgres_cpu * 1e3))}; "
+                  f"statements/turn {fmt(scaled.statements_per_turn)}; messages retried "
+                  f"{scaled.delta.total(RETRIED):.0f}")
     print(f"turn kinds at the maximum: {dict(turns.best.kinds)}; conversations "
           f"{turns.stats.conversations} started, {turns.stats.finished} finished")
     print(f"connection budget: {pipe.budget}")
