@@ -13,14 +13,27 @@ from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import (
+    Interval,
+    Table,
+    Text,
+    all_,
+    any_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.bus.models import OutboxMessage
 from libs.bus.transport import PublishError, Transport, publish_envelopes
 from libs.clock import Clock
 from libs.contracts.envelope import Envelope
-from libs.db.direct import Db, Direct
+from libs.db.direct import Db, Direct, direct_autocommit, engine_of
 from libs.db.session import autocommit_sessions
 
 log = logging.getLogger(__name__)
@@ -28,6 +41,15 @@ OUTBOX = cast(Table, OutboxMessage.__table__)  # the mapped class's table, for C
 _ADD = Direct.of(insert(OUTBOX).values(
     event_id=bindparam("event_id"), type=bindparam("type"),
     business_id=bindparam("business_id"), envelope=bindparam("envelope")))
+_UNCLAIMED = (OUTBOX.c.published_at.is_(None),
+              OUTBOX.c.event_id != all_(bindparam("in_memory", type_=ARRAY(UUID))),
+              OUTBOX.c.created_at <= func.now() - bindparam("older_than", type_=Interval))
+_ANY_OF_TYPES = Direct.of(select(exists().where(
+    *_UNCLAIMED, OUTBOX.c.type == any_(bindparam("types", type_=ARRAY(Text))))))
+_ANY = Direct.of(select(exists().where(*_UNCLAIMED)))
+"""Whether the relay's poll would find a row: one statement outside a transaction, so that
+a poll that finds nothing (nearly every one: every process polls every second) costs no
+locking transaction."""
 _STAMP = (update(OUTBOX).where(OUTBOX.c.event_id.in_(bindparam("event_ids", expanding=True)))
           .values(published_at=bindparam("now")))
 
@@ -136,6 +158,8 @@ class OutboxRelay:
         """Find, publish and mark one batch of committed rows nobody handed over; returns how
         many were published. `leftovers_only`: only rows older than `leftover_after_s`."""
         in_memory = [e.event_id for e in self._handed] + self._unmarked
+        if not await self._anything_to_find(in_memory, leftovers_only):
+            return 0
         async with self._sessions() as session, session.begin():
             # Core statements on the table: rows are read once and never changed as objects
             pending = (select(OUTBOX.c.id, OUTBOX.c.event_id, OUTBOX.c.type, OUTBOX.c.envelope)
@@ -176,6 +200,19 @@ class OutboxRelay:
                     update(OUTBOX).where(OUTBOX.c.id.in_(published))
                     .values(published_at=self._clock.now()))
             return len(published)
+
+    async def _anything_to_find(self, in_memory: list[uuid.UUID], leftovers_only: bool
+                                ) -> bool:
+        older_than = self._leftover_after if leftovers_only else timedelta(0)
+        async with direct_autocommit(engine_of(self._sessions)) as db:
+            if self._types is None:
+                found = await _ANY.scalar(db, {"in_memory": in_memory,
+                                               "older_than": older_than})
+            else:
+                found = await _ANY_OF_TYPES.scalar(db, {
+                    "in_memory": in_memory, "older_than": older_than,
+                    "types": sorted(self._types)})
+        return bool(found)
 
     async def drain(self) -> int:
         """Publish and mark everything committed, handed over or not (the scenario runner,

@@ -24,7 +24,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.clock import Clock
-from libs.db.direct import Db, Direct
+from libs.db.direct import Db, Direct, direct_autocommit, engine_of
 from libs.timers.models import Timer
 
 LEASE = timedelta(minutes=2)
@@ -150,26 +150,35 @@ class TimerChanges:
             await _DROP_AND_SCHEDULE.rowcount(db, params)
 
 
+_CLAIMABLE = (
+    select(_TABLE.c.id)
+    .where(_TABLE.c.owner == bindparam("owner"), _TABLE.c.fired_at.is_(None),
+           _TABLE.c.due_at <= bindparam("now", type_=_TABLE.c.due_at.type),
+           or_(_TABLE.c.claimed_until.is_(None), _TABLE.c.claimed_until <= bindparam("now")))
+    .order_by(_TABLE.c.due_at, _TABLE.c.id)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True))
+_CLAIM = Direct.of(
+    update(_TABLE).where(_TABLE.c.id.in_(_CLAIMABLE.scalar_subquery()))
+    .values(claimed_until=bindparam("until", type_=_TABLE.c.claimed_until.type))
+    .returning(*_TABLE.c))
+"""The claim in one statement on its own (no `BEGIN` and `COMMIT` round trips, no session):
+every process that owns timers sends it every second, idle or not."""
+
+
 async def claim_due(session_factory: async_sessionmaker[AsyncSession], clock: Clock, *,
                     owner: str, limit: int = 100, lease: timedelta = LEASE) -> Sequence[Timer]:
     """Claim up to `limit` of `owner`'s due timers for `lease`, oldest first.
 
     FOR UPDATE SKIP LOCKED keeps two tickers off the same rows while they claim; the lease
-    keeps them off while the first one fires them.
+    keeps them off while the first one fires them. The timers come back as objects no
+    session holds: their handlers read them, and `mark_fired` writes by id.
     """
     now = clock.now()
-    async with session_factory() as session, session.begin():
-        due = (await session.scalars(
-            select(Timer)
-            .where(Timer.owner == owner, Timer.fired_at.is_(None), Timer.due_at <= now,
-                   or_(Timer.claimed_until.is_(None), Timer.claimed_until <= now))
-            .order_by(Timer.due_at, Timer.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True))).all()
-        if due:
-            await session.execute(update(Timer).where(Timer.id.in_([t.id for t in due]))
-                                  .values(claimed_until=now + lease))
-    return due
+    async with direct_autocommit(engine_of(session_factory)) as db:
+        rows = await _CLAIM.all(db, {"owner": owner, "now": now, "limit": limit,
+                                     "until": now + lease})
+    return [Timer(**row._asdict()) for row in sorted(rows, key=lambda r: (r.due_at, r.id))]
 
 
 _MARK_FIRED = Direct.of(

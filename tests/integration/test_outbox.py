@@ -18,7 +18,8 @@ from libs.bus.transport import Topology
 from libs.clock import SystemClock
 from libs.contracts.envelope import Envelope
 from libs.contracts.registry import types_published_by
-from tests.helpers import eventually, reply_envelope
+from libs.db.direct import engine_of
+from tests.helpers import eventually, listening, reply_envelope
 
 pytestmark = pytest.mark.integration
 
@@ -185,4 +186,35 @@ async def test_a_handed_row_the_broker_refused_is_found_by_the_poll(
     later = OutboxRelay(session_factory, amqp_transport, SystemClock(), leftover_after_s=0)
     assert await later.publish_pending(leftovers_only=True) == 1
     assert await _received(amqp_url, topology.queue("notifier")) == [str(envelope.event_id)]
+    assert not await _unpublished(session_factory)
+
+
+async def test_a_poll_that_finds_nothing_is_one_statement_outside_a_transaction(
+        amqp_transport: AmqpTransport, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    """Every process polls every second: when nothing is left over (a young row, a row this
+    process holds in memory, a row of a type it does not publish), the poll is one
+    statement, not a locking transaction. A leftover is still found."""
+    young, handed = reply_envelope("young"), reply_envelope("handed over")
+    await _commit(session_factory, [young, handed])
+    relay = OutboxRelay(session_factory, amqp_transport, SystemClock(), leftover_after_s=60,
+                        types=types_published_by(["fsm"]))
+    relay.submit([handed])
+    others = OutboxRelay(session_factory, amqp_transport, SystemClock(), leftover_after_s=0,
+                         types=types_published_by(["payments"]))
+    sent: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        sent.append(statement.split("\n")[0])
+
+    engine = engine_of(session_factory)
+    with listening(engine.sync_engine, "before_cursor_execute", count):
+        assert await relay.publish_pending(leftovers_only=True) == 0
+        assert await others.publish_pending(leftovers_only=True) == 0
+    assert sent == ["SELECT EXISTS (SELECT * ", "SELECT EXISTS (SELECT * "]
+    assert await _unpublished(session_factory) == {young.event_id, handed.event_id}
+
+    leftover = OutboxRelay(session_factory, amqp_transport, SystemClock(), leftover_after_s=0,
+                           types=types_published_by(["fsm"]))
+    assert await leftover.publish_pending(leftovers_only=True) == 2
     assert not await _unpublished(session_factory)

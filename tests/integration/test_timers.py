@@ -209,3 +209,27 @@ async def test_a_due_time_without_a_time_zone_is_refused(session_factory: Sessio
             await timers.schedule(s, owner="test", kind="ping", key="naive",
                                   business_id="salon", due_at=datetime(2026, 12, 1, 9, 0))
     assert await _timers(session_factory) == {}
+
+
+async def test_a_claim_is_one_statement_and_gives_the_oldest_first(
+        engine: AsyncEngine, session_factory: Sessions) -> None:
+    """Every process that owns timers claims every second, idle or not: one statement, no
+    transaction around it. Its rows come back in due order, whatever order the database
+    returned them in."""
+    async with session_factory() as s, s.begin():
+        for i, minutes in enumerate((3, 1, 2)):
+            await timers.schedule(s, owner="test", kind="ping", key=f"ping:{i}",
+                                  business_id="salon", due_at=NOW - timedelta(minutes=minutes))
+    sent: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        sent.append(statement)
+
+    clock = SimulatedClock(NOW)
+    with listening(engine.sync_engine, "before_cursor_execute", count):
+        claimed = await timers.claim_due(session_factory, clock, owner="test", limit=2)
+        rest = await timers.claim_due(session_factory, clock, owner="test", limit=2)
+    assert [t.key for t in claimed] == ["ping:0", "ping:2"]  # 3 and 2 minutes overdue
+    assert [t.key for t in rest] == ["ping:1"]
+    assert all(t.claimed_until == NOW + timers.LEASE for t in [*claimed, *rest])
+    assert len(sent) == 2 and all(s.startswith("UPDATE timers") for s in sent)
