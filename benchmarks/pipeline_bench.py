@@ -479,11 +479,12 @@ class Pipeline:
     scale_one: list[Window] = field(default_factory=list)  # before and after the three
     scale_three: Window | None = None
     scale_errors: dict[str, int] = field(default_factory=dict)
+    errors: dict[str, int] = field(default_factory=dict)
 
     @property
     def fsm_scale_1(self) -> float:
+        """The mean of the windows with one fsm process, before and after the three."""
         return sum(w.rate for w in self.scale_one) / len(self.scale_one)
-    errors: dict[str, int] = field(default_factory=dict)
 
 
 async def pipeline_phase(rig: Rig, plan: Plan,
@@ -529,7 +530,9 @@ async def pipeline_phase(rig: Rig, plan: Plan,
             errors = diff(await errors_now(rig, turns.stats, turns.procs), before)
             stopped = await rig.retire(p.name for p in extra)
             turns.procs -= set(stopped)
-            badly = [f"{name} exited {code}" for name, code in stopped.items() if code != 0]
+            badly = [f"{name} " + ("killed: it did not stop" if code is None
+                                   else f"exited with code {code}")
+                     for name, code in stopped.items() if code != 0]
             if badly:
                 errors["replicas stopped badly"] = len(badly)
                 log("; ".join(badly))
