@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import logging
 import math
 import re
 import time
@@ -46,6 +47,8 @@ from libs.business.profile import WEEKDAYS, BusinessProfile
 from services.ingress.whatsapp import message_payload, sign
 from services.payments.adapters.base import CheckoutRequest
 from services.payments.adapters.offline import completed_event, stripe_signature
+
+log = logging.getLogger(__name__)
 
 REPLY_TIMEOUT_S = 60.0
 HTTP_TIMEOUT_S = 30.0
@@ -100,11 +103,22 @@ class ReplyFeed:
         return sum(q.qsize() for q in self._boxes.values())
 
     async def run(self, stop: asyncio.Event) -> None:
-        async with await psycopg.AsyncConnection.connect(self.dsn, autocommit=True) as conn:
-            while not stop.is_set():
-                await self._poll(conn)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=self.poll_s)
+        """Poll until `stop` is set; a lost connection is opened again (the fault suite's
+        feed outlives what it does to the system)."""
+        while not stop.is_set():
+            try:
+                async with await psycopg.AsyncConnection.connect(self.dsn,
+                                                                 autocommit=True) as conn:
+                    while not stop.is_set():
+                        await self._poll(conn)
+                        await self._pause(stop)
+            except psycopg.OperationalError as exc:
+                log.warning("reply feed: %s; connecting again", exc)
+                await self._pause(stop)
+
+    async def _pause(self, stop: asyncio.Event) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=self.poll_s)
 
     async def _poll(self, conn: psycopg.AsyncConnection[Any]) -> None:
         self.polls += 1

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.customers import ReplyFeed
 from tests.faults.load import SlotPlanner
 from tests.faults.system import System, open_system
-from tests.faults.watch import Progress, ReplyFeed
+from tests.faults.watch import Progress, reply_feed
 from tests.servers import postgres_url, rabbitmq_url
 
 HERE = Path(__file__).resolve().parent
@@ -86,7 +87,7 @@ def _servers() -> Iterator[tuple[str, str]]:
 async def rig(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Rig]:
     with _servers() as (database, amqp):
         async with open_system(tmp_path_factory.mktemp("faults"), database, amqp) as system:
-            feed, progress, stop = ReplyFeed(system), Progress(system), asyncio.Event()
+            feed, progress, stop = reply_feed(system), Progress(system), asyncio.Event()
             tasks = {asyncio.create_task(feed.run(stop)), asyncio.create_task(progress.run(stop))}
             try:
                 yield Rig(system, feed, progress, SlotPlanner(

@@ -31,6 +31,7 @@ import httpx
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
+from benchmarks.customers import ReplyFeed
 from libs.business.deposits import deposit_for
 from libs.business.profile import WEEKDAYS, BusinessProfile
 from libs.contracts.envelope import deterministic_event_id
@@ -39,7 +40,7 @@ from services.payments.adapters.base import CheckoutRequest
 from services.payments.adapters.offline import completed_event, stripe_signature
 from services.payments.models import Deposit
 from tests.faults.system import PUBLIC_URL, STRIPE_SECRET, TWILIO_TOKEN, System
-from tests.faults.watch import Progress, ReplyFeed
+from tests.faults.watch import Progress
 
 SERVICE = "Haircut"
 FIRST_DAY_AHEAD = 2  # clear of any notice period and same-day cutoff

@@ -1,7 +1,7 @@
 """What the suite sees of the system while it runs, read directly (never through a proxy):
 
-- `ReplyFeed`: every reply notifier logged (`message_log`), handed to the customer it was
-  for, in send order.
+- `reply_feed`: every reply notifier logged (`message_log`), handed to the customer it was
+  for once it is sent (the bench's `ReplyFeed`).
 - `Progress`: whether anything is still moving (messages queued or waiting for a retry,
   outbox rows unpublished, handlers committing). A customer waiting for a reply gives up
   only once nothing has moved for `IDLE_S` while no fault is active: the reply is lost,
@@ -13,12 +13,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
+from benchmarks.customers import ReplyFeed
 from libs.bus.models import InboxMessage, OutboxMessage
 from services.notifier.models import MessageLog
 from tests.faults.system import System
@@ -46,49 +46,10 @@ async def _every(seconds: float, job: Callable[[], Awaitable[None]], stop: async
             await asyncio.wait_for(stop.wait(), timeout=seconds)
 
 
-@dataclass(frozen=True)
-class Reply:
-    seq: int
-    business_id: str
-    to: str
-    body: str
-
-
-@dataclass(eq=False)
-class ReplyFeed:
-    """notifier records an attempt (`sending`) before it calls the provider and marks it
-    `sent` after: a reply reaches its customer once its row is past `sending`."""
-
-    system: System
-    low_water: int = 0  # every customer reply up to this seq is handed out
-    _handed: set[int] = field(default_factory=set)  # handed out above the low water
-    _boxes: dict[tuple[str, str], asyncio.Queue[Reply]] = field(
-        default_factory=lambda: defaultdict(asyncio.Queue))
-
-    def box(self, business_id: str, to: str) -> asyncio.Queue[Reply]:
-        return self._boxes[(business_id, to)]
-
-    async def run(self, stop: asyncio.Event) -> None:
-        await _every(POLL_S, self.poll, stop, "reply feed poll")
-
-    async def poll(self) -> None:
-        async with self.system.sessions() as s:
-            rows = (await s.execute(
-                select(MessageLog.seq, MessageLog.business_id, MessageLog.to, MessageLog.body,
-                       MessageLog.status)
-                .where(MessageLog.seq > self.low_water, MessageLog.audience == "customer")
-                .order_by(MessageLog.seq))).all()
-        advancing = True
-        for seq, business_id, to, body, status in rows:
-            if status == SENDING:
-                advancing = False
-                continue
-            if seq not in self._handed:
-                self._handed.add(seq)
-                self.box(business_id, to).put_nowait(Reply(seq, business_id, to, body))
-            if advancing:
-                self.low_water = seq
-                self._handed.discard(seq)
+def reply_feed(system: System) -> ReplyFeed:
+    """The bench's feed (`benchmarks/customers.py`), read directly: it hands each reply out
+    once it is past `sending`, whatever order the rows commit in."""
+    return ReplyFeed(system.database_url, poll_s=POLL_S)
 
 
 @dataclass(eq=False)

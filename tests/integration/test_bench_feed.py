@@ -4,7 +4,8 @@ handed out yet: it polls every few milliseconds beside the system it measures.""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Iterator
 
 import psycopg
 import pytest
@@ -18,14 +19,19 @@ BUSINESS = "demo-salon"
 
 
 @pytest.fixture
-async def log_table(server_database_url: str) -> AsyncIterator[psycopg.AsyncConnection]:
-    """A database with `message_log`'s columns the feed reads, and a connection to it."""
+def log_database(server_database_url: str) -> Iterator[str]:
     with empty_database(server_database_url) as dsn:
-        async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
-            await conn.execute(
-                'CREATE TABLE message_log (seq integer PRIMARY KEY, business_id text, "to" text,'
-                " body text, status text, audience text, updated_at timestamptz DEFAULT now())")
-            yield conn
+        yield dsn
+
+
+@pytest.fixture
+async def log_table(log_database: str) -> AsyncIterator[psycopg.AsyncConnection]:
+    """A database with `message_log`'s columns the feed reads, and a connection to it."""
+    async with await psycopg.AsyncConnection.connect(log_database, autocommit=True) as conn:
+        await conn.execute(
+            'CREATE TABLE message_log (seq integer PRIMARY KEY, business_id text, "to" text,'
+            " body text, status text, audience text, updated_at timestamptz DEFAULT now())")
+        yield conn
 
 
 async def add(conn: psycopg.AsyncConnection, seq: int, to: str, body: str, *,
@@ -83,3 +89,23 @@ async def test_a_number_missing_for_longer_than_the_gap_is_given_up(
     await add(log_table, 4, "+15550001", "four, within the gap")
     await feed._poll(log_table)
     assert taken(feed, "+15550001") == ["five", "four, within the gap"]
+
+
+async def test_the_feed_connects_again_when_its_connection_is_lost(
+        log_database: str, log_table: psycopg.AsyncConnection) -> None:
+    """The fault suite's feed outlives what the suite does to the system."""
+    feed = ReplyFeed(log_database, poll_s=0.01)
+    stop = asyncio.Event()
+    running = asyncio.create_task(feed.run(stop))
+    try:
+        await add(log_table, 1, "+15550001", "before")
+        box = feed.box(BUSINESS, "+15550001")
+        assert (await asyncio.wait_for(box.get(), timeout=10)).body == "before"
+        await log_table.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        await add(log_table, 2, "+15550001", "after")
+        assert (await asyncio.wait_for(box.get(), timeout=10)).body == "after"
+    finally:
+        stop.set()
+        await running
