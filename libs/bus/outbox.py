@@ -41,15 +41,21 @@ OUTBOX = cast(Table, OutboxMessage.__table__)  # the mapped class's table, for C
 _ADD = Direct.of(insert(OUTBOX).values(
     event_id=bindparam("event_id"), type=bindparam("type"),
     business_id=bindparam("business_id"), envelope=bindparam("envelope")))
-_UNCLAIMED = (OUTBOX.c.published_at.is_(None),
-              OUTBOX.c.event_id != all_(bindparam("in_memory", type_=ARRAY(UUID))),
-              OUTBOX.c.created_at <= func.now() - bindparam("older_than", type_=Interval))
-_ANY_OF_TYPES = Direct.of(select(exists().where(
-    *_UNCLAIMED, OUTBOX.c.type == any_(bindparam("types", type_=ARRAY(Text))))))
-_ANY = Direct.of(select(exists().where(*_UNCLAIMED)))
-"""Whether the relay's poll would find a row: one statement outside a transaction, so that
-a poll that finds nothing (nearly every one: every process polls every second) costs no
-locking transaction."""
+_FINDABLE = (OUTBOX.c.published_at.is_(None),
+             OUTBOX.c.event_id != all_(bindparam("in_memory", type_=ARRAY(UUID))),
+             OUTBOX.c.created_at <= func.now() - bindparam("older_than", type_=Interval))
+"""What the relay's poll finds: unpublished, not in this relay's memory, old enough."""
+_OF_TYPES = OUTBOX.c.type == any_(bindparam("types", type_=ARRAY(Text)))
+_ANY = Direct.of(select(exists().where(*_FINDABLE)))
+_ANY_OF_TYPES = Direct.of(select(exists().where(*_FINDABLE, _OF_TYPES)))
+"""Whether the poll would find a row: one statement outside a transaction, so that a poll
+that finds nothing (nearly every one: every process polls every second) costs no locking
+transaction."""
+_FIND = (select(OUTBOX.c.id, OUTBOX.c.event_id, OUTBOX.c.type, OUTBOX.c.envelope)
+         .where(*_FINDABLE).order_by(OUTBOX.c.id).limit(bindparam("limit"))
+         .with_for_update(skip_locked=True))
+_FIND_OF_TYPES = _FIND.where(_OF_TYPES)
+"""The rows the poll claims, in `id` order; built once, with the check's own conditions."""
 _STAMP = (update(OUTBOX).where(OUTBOX.c.event_id.in_(bindparam("event_ids", expanding=True)))
           .values(published_at=bindparam("now")))
 
@@ -89,7 +95,7 @@ class OutboxRelay:
         """`types`: publish only rows of these types (the ones this process's broker user
         may write, `libs.contracts.registry.types_published_by`); None: every row."""
         self._sessions = session_factory
-        self._types = types
+        self._types = sorted(types) if types is not None else None
         self._transport = transport
         self._clock = clock
         self._batch_size = batch_size
@@ -157,25 +163,19 @@ class OutboxRelay:
     async def publish_pending(self, *, leftovers_only: bool = False) -> int:
         """Find, publish and mark one batch of committed rows nobody handed over; returns how
         many were published. `leftovers_only`: only rows older than `leftover_after_s`."""
-        in_memory = [e.event_id for e in self._handed] + self._unmarked
-        if not await self._anything_to_find(in_memory, leftovers_only):
-            return 0
+        params: dict[str, object] = {
+            "in_memory": [e.event_id for e in self._handed] + self._unmarked,
+            "older_than": self._leftover_after if leftovers_only else timedelta(0)}
+        if self._types is not None:
+            params["types"] = self._types
+        async with direct_autocommit(engine_of(self._sessions)) as db:
+            if not await (_ANY if self._types is None else _ANY_OF_TYPES).scalar(db, params):
+                return 0
         async with self._sessions() as session, session.begin():
             # Core statements on the table: rows are read once and never changed as objects
-            pending = (select(OUTBOX.c.id, OUTBOX.c.event_id, OUTBOX.c.type, OUTBOX.c.envelope)
-                       .where(OUTBOX.c.published_at.is_(None)))
-            if self._types is not None:
-                pending = pending.where(OUTBOX.c.type.in_(sorted(self._types)))
-            if leftovers_only:
-                pending = pending.where(OUTBOX.c.created_at < func.now() - self._leftover_after)
-            if in_memory:
-                pending = pending.where(OUTBOX.c.event_id.not_in(in_memory))
             rows = (await session.execute(
-                pending
-                .order_by(OUTBOX.c.id)
-                .limit(self._batch_size)
-                .with_for_update(skip_locked=True)
-            )).all()
+                _FIND if self._types is None else _FIND_OF_TYPES,
+                {**params, "limit": self._batch_size})).all()
             # Pipelined: every publish of the batch is sent before any confirm is awaited
             # (in order, on one channel); the rows up to the first refusal are marked. Any
             # after it that the broker took anyway go again later: the inbox absorbs them.
@@ -200,19 +200,6 @@ class OutboxRelay:
                     update(OUTBOX).where(OUTBOX.c.id.in_(published))
                     .values(published_at=self._clock.now()))
             return len(published)
-
-    async def _anything_to_find(self, in_memory: list[uuid.UUID], leftovers_only: bool
-                                ) -> bool:
-        older_than = self._leftover_after if leftovers_only else timedelta(0)
-        async with direct_autocommit(engine_of(self._sessions)) as db:
-            if self._types is None:
-                found = await _ANY.scalar(db, {"in_memory": in_memory,
-                                               "older_than": older_than})
-            else:
-                found = await _ANY_OF_TYPES.scalar(db, {
-                    "in_memory": in_memory, "older_than": older_than,
-                    "types": sorted(self._types)})
-        return bool(found)
 
     async def drain(self) -> int:
         """Publish and mark everything committed, handed over or not (the scenario runner,
