@@ -42,6 +42,14 @@ def database_url(server_database_url: str) -> Iterator[str]:
         yield url
 
 
+@pytest.fixture
+def fresh_database(server_database_url: str) -> Iterator[str]:
+    """An empty database of its own (a migration stepped through by hand, a table of a test's
+    own), dropped afterwards."""
+    with empty_database(server_database_url) as url:
+        yield url
+
+
 @pytest.fixture(scope="session")
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     engine = make_engine(database_url)

@@ -5,13 +5,12 @@ handed out yet: it polls every few milliseconds beside the system it measures.""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import psycopg
 import pytest
 
 from benchmarks.customers import ReplyFeed
-from tests.servers import empty_database
 
 pytestmark = pytest.mark.integration
 
@@ -19,15 +18,9 @@ BUSINESS = "demo-salon"
 
 
 @pytest.fixture
-def log_database(server_database_url: str) -> Iterator[str]:
-    with empty_database(server_database_url) as dsn:
-        yield dsn
-
-
-@pytest.fixture
-async def log_table(log_database: str) -> AsyncIterator[psycopg.AsyncConnection]:
+async def log_table(fresh_database: str) -> AsyncIterator[psycopg.AsyncConnection]:
     """A database with `message_log`'s columns the feed reads, and a connection to it."""
-    async with await psycopg.AsyncConnection.connect(log_database, autocommit=True) as conn:
+    async with await psycopg.AsyncConnection.connect(fresh_database, autocommit=True) as conn:
         await conn.execute(
             'CREATE TABLE message_log (seq integer PRIMARY KEY, business_id text, "to" text,'
             " body text, status text, audience text, updated_at timestamptz DEFAULT now())")
@@ -92,9 +85,9 @@ async def test_a_number_missing_for_longer_than_the_gap_is_given_up(
 
 
 async def test_the_feed_connects_again_when_its_connection_is_lost(
-        log_database: str, log_table: psycopg.AsyncConnection) -> None:
+        fresh_database: str, log_table: psycopg.AsyncConnection) -> None:
     """The fault suite's feed outlives what the suite does to the system."""
-    feed = ReplyFeed(log_database, poll_s=0.01)
+    feed = ReplyFeed(fresh_database, poll_s=0.01)
     stop = asyncio.Event()
     running = asyncio.create_task(feed.run(stop))
     try:

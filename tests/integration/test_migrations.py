@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import psycopg
@@ -16,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from receptionist import migrate
 from receptionist.schema import metadata
-from tests.servers import empty_database
 
 pytestmark = pytest.mark.integration
 
@@ -29,13 +27,6 @@ async def test_migrated_schema_matches_the_models(engine: AsyncEngine) -> None:
     async with engine.connect() as connection:
         differences = await connection.run_sync(diff)
     assert differences == []
-
-
-@pytest.fixture
-def fresh_database(server_database_url: str) -> Iterator[str]:
-    """An empty database of its own, for a migration stepped through by hand."""
-    with empty_database(server_database_url) as url:
-        yield url
 
 
 def test_the_whatsapp_windows_notifier_kept_move_to_the_conversations_and_back(
