@@ -79,7 +79,13 @@ class ReplyFeed:
     it still waits for: a row seen `sending`, until it is sent, and a missing `seq`, until it
     has been missing for `GAP_S` (a rolled-back insert, or an upsert that found its row,
     uses a number up for good). A poll never reads again what it handed out: the feed polls
-    every few milliseconds beside the system it measures, on the same cores."""
+    every few milliseconds beside the system it measures, on the same cores.
+
+    The poll is planned for its own numbers every time, never prepared: prepared at the
+    start of a run, on a table still empty, PostgreSQL kept a generic plan that scanned the
+    whole table (`seq > $1` is a third of any table to a plan made without the number),
+    and the feed's backend became the database's busiest process as the table grew
+    (docs/scaling.md, "The feed's plan")."""
 
     GAP_S = 5.0
 
@@ -126,7 +132,7 @@ class ReplyFeed:
             'SELECT seq, business_id, "to", body, status, audience, '
             "extract(epoch FROM updated_at) FROM message_log "
             "WHERE seq > %s OR seq = ANY(%s) ORDER BY seq",
-            (self.high, list(self._waiting)))).fetchall()
+            (self.high, list(self._waiting)), prepare=False)).fetchall()
         self.rows_read += len(rows)
         now = time.monotonic()
         for seq, business_id, to, body, status, audience, sent_at in rows:

@@ -64,6 +64,20 @@ async def test_each_sent_reply_is_handed_out_once_in_any_order_of_commits(
     assert feed.leftovers() == 0
 
 
+async def test_the_poll_is_planned_for_its_numbers_each_time_never_prepared(
+        log_table: psycopg.AsyncConnection) -> None:
+    """A prepared poll's generic plan, made while the table was small, read the whole table
+    on every poll once it had grown (psycopg prepares a query run five times)."""
+    feed = ReplyFeed("unused: the test polls on its own connection")
+    await add(log_table, 1, "+15550001", "one")
+    for _ in range(10):
+        await feed._poll(log_table)
+    prepared = await (await log_table.execute(
+        "SELECT count(*) FROM pg_prepared_statements")).fetchone()
+    assert prepared == (0,)
+    assert taken(feed, "+15550001") == ["one"]
+
+
 async def test_a_number_missing_for_longer_than_the_gap_is_given_up(
         log_table: psycopg.AsyncConnection) -> None:
     feed = ReplyFeed("unused: the test polls on its own connection")
