@@ -163,6 +163,12 @@ class Booking(Base):
                                                  server_default=sa.func.now())
 
     __table_args__ = (
+        # Every turn reads the business's bookings not yet over and the customer's own
+        # (`turns._WORLD`); the staff's calendar reads a business's days: by index, not by
+        # scanning every booking ever made (migration 0017).
+        sa.Index("ix_bookings_customer_id", "customer_id"),
+        sa.Index("ix_bookings_business_ends_at", "business_id", "ends_at"),
+        sa.Index("ix_bookings_business_starts_at", "business_id", "starts_at"),
         sa.CheckConstraint("ends_at > starts_at", name="positive_duration"),
         sa.CheckConstraint(sql_in("status", (*BOOKING_STATUSES, OFFERED)), name="status"),
         sa.CheckConstraint(sql_in("deposit_status", DEPOSIT_STATUSES), name="deposit_status"),
