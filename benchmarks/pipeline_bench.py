@@ -826,9 +826,15 @@ async def run(plan: Plan, logs: Path, spy: bool) -> dict[str, Any]:
     micro_ = await asyncio.to_thread(micro, plan, database)
     async with open_rig(logs, database, amqp) as rig:
         log(f"database {rig.db_name}, bus prefix {rig.prefix}, logs in {logs}")
+        if rig.janitor is not None:
+            log(f"the server runs without autovacuum: the bench vacuums and analyzes its "
+                f"database every {rig.janitor.every_s:.0f} s, as autovacuum would")
         ingress = await ingress_phase(rig, plan)
         per_message = await per_message_phase(rig, plan)
         pipe = await pipeline_phase(rig, plan, py_spy(logs) if spy else None)
+        if rig.janitor is not None:
+            log(f"autovacuum's work, done by the bench: {rig.janitor.runs} runs, "
+                f"{rig.janitor.seconds:.1f} s")
     figures = report(micro_, ingress, per_message, pipe)
     if spy:
         for name in SPIED:

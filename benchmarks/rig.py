@@ -301,6 +301,8 @@ class Rig:
     amqp_url: str
     topology: Topology
     procs: dict[str, Proc] = field(default_factory=dict)
+    janitor: Janitor | None = None
+    """Set when the server runs without autovacuum."""
     _amqp: aio_pika.abc.AbstractConnection | None = None
     _http: httpx.AsyncClient | None = None
 
@@ -568,6 +570,47 @@ async def import_businesses(url: str) -> list[str]:
         await engine.dispose()
 
 
+AUTOVACUUM_NAPTIME_S = 60.0  # PostgreSQL's default `autovacuum_naptime`
+
+
+@dataclass
+class Janitor:
+    """What autovacuum does for a deployment, done for a server that runs without it (this
+    machine's PostgreSQL and CI's: `autovacuum = off`): `VACUUM (ANALYZE)` of the bench's
+    database every `every_s`. Without it nothing in a run is ever analyzed or vacuumed: the
+    plans PostgreSQL made for the services' prepared statements while the tables were
+    empty are never made again (a scan of the whole table stays a scan of the whole table
+    as it grows), and the queue tables' dead rows are never cleared (docs/scaling.md,
+    "A server without autovacuum"). Its work runs in the bench database's backends, so the
+    windows count its CPU as they would autovacuum's."""
+
+    dsn: str
+    every_s: float = AUTOVACUUM_NAPTIME_S
+    runs: int = 0
+    seconds: float = 0.0
+
+    @staticmethod
+    async def needed(dsn: str) -> bool:
+        """The server runs without autovacuum."""
+        async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
+            row = await (await conn.execute("SHOW autovacuum")).fetchone()
+        return row is not None and row[0] == "off"
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self.every_s)
+                return
+            await self.sweep()
+
+    async def sweep(self) -> None:
+        started = time.monotonic()
+        async with await psycopg.AsyncConnection.connect(self.dsn, autocommit=True) as conn:
+            await conn.execute("VACUUM (ANALYZE)")
+        self.runs += 1
+        self.seconds += time.monotonic() - started
+
+
 def service_topology(prefix: str) -> Topology:
     settings = given_settings()
     return Topology(prefix=prefix, retry_delays_ms=settings.bus_retry_delays_ms,
@@ -591,13 +634,21 @@ async def open_rig(workdir: Path, server_url: str, amqp_url: str) -> AsyncIterat
     admin_dsn, url, name = await create_database(server_url, "pipe")
     topology = service_topology(f"bench{tag}")
     rig: Rig | None = None
+    stopping = asyncio.Event()
+    janitor: asyncio.Task[None] | None = None
     try:
         await import_businesses(url)
         await declare(amqp_url, topology)
         rig = Rig(workdir=workdir, admin_dsn=admin_dsn, database_url=url, db_name=name,
                   amqp_url=amqp_url, topology=topology)
+        if await Janitor.needed(admin_dsn):
+            rig.janitor = Janitor(url)
+            janitor = asyncio.create_task(rig.janitor.run(stopping))
         yield rig
     finally:
+        stopping.set()
+        if janitor is not None:
+            await janitor
         problems = []
         if rig is not None:
             await rig.stop(list(rig.procs))
