@@ -45,7 +45,6 @@ from benchmarks.rig import (  # noqa: E402
     BUSINESSES,
     best_cpu_ms_per_unit,
     create_database,
-    drop_database,
 )
 from libs.bus.consumer import inbox_claim  # noqa: E402
 from libs.bus.context import Handler, HandlerContext, run_handler  # noqa: E402
@@ -57,6 +56,7 @@ from libs.contracts.events import MessageUnderstood  # noqa: E402
 from libs.contracts.message import Message  # noqa: E402
 from libs.contracts.registry import make_envelope  # noqa: E402
 from libs.contracts.vocabulary import Channel  # noqa: E402
+from libs.db.databases import drop_database_async  # noqa: E402
 from libs.db.session import autocommit_sessions, make_engine, make_session_factory  # noqa: E402
 from libs.runtime import event_loop  # noqa: E402
 from services.fsm.handlers import FsmDeps, on_message_understood  # noqa: E402
@@ -190,7 +190,7 @@ async def main(conversations: int, booked: int, rounds: int) -> dict[str, float]
                 "notifier_cpu_ms_per_turn": round(notifier, 2)}
     finally:
         await engine.dispose()
-        await drop_database(admin_dsn, name)
+        await drop_database_async(admin_dsn, name)
 
 
 if __name__ == "__main__":

@@ -19,18 +19,17 @@ import json
 import os
 import sys
 import time
-import uuid
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import psycopg
-from sqlalchemy.engine import make_url
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from libs.clock import SystemClock  # noqa: E402
-from libs.db.session import async_url, make_engine, make_session_factory  # noqa: E402
+from libs.db.databases import database_of_its_own  # noqa: E402
+from libs.db.session import make_engine, make_session_factory  # noqa: E402
 from receptionist.migrate import upgrade_sync  # noqa: E402
 from services.reminders.scheduled import dispatch_due  # noqa: E402
 
@@ -77,14 +76,8 @@ def main() -> None:
                         help="both dispatchers in one event loop (one CPU for both)")
     args = parser.parse_args()
 
-    admin = make_url(async_url(os.environ.get("DATABASE_URL") or LOCAL)).set(
-        drivername="postgresql", database="postgres")
-    admin_dsn = admin.render_as_string(hide_password=False)
-    name = f"receptionist_bench_{uuid.uuid4().hex[:8]}"
-    url = admin.set(database=name).render_as_string(hide_password=False)
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
+    with database_of_its_own(os.environ.get("DATABASE_URL") or LOCAL,
+                             "receptionist_bench") as url:
         upgrade_sync(url)
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(SEED, (args.reminders,))
@@ -122,9 +115,6 @@ def main() -> None:
         print(json.dumps({"reminders_per_s": round(rate)}))
         if not ok:
             raise SystemExit(1)
-    finally:
-        with psycopg.connect(admin_dsn, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 if __name__ == "__main__":

@@ -28,7 +28,6 @@ import aio_pika
 import httpx
 import psycopg
 from pydantic_settings import SettingsConfigDict
-from sqlalchemy.engine import make_url
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
@@ -37,7 +36,14 @@ if str(REPO) not in sys.path:
 from libs.bus.amqp import AmqpTransport, queue_state  # noqa: E402
 from libs.bus.transport import Topology  # noqa: E402
 from libs.business.service import import_file  # noqa: E402
-from libs.db.session import async_url, make_engine, make_session_factory  # noqa: E402
+from libs.db.databases import (  # noqa: E402
+    MAINTENANCE_DATABASE,
+    create_database_async,
+    drop_database_async,
+    dsn_of,
+    new_name,
+)
+from libs.db.session import make_engine, make_session_factory  # noqa: E402
 from libs.runtime.definition import bindings_of  # noqa: E402
 from libs.settings import Settings  # noqa: E402
 from receptionist.bootstrap import DEFINITIONS  # noqa: E402
@@ -536,28 +542,13 @@ class Rig:
 # --- setting up and tearing down ----------------------------------------------------------
 
 
-def _dsns(server_url: str, name: str) -> tuple[str, str]:
-    admin = make_url(async_url(server_url)).set(drivername="postgresql")
-    return (admin.set(database="postgres").render_as_string(hide_password=False),
-            admin.set(database=name).render_as_string(hide_password=False))
-
-
-async def _sql(dsn: str, statement: str) -> None:
-    async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
-        await conn.execute(statement)
-
-
 async def create_database(server_url: str, tag: str) -> tuple[str, str, str]:
-    """(admin dsn, database url, name) of a new database, migrated to head."""
-    name = f"receptionist_bench_{tag}_{uuid.uuid4().hex[:8]}"
-    admin_dsn, url = _dsns(server_url, name)
-    await _sql(admin_dsn, f'CREATE DATABASE "{name}"')
+    """(the server's maintenance database, a new database migrated to head, its name), as
+    DSNs and a name; `drop_database_async(<the first>, <the name>)` drops it."""
+    name = new_name(f"receptionist_bench_{tag}")
+    url = await create_database_async(server_url, name)
     await upgrade(url)
-    return admin_dsn, url, name
-
-
-async def drop_database(admin_dsn: str, name: str) -> None:
-    await _sql(admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return dsn_of(server_url, MAINTENANCE_DATABASE), url, name
 
 
 async def import_businesses(url: str) -> list[str]:
@@ -577,17 +568,22 @@ AUTOVACUUM_NAPTIME_S = 60.0  # PostgreSQL's default `autovacuum_naptime`
 class Janitor:
     """What autovacuum does for a deployment, done for a server that runs without it (this
     machine's PostgreSQL and CI's: `autovacuum = off`): `VACUUM (ANALYZE)` of the bench's
-    database every `every_s`. Without it nothing in a run is ever analyzed or vacuumed: the
-    plans PostgreSQL made for the services' prepared statements while the tables were
-    empty are never made again (a scan of the whole table stays a scan of the whole table
-    as it grows), and the queue tables' dead rows are never cleared (docs/scaling.md,
-    "A server without autovacuum"). Its work runs in the bench database's backends, so the
-    windows count its CPU as they would autovacuum's."""
+    database, once `every_s` has passed since the last. Without it nothing in a run is ever
+    analyzed or vacuumed: the plans PostgreSQL made for the services' prepared statements
+    while the tables were empty are never made again (a scan of the whole table stays a
+    scan of the whole table as it grows), and the queue tables' dead rows are never cleared
+    (docs/scaling.md, "A server without autovacuum").
+
+    A sweep runs when a window starts, in its warm-up (`sweep_if_due`), never while a window
+    measures: it takes the database about a second, and on a timer of its own it fell in
+    whichever window the minute ended in, the same one in every run. Its cost is printed
+    apart."""
 
     dsn: str
     every_s: float = AUTOVACUUM_NAPTIME_S
     runs: int = 0
     seconds: float = 0.0
+    last: float = field(default_factory=time.monotonic)
 
     @staticmethod
     async def needed(dsn: str) -> bool:
@@ -596,19 +592,19 @@ class Janitor:
             row = await (await conn.execute("SHOW autovacuum")).fetchone()
         return row is not None and row[0] == "off"
 
-    async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self.every_s)
-                return
-            await self.sweep()
+    async def sweep_if_due(self) -> bool:
+        if time.monotonic() - self.last < self.every_s:
+            return False
+        await self.sweep()
+        return True
 
     async def sweep(self) -> None:
         started = time.monotonic()
         async with await psycopg.AsyncConnection.connect(self.dsn, autocommit=True) as conn:
             await conn.execute("VACUUM (ANALYZE)")
+        self.last = time.monotonic()
         self.runs += 1
-        self.seconds += time.monotonic() - started
+        self.seconds += self.last - started
 
 
 def service_topology(prefix: str) -> Topology:
@@ -634,8 +630,6 @@ async def open_rig(workdir: Path, server_url: str, amqp_url: str) -> AsyncIterat
     admin_dsn, url, name = await create_database(server_url, "pipe")
     topology = service_topology(f"bench{tag}")
     rig: Rig | None = None
-    stopping = asyncio.Event()
-    janitor: asyncio.Task[None] | None = None
     try:
         await import_businesses(url)
         await declare(amqp_url, topology)
@@ -643,19 +637,15 @@ async def open_rig(workdir: Path, server_url: str, amqp_url: str) -> AsyncIterat
                   amqp_url=amqp_url, topology=topology)
         if await Janitor.needed(admin_dsn):
             rig.janitor = Janitor(url)
-            janitor = asyncio.create_task(rig.janitor.run(stopping))
         yield rig
     finally:
-        stopping.set()
-        if janitor is not None:
-            await janitor
         problems = []
         if rig is not None:
             await rig.stop(list(rig.procs))
             await rig.close()
         for what, step in (("deleting the bus prefix", declare(amqp_url, topology,
                                                                   delete=True)),
-                           ("dropping the database", drop_database(admin_dsn, name))):
+                           ("dropping the database", drop_database_async(admin_dsn, name))):
             try:
                 async with asyncio.timeout(30):
                     await step

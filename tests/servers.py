@@ -10,14 +10,10 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
-import uuid
 from collections.abc import Callable, Iterator
 from urllib.parse import urlparse
 
-import psycopg
-from sqlalchemy.engine import make_url
-
-from libs.db.session import async_url
+from libs.db.databases import database_of_its_own
 
 LOCAL_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 LOCAL_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
@@ -93,16 +89,6 @@ def _where(url: str) -> str:
     return f"{parsed.hostname}:{parsed.port}"
 
 
-@contextlib.contextmanager
-def empty_database(server_database_url: str) -> Iterator[str]:
+def empty_database(server_database_url: str) -> contextlib.AbstractContextManager[str]:
     """A new, empty database on the server (its URL), dropped afterwards."""
-    name = f"receptionist_test_{uuid.uuid4().hex[:8]}"
-    admin = make_url(async_url(server_database_url)).set(drivername="postgresql")
-    admin_dsn = admin.render_as_string(hide_password=False)
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield admin.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin_dsn, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return database_of_its_own(server_database_url, "receptionist_test")

@@ -12,7 +12,7 @@ import itertools
 import json
 import uuid
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from secrets import token_hex
@@ -20,9 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
-import psycopg
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 from twilio.request_validator import RequestValidator
 
 from libs.bus.amqp import AmqpTransport
@@ -34,7 +32,8 @@ from libs.business.profile import BusinessProfile, load_profile
 from libs.business.service import import_profile
 from libs.clock import SimulatedClock
 from libs.contracts.vocabulary import OFFERED
-from libs.db.session import async_url, make_engine, make_session_factory
+from libs.db.databases import create_database_async, drop_database_async, dsn_of, new_name
+from libs.db.session import make_engine, make_session_factory
 from libs.runtime.definition import Wiring
 from libs.runtime.host import ServiceHost
 from libs.settings import get_settings
@@ -65,39 +64,23 @@ class _Databases:
 
     server_url: str
     template: str | None = None
-    created: list[str] = field(default_factory=list)
-
-    def _admin(self) -> str:
-        """The server's maintenance database: databases are created from there."""
-        url = make_url(async_url(self.server_url)).set(drivername="postgresql",
-                                                       database="postgres")
-        return url.render_as_string(hide_password=False)
-
-    def _url_of(self, name: str) -> str:
-        url = make_url(async_url(self.server_url)).set(database=name)
-        return url.render_as_string(hide_password=False)
 
     async def fresh(self) -> tuple[str, str]:
         if self.template is None:
-            name = f"scenario_template_{uuid.uuid4().hex[:8]}"
-            await self._execute(f'CREATE DATABASE "{name}"')
+            name = new_name("scenario_template")
+            await create_database_async(self.server_url, name)
             self.template = name
-            await migrate.upgrade(self._url_of(name))
-        name = f"scenario_{uuid.uuid4().hex[:10]}"
-        await self._execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
-        return name, self._url_of(name)
+            await migrate.upgrade(dsn_of(self.server_url, name))
+        name = new_name("scenario")
+        return name, await create_database_async(self.server_url, name, template=self.template)
 
     async def drop(self, name: str) -> None:
-        await self._execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await drop_database_async(self.server_url, name)
 
     async def close(self) -> None:
         if self.template is not None:
             await self.drop(self.template)
             self.template = None
-
-    async def _execute(self, sql: str) -> None:
-        async with await psycopg.AsyncConnection.connect(self._admin(), autocommit=True) as c:
-            await c.execute(sql.encode())
 
 
 @dataclass(frozen=True)

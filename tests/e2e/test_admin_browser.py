@@ -23,9 +23,9 @@ import httpx
 import psycopg
 import pytest
 from playwright.sync_api import Browser, Request, ViewportSize, expect
-from sqlalchemy.engine import make_url
 
 from libs.clock import SimulatedClock
+from libs.db.databases import database_of_its_own
 from services.admin.app import PUBLIC, create_app, route_table
 from services.admin.security import AdminDeps, FailureLimiter, SessionSigner
 from tests.e2e.test_demo_browser import START_BOUND_S, free_port
@@ -49,17 +49,8 @@ class Demo:
 @pytest.fixture(scope="module")
 def database() -> Iterator[str]:
     """A database of its own on the test server; the demo migrates it."""
-    with postgres_url() as server:
-        name = f"receptionist_admin_e2e_{uuid.uuid4().hex[:8]}"
-        admin = make_url(server).set(drivername="postgresql", database="postgres")
-        dsn = admin.render_as_string(hide_password=False)
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"'.encode())
-        try:
-            yield admin.set(database=name).render_as_string(hide_password=False)
-        finally:
-            with psycopg.connect(dsn, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
+    with postgres_url() as server, database_of_its_own(server, "receptionist_admin_e2e") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,6 @@ from urllib.parse import urlsplit
 
 import aio_pika
 import httpx
-import psycopg
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic_settings import SettingsConfigDict
 from sqlalchemy.engine import make_url
@@ -34,7 +33,8 @@ from benchmarks.rig import free_port
 from libs.bus.amqp import AmqpTransport, queue_state
 from libs.bus.transport import DEAD_REASON_HEADER, ERROR_HEADER, ORIGINAL_KEY_HEADER, Topology
 from libs.business.profile import BusinessProfile, load_profile
-from libs.db.session import async_url, make_engine, make_session_factory
+from libs.db.databases import create_database_async, drop_database_async
+from libs.db.session import make_engine, make_session_factory
 from libs.runtime.definition import bindings_of
 from libs.settings import Settings
 from receptionist.bootstrap import DEFINITIONS, full_topology
@@ -363,16 +363,6 @@ async def receptionist(args: Sequence[str], env: dict[str, str], workdir: Path) 
     return text
 
 
-def _create_database(admin_dsn: str, name: str) -> None:
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def _drop_database(admin_dsn: str, name: str) -> None:
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def _host_port(url: str, default_port: int) -> tuple[str, int]:
     parsed = make_url(url)
     return parsed.host or "127.0.0.1", parsed.port or default_port
@@ -382,15 +372,11 @@ def _host_port(url: str, default_port: int) -> tuple[str, int]:
 async def open_system(workdir: Path, server_database_url: str,
                       amqp_url: str) -> AsyncIterator[System]:
     run = uuid.uuid4().hex[:8]
-    admin = make_url(async_url(server_database_url)).set(drivername="postgresql")
-    admin_dsn = admin.render_as_string(hide_password=False)
     db_name = f"receptionist_faults_{run}"
-    database_url = admin.set(database=db_name).render_as_string(hide_password=False)
     topology = full_topology(f"faults{run}", RETRY_DELAYS_MS, DELIVERY_LIMIT)
+    database_url = await create_database_async(server_database_url, db_name)
     direct = {"DATABASE_URL": database_url, "AMQP_URL": amqp_url,
               "BUS_PREFIX": topology.prefix}
-
-    await asyncio.to_thread(_create_database, admin_dsn, db_name)
     proxies: list[TcpProxy] = []
     engine: AsyncEngine | None = None
     system: System | None = None
@@ -427,7 +413,7 @@ async def open_system(workdir: Path, server_database_url: str,
         await cleanup.step(f"deleting the queues of {topology.prefix}",
                            _delete_topology(amqp_url, topology))
         await cleanup.step(f"dropping {db_name}",
-                           asyncio.to_thread(_drop_database, admin_dsn, db_name))
+                           drop_database_async(server_database_url, db_name))
         cleanup.done()
 
 
