@@ -13,8 +13,6 @@ import socket
 from collections.abc import Callable, Iterator
 from urllib.parse import urlparse
 
-from libs.db.databases import database_of_its_own
-
 LOCAL_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 LOCAL_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 
@@ -88,7 +86,3 @@ def _where(url: str) -> str:
     parsed = urlparse(url)
     return f"{parsed.hostname}:{parsed.port}"
 
-
-def empty_database(server_database_url: str) -> contextlib.AbstractContextManager[str]:
-    """A new, empty database on the server (its URL), dropped afterwards."""
-    return database_of_its_own(server_database_url, "receptionist_test")

@@ -16,6 +16,7 @@ from libs.bus.memory import MemoryTransport
 from libs.bus.transport import Topology
 from libs.business.profile import load_profile
 from libs.business.service import import_profile
+from libs.db.databases import database_of_its_own
 from libs.db.session import make_engine, make_session_factory
 from libs.runtime.definition import bindings_of
 from receptionist import migrate
@@ -23,7 +24,7 @@ from receptionist.bootstrap import DEFINITIONS, full_topology
 from receptionist.schema import metadata
 from tests.helpers import FIXTURE_BUSINESSES
 from tests.process_kit import Harness
-from tests.servers import empty_database, postgres_url, rabbitmq_url
+from tests.servers import postgres_url, rabbitmq_url
 
 TEST_RETRY_DELAYS_MS = (200, 400)
 
@@ -37,7 +38,7 @@ def server_database_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def database_url(server_database_url: str) -> Iterator[str]:
     """A database of its own for this test session, migrated to head, dropped afterwards."""
-    with empty_database(server_database_url) as url:
+    with database_of_its_own(server_database_url, "receptionist_test") as url:
         migrate.upgrade_sync(url)
         yield url
 
@@ -46,7 +47,7 @@ def database_url(server_database_url: str) -> Iterator[str]:
 def fresh_database(server_database_url: str) -> Iterator[str]:
     """An empty database of its own (a migration stepped through by hand, a table of a test's
     own), dropped afterwards."""
-    with empty_database(server_database_url) as url:
+    with database_of_its_own(server_database_url, "receptionist_test") as url:
         yield url
 
 
